@@ -1,0 +1,47 @@
+# deling — PGXS build.  `make demo` and `make test` bootstrap a fresh
+# Debian 12 machine first (scripts/bootstrap.sh), so they work before
+# pg_config exists; every other target needs the PostgreSQL dev files.
+
+EXTENSION   = deling
+EXTVERSION  = 0.1.0
+
+MODULE_big  = deling
+OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
+
+# The extension script is assembled from one file per capability.
+SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
+DATA_built  = deling--$(EXTVERSION).sql
+DATA        = $(filter-out $(DATA_built),$(wildcard deling--*--*.sql))
+
+REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+REGRESS_OPTS = --load-extension=deling
+ISOLATION    = $(patsubst tests/isolation/specs/%.spec,%,$(sort $(wildcard tests/isolation/specs/*.spec)))
+ISOLATION_OPTS = --inputdir=tests/isolation --outputdir=tests/isolation/output_iso --load-extension=deling
+
+EXTRA_CLEAN = tests/isolation/output_iso results regression.diffs regression.out
+
+PG_CONFIG  ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+PG_CPPFLAGS = -Isrc $(shell pkg-config --cflags libxml-2.0 openssl 2>/dev/null)
+PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter
+SHLIB_LINK  = $(shell pkg-config --libs libxml-2.0 openssl 2>/dev/null)
+
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifneq ($(PGXS),)
+include $(PGXS)
+endif
+
+$(DATA_built): $(SQL_PARTS) Makefile
+	cat $(SQL_PARTS) > $@
+
+.PHONY: bootstrap demo test memcheck
+
+bootstrap:
+	scripts/bootstrap.sh
+
+demo: bootstrap
+	$(MAKE) all install
+	scripts/demo.sh
+
+test: bootstrap
+	$(MAKE) all install
+	scripts/test.sh

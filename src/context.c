@@ -1,0 +1,131 @@
+/*
+ * context.c
+ *	  The caller context: who calls, for which kommune, and why.
+ *
+ * The context is a set of PGC_SUSET settings (deling.ctx_*).  Ordinary
+ * roles cannot SET, set_config or ALTER ROLE ... SET them; the only way in
+ * is deling.set_context_value(), whose EXECUTE privilege belongs to the
+ * extension's NOLOGIN owner role alone and is used only by
+ * deling.authenticate() and deling.pre_request() after a token verified.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+
+#include "deling.h"
+
+/* Settings that make up the caller context, in the order whoami() shows. */
+static const char *const context_names[] = {
+	"deling.ctx_kind",
+	"deling.ctx_role",
+	"deling.ctx_pid",
+	"deling.ctx_hpr",
+	"deling.ctx_name",
+	"deling.ctx_orgnr_parent",
+	"deling.ctx_orgnr_child",
+	"deling.ctx_kommune_nr",
+	"deling.ctx_purpose",
+	"deling.ctx_decision_ref",
+	"deling.ctx_token_id",
+	"deling.ctx_client_id",
+};
+
+#define N_CONTEXT lengthof(context_names)
+
+static char *context_values[N_CONTEXT];
+
+static char *jwt_issuer;
+static char *jwt_audience;
+static int	jwt_leeway;
+static int	attestation_max_age;
+
+/*
+ * deling_context_define_gucs: define the context settings (empty by
+ * default, superuser-only, never from a file) and the token settings.
+ */
+void
+deling_context_define_gucs(void)
+{
+	for (int i = 0; i < (int) N_CONTEXT; i++)
+		DefineCustomStringVariable(context_names[i],
+								   "deling caller context (set only by deling's token verification).",
+								   NULL,
+								   &context_values[i],
+								   "",
+								   PGC_SUSET,
+								   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE |
+								   GUC_NO_RESET_ALL,
+								   NULL, NULL, NULL);
+
+	DefineCustomStringVariable("deling.jwt_issuer",
+							   "Issuer (iss) that access tokens must carry.",
+							   NULL, &jwt_issuer, "https://helseid-sts.nhn.no",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomStringVariable("deling.jwt_audience",
+							   "The single audience (aud) that access tokens must carry.",
+							   NULL, &jwt_audience, "nhn:deling",
+							   PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("deling.jwt_leeway",
+							"Clock skew allowed when checking exp, nbf and iat.",
+							NULL, &jwt_leeway, 60, 0, 600,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("deling.attestation_max_age",
+							"Maximum age of a Tillitsrammeverk attestation (toa).",
+							NULL, &attestation_max_age, 3600, 60, 86400,
+							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("deling");
+}
+
+PG_FUNCTION_INFO_V1(deling_set_context_value);
+
+/*
+ * set_context_value(name, value, is_local): assign one context setting with
+ * superuser authority.  Only context settings are accepted, so the function
+ * cannot be used to change anything else even by its privileged callers.
+ */
+Datum
+deling_set_context_value(PG_FUNCTION_ARGS)
+{
+	char	   *name;
+	char	   *value;
+	bool		is_local;
+	bool		known = false;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("context name and scope must not be null")));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	value = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	is_local = PG_GETARG_BOOL(2);
+
+	for (int i = 0; i < (int) N_CONTEXT; i++)
+		if (strcmp(name, context_names[i]) == 0)
+			known = true;
+	if (!known)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a deling context setting", name)));
+
+	(void) set_config_option(name, value, PGC_SUSET, PGC_S_SESSION,
+							 is_local ? GUC_ACTION_LOCAL : GUC_ACTION_SET,
+							 true, 0, false);
+	PG_RETURN_VOID();
+}
+
+PG_FUNCTION_INFO_V1(deling_outer_role);
+
+/*
+ * outer_role(): the role the caller runs as outside any SECURITY DEFINER
+ * function (the role PostgREST switched to), so that pre_request can check
+ * it against the verified token.
+ */
+Datum
+deling_outer_role(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(GetUserNameFromId(GetOuterUserId(), false)));
+}

@@ -1,0 +1,36 @@
+/*
+ * deling.c
+ *	  Module entry point: refuses to load outside shared_preload_libraries
+ *	  and defines the extension's settings.
+ *
+ * The caller context lives in PGC_SUSET settings that only this library's
+ * C code assigns; they must exist before any session can try to SET them,
+ * so the library has to be preloaded.  Loading it any other way (CREATE
+ * EXTENSION, LOAD) fails with a message telling the DBA what to configure.
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "miscadmin.h"
+
+#include "deling.h"
+
+PG_MODULE_MAGIC;
+
+void		_PG_init(void);
+
+/*
+ * _PG_init: define the settings; refuse late loading so that no session
+ * can create placeholder deling.* settings before the real ones exist.
+ */
+void
+_PG_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("deling must be loaded at server start"),
+				 errhint("Set shared_preload_libraries = 'deling' and wal_level = logical in postgresql.conf, then restart the server.")));
+
+	deling_context_define_gucs();
+}

@@ -1,0 +1,387 @@
+-- ---------------------------------------------------------------------------
+-- 30 context: token verification (RS256 in C), the caller context and the
+-- two ways to set it: deling.authenticate() and deling.pre_request().
+-- ---------------------------------------------------------------------------
+
+CREATE FUNCTION deling.set_context_value(name text, value text, is_local boolean) RETURNS void
+    AS 'MODULE_PATHNAME', 'deling_set_context_value' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION deling.set_context_value(text, text, boolean) IS
+    'Internal: assign one deling.ctx_* setting; executable only by deling_owner';
+
+CREATE FUNCTION deling.outer_role() RETURNS text
+    AS 'MODULE_PATHNAME', 'deling_outer_role' LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION deling.outer_role() IS
+    'The role the caller runs as outside SECURITY DEFINER functions (the role PostgREST switched to)';
+
+CREATE FUNCTION deling.jwt_header(token text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'deling_jwt_header' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION deling.jwt_header(text) IS 'The decoded, unverified JOSE header of a compact JWT';
+
+CREATE FUNCTION deling.jwt_verify_rs256(token text, key_pem text) RETURNS jsonb
+    AS 'MODULE_PATHNAME', 'deling_jwt_verify_rs256' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION deling.jwt_verify_rs256(text, text) IS
+    'Verify an RS256 JWT signature with OpenSSL and return its payload; any other alg raises 28000';
+
+CREATE FUNCTION deling.jwk_to_pem(jwk jsonb) RETURNS text
+    AS 'MODULE_PATHNAME', 'deling_jwk_to_pem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION deling.jwk_to_pem(jsonb) IS 'Convert an RSA signing JWK to a PEM public key';
+
+CREATE FUNCTION deling.public_key_check(pem text) RETURNS text
+    AS 'MODULE_PATHNAME', 'deling_public_key_check' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION deling.public_key_check(text) IS
+    'Normalise a PEM public key; refuses anything but RSA of at least 2048 bits';
+
+-- DBA: trusted signing keys -------------------------------------------------
+
+CREATE FUNCTION deling.add_trusted_key(kid text, key text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    pem text;
+    existing text;
+BEGIN
+    IF btrim(key) LIKE '{%' THEN
+        IF key::jsonb ? 'kid' AND key::jsonb->>'kid' IS DISTINCT FROM kid THEN
+            RAISE EXCEPTION 'JWK has kid "%" but was registered as "%"', key::jsonb->>'kid', kid USING ERRCODE = '22023';
+        END IF;
+        pem := deling.jwk_to_pem(key::jsonb);
+    ELSE
+        pem := deling.public_key_check(key);
+    END IF;
+    SELECT public_key_pem INTO existing FROM deling.trusted_key t WHERE t.kid = add_trusted_key.kid;
+    IF existing IS NOT NULL AND existing <> pem THEN
+        RAISE EXCEPTION 'key id "%" is already registered with a different key', kid
+            USING ERRCODE = '23505', HINT = 'Revoke the old key with deling.revoke_trusted_key first; key ids must not be reused.';
+    END IF;
+    INSERT INTO deling.trusted_key (kid, public_key_pem) VALUES (kid, pem)
+        ON CONFLICT ON CONSTRAINT trusted_key_pkey DO UPDATE SET revoked_at = NULL;
+END
+$$;
+COMMENT ON FUNCTION deling.add_trusted_key(text, text) IS
+    'DBA: trust an RSA public key (PEM or JWK JSON) for verifying access tokens with this kid';
+
+CREATE FUNCTION deling.import_jwks(jwks jsonb) RETURNS integer
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    k jsonb;
+    n integer := 0;
+BEGIN
+    IF jsonb_typeof(jwks->'keys') IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'a JWKS is an object with a "keys" array' USING ERRCODE = '22023';
+    END IF;
+    FOR k IN SELECT * FROM jsonb_array_elements(jwks->'keys') LOOP
+        IF k->>'kty' IS DISTINCT FROM 'RSA' OR coalesce(k->>'use', 'sig') <> 'sig' THEN
+            RAISE NOTICE 'skipping key "%": not an RSA signing key', k->>'kid';
+            CONTINUE;
+        END IF;
+        IF k->>'kid' IS NULL THEN
+            RAISE EXCEPTION 'JWKS key without "kid"' USING ERRCODE = '22023';
+        END IF;
+        PERFORM deling.add_trusted_key(k->>'kid', k::text);
+        n := n + 1;
+    END LOOP;
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION deling.import_jwks(jsonb) IS
+    'DBA: import the RSA signing keys of a JWKS document (e.g. HelseID''s jwks_uri); returns how many';
+
+CREATE FUNCTION deling.revoke_trusted_key(kid text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    UPDATE deling.trusted_key t SET revoked_at = now() WHERE t.kid = revoke_trusted_key.kid AND revoked_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no active trusted key "%"', kid USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION deling.revoke_trusted_key(text) IS 'DBA: stop trusting a signing key';
+
+-- Verification ----------------------------------------------------------------
+
+-- verify_token: verify signature and claims; return the caller context it
+-- grants.  Raises 28000 naming what failed, 42501 when the token is valid
+-- but its organisation may not act here.
+CREATE FUNCTION deling.verify_token(token text) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    now_s   numeric := extract(epoch FROM now());
+    leeway  integer := current_setting('deling.jwt_leeway')::integer;
+    hdr     jsonb;
+    pem     text;
+    c       jsonb;
+    aud     jsonb;
+    ad      jsonb;
+    att     jsonb;
+    role    text;
+    hpr     text;
+    pid     text;
+    parent  text;
+    child   text;
+    purpose text;
+    kommune text;
+BEGIN
+    IF token IS NULL OR token = '' THEN
+        RAISE EXCEPTION 'invalid token: empty' USING ERRCODE = '28000';
+    END IF;
+    hdr := deling.jwt_header(token);
+    IF hdr->>'kid' IS NULL THEN
+        RAISE EXCEPTION 'invalid token: header has no "kid"' USING ERRCODE = '28000';
+    END IF;
+    SELECT public_key_pem INTO pem FROM deling.trusted_key WHERE kid = hdr->>'kid' AND revoked_at IS NULL;
+    IF pem IS NULL THEN
+        RAISE EXCEPTION 'invalid token: key id "%" is not a trusted key', hdr->>'kid' USING ERRCODE = '28000';
+    END IF;
+    c := deling.jwt_verify_rs256(token, pem);
+
+    -- registered claims
+    IF c->>'iss' IS DISTINCT FROM current_setting('deling.jwt_issuer') THEN
+        RAISE EXCEPTION 'invalid token: issuer "%" is not trusted', coalesce(c->>'iss', '(none)') USING ERRCODE = '28000';
+    END IF;
+    aud := CASE jsonb_typeof(c->'aud')
+               WHEN 'string' THEN c->'aud'
+               WHEN 'array' THEN CASE WHEN jsonb_array_length(c->'aud') = 1 THEN c->'aud'->0 END
+           END;
+    IF aud IS NULL OR aud #>> '{}' IS DISTINCT FROM current_setting('deling.jwt_audience') THEN
+        RAISE EXCEPTION 'invalid token: "aud" must be the single audience "%"', current_setting('deling.jwt_audience')
+            USING ERRCODE = '28000';
+    END IF;
+    IF jsonb_typeof(c->'exp') IS DISTINCT FROM 'number' THEN
+        RAISE EXCEPTION 'invalid token: missing claim "exp"' USING ERRCODE = '28000';
+    END IF;
+    IF (c->>'exp')::numeric + leeway <= now_s THEN
+        RAISE EXCEPTION 'invalid token: expired at %', to_timestamp((c->>'exp')::numeric) USING ERRCODE = '28000';
+    END IF;
+    IF c ? 'nbf' AND (jsonb_typeof(c->'nbf') <> 'number' OR (c->>'nbf')::numeric - leeway > now_s) THEN
+        RAISE EXCEPTION 'invalid token: not valid before %', c->>'nbf' USING ERRCODE = '28000';
+    END IF;
+    IF jsonb_typeof(c->'iat') IS DISTINCT FROM 'number' THEN
+        RAISE EXCEPTION 'invalid token: missing claim "iat"' USING ERRCODE = '28000';
+    END IF;
+    IF (c->>'iat')::numeric - leeway > now_s THEN
+        RAISE EXCEPTION 'invalid token: issued in the future' USING ERRCODE = '28000';
+    END IF;
+
+    -- HelseID claims
+    pid := c->>'helseid://claims/identity/pid';
+    hpr := c->>'helseid://claims/hpr/hpr_number';
+    role := coalesce(c->>'role', CASE WHEN hpr IS NOT NULL THEN 'deling_helsepersonell' ELSE 'deling_integrasjon' END);
+    IF role NOT IN ('deling_helsepersonell', 'deling_integrasjon') THEN
+        RAISE EXCEPTION 'invalid token: role "%" is not a role a token may carry', role USING ERRCODE = '28000';
+    END IF;
+    IF role = 'deling_helsepersonell' THEN
+        IF hpr IS NULL OR hpr !~ '^[0-9]{1,9}$' THEN
+            RAISE EXCEPTION 'invalid token: missing or malformed claim "helseid://claims/hpr/hpr_number"' USING ERRCODE = '28000';
+        END IF;
+        IF c->>'helseid://claims/identity/security_level' IS DISTINCT FROM '4' THEN
+            RAISE EXCEPTION 'invalid token: claim "helseid://claims/identity/security_level" must be "4"' USING ERRCODE = '28000';
+        END IF;
+        IF c->>'helseid://claims/identity/assurance_level' IS DISTINCT FROM 'high' THEN
+            RAISE EXCEPTION 'invalid token: claim "helseid://claims/identity/assurance_level" must be "high"' USING ERRCODE = '28000';
+        END IF;
+    END IF;
+    IF pid IS NOT NULL AND NOT deling.fnr_valid(pid) THEN
+        RAISE EXCEPTION 'invalid token: claim "helseid://claims/identity/pid" is not a valid identity number' USING ERRCODE = '28000';
+    END IF;
+    parent := c->>'helseid://claims/client/claims/orgnr_parent';
+    child := c->>'helseid://claims/client/claims/orgnr_child';
+    IF parent IS NULL OR NOT deling.orgnr_valid(parent) THEN
+        RAISE EXCEPTION 'invalid token: missing or invalid claim "helseid://claims/client/claims/orgnr_parent"' USING ERRCODE = '28000';
+    END IF;
+    IF child IS NOT NULL AND NOT deling.orgnr_valid(child) THEN
+        RAISE EXCEPTION 'invalid token: invalid claim "helseid://claims/client/claims/orgnr_child"' USING ERRCODE = '28000';
+    END IF;
+
+    -- Tillitsrammeverk attestation: purpose of use and decision_ref
+    ad := c->'authorization_details';
+    IF jsonb_typeof(ad) = 'object' THEN
+        ad := jsonb_build_array(ad);
+    END IF;
+    IF jsonb_typeof(ad) = 'array' THEN
+        SELECT e INTO att FROM jsonb_array_elements(ad) AS e
+            WHERE e->>'type' = 'nhn:tillitsrammeverk:parameters' LIMIT 1;
+    END IF;
+    IF att IS NOT NULL THEN
+        IF jsonb_typeof(att->'toa') IS DISTINCT FROM 'number' THEN
+            RAISE EXCEPTION 'invalid token: attestation has no time of attestation ("toa")' USING ERRCODE = '28000';
+        END IF;
+        IF now_s - (att->>'toa')::numeric > current_setting('deling.attestation_max_age')::integer THEN
+            RAISE EXCEPTION 'invalid token: attestation ("toa") is older than % minutes',
+                current_setting('deling.attestation_max_age')::integer / 60 USING ERRCODE = '28000';
+        END IF;
+        IF (att->>'toa')::numeric - leeway > now_s THEN
+            RAISE EXCEPTION 'invalid token: attestation ("toa") is in the future' USING ERRCODE = '28000';
+        END IF;
+        purpose := att #>> '{care_relationship,purpose_of_use,code}';
+        IF purpose IS NOT NULL AND purpose NOT IN ('TREAT', 'ETREAT', 'COC') THEN
+            RAISE EXCEPTION 'invalid token: purpose of use "%" is not TREAT, ETREAT or COC', purpose USING ERRCODE = '28000';
+        END IF;
+    END IF;
+
+    -- an integration acts for the kommune that runs its organisation
+    IF role = 'deling_integrasjon' THEN
+        SELECT o.host_kommune_nr INTO kommune
+            FROM deling.organisation o JOIN deling.kommune k ON k.kommune_nr = o.host_kommune_nr
+            WHERE o.orgnr IN (child, parent) AND o.active AND k.active
+            ORDER BY o.orgnr = child DESC NULLS LAST LIMIT 1;
+        IF kommune IS NULL THEN
+            RAISE EXCEPTION 'organisation % does not act for an active kommune on this platform', coalesce(child, parent)
+                USING ERRCODE = '42501', HINT = 'The DBA registers organisations with deling.add_kommune or deling.add_organisation.';
+        END IF;
+    END IF;
+
+    RETURN jsonb_build_object(
+        'kind', CASE role WHEN 'deling_helsepersonell' THEN 'person' ELSE 'integration' END,
+        'role', role, 'pid', pid, 'hpr', hpr, 'name', c->>'name',
+        'orgnr_parent', parent, 'orgnr_child', child, 'kommune_nr', kommune,
+        'purpose', purpose, 'decision_ref', att #> '{care_relationship,decision_ref}',
+        'token_id', c->>'jti',
+        'client_id', coalesce(c->>'helseid://claims/client/client_id', c->>'client_id'));
+END
+$$;
+COMMENT ON FUNCTION deling.verify_token(text) IS
+    'Verify an access token (RS256 signature, iss, aud, exp/nbf/iat, HelseID claims, attestation) and return the context it grants';
+
+-- apply_context: write a context (from verify_token) into the deling.ctx_*
+-- settings; an empty object clears them.  Runs only inside deling_owner's
+-- SECURITY DEFINER functions: nobody else may execute it.
+CREATE FUNCTION deling.apply_context(ctx jsonb, is_local boolean) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog AS $$
+    SELECT deling.set_context_value('deling.ctx_' || k,
+               CASE jsonb_typeof(ctx->k) WHEN 'string' THEN ctx->>k WHEN 'null' THEN '' ELSE (ctx->k)::text END,
+               is_local)
+    FROM unnest(ARRAY['kind', 'role', 'pid', 'hpr', 'name', 'orgnr_parent', 'orgnr_child', 'kommune_nr',
+                      'purpose', 'decision_ref', 'token_id', 'client_id']) AS k;
+$$;
+
+-- The kommune an integration acts for: from its token, or from the DBA's
+-- binding of its direct-SQL login role; NULL for anyone else, and for an
+-- inactive kommune.  Policies call it once per statement via (SELECT ...).
+CREATE FUNCTION deling.current_kommune() RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
+    SELECT k.kommune_nr::text FROM deling.kommune k
+    WHERE k.active
+      AND k.kommune_nr = CASE current_setting('deling.ctx_kind')
+            WHEN 'integration' THEN nullif(current_setting('deling.ctx_kommune_nr'), '')
+            WHEN '' THEN (SELECT b.kommune_nr FROM deling.integration_binding b WHERE b.role_name = session_user)
+          END;
+$$;
+COMMENT ON FUNCTION deling.current_kommune() IS
+    'The kommune the calling integration acts for (NULL for other callers)';
+
+-- current_kommune_for: current_kommune() when it has enabled the service.
+CREATE FUNCTION deling.current_kommune_for(service text) RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
+    SELECT ks.kommune_nr::text FROM deling.kommune_service ks
+    WHERE ks.kommune_nr = deling.current_kommune() AND ks.service_code = service;
+$$;
+COMMENT ON FUNCTION deling.current_kommune_for(text) IS
+    'The calling integration''s kommune if it has enabled the sharing service, else NULL';
+
+-- reach_for: the active kommuner the caller's organisation reaches (and that
+-- enabled the service, when one is named); empty unless the caller is a
+-- person authenticated by a token.
+CREATE FUNCTION deling.reach_for(service text) RETURNS text[]
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
+    WITH org AS (
+        SELECT o.orgnr FROM deling.organisation o
+        WHERE o.active AND current_setting('deling.ctx_kind') = 'person'
+          AND o.orgnr IN (nullif(current_setting('deling.ctx_orgnr_child'), ''),
+                          nullif(current_setting('deling.ctx_orgnr_parent'), ''))
+        ORDER BY o.orgnr = nullif(current_setting('deling.ctx_orgnr_child'), '') DESC NULLS LAST
+        LIMIT 1)
+    SELECT coalesce(array_agg(r.kommune_nr::text ORDER BY r.kommune_nr), '{}')
+    FROM org JOIN deling.organisation_reach r USING (orgnr)
+         JOIN deling.kommune k ON k.kommune_nr = r.kommune_nr AND k.active
+    WHERE service IS NULL
+       OR EXISTS (SELECT FROM deling.kommune_service ks WHERE ks.kommune_nr = r.kommune_nr AND ks.service_code = service);
+$$;
+COMMENT ON FUNCTION deling.reach_for(text) IS
+    'Kommuner the calling person''s organisation reaches (that enabled the service, if named)';
+
+CREATE FUNCTION deling.whoami() RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'kind', nullif(current_setting('deling.ctx_kind'), ''),
+        'role', nullif(current_setting('deling.ctx_role'), ''),
+        'pid', nullif(current_setting('deling.ctx_pid'), ''),
+        'hpr', nullif(current_setting('deling.ctx_hpr'), ''),
+        'name', nullif(current_setting('deling.ctx_name'), ''),
+        'orgnr_parent', nullif(current_setting('deling.ctx_orgnr_parent'), ''),
+        'orgnr_child', nullif(current_setting('deling.ctx_orgnr_child'), ''),
+        'kommune_nr', deling.current_kommune(),
+        'reach', nullif(deling.reach_for(NULL), '{}'),
+        'purpose', nullif(current_setting('deling.ctx_purpose'), ''),
+        'decision_ref', nullif(current_setting('deling.ctx_decision_ref'), '')::jsonb,
+        'token_id', nullif(current_setting('deling.ctx_token_id'), ''),
+        'client_id', nullif(current_setting('deling.ctx_client_id'), ''),
+        'session_user', session_user::text,
+        'current_role', deling.outer_role()));
+$$;
+COMMENT ON FUNCTION deling.whoami() IS
+    'The caller context of this transaction or session as JSON: who, which organisation and kommune, reach, purpose';
+
+-- The two ways in ---------------------------------------------------------------
+
+CREATE FUNCTION deling.authenticate(token text, for_session boolean DEFAULT false) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    ctx   jsonb := deling.verify_token(token);
+    outer_role text := deling.outer_role();
+    bound text;
+BEGIN
+    SELECT b.kommune_nr INTO bound FROM deling.integration_binding b WHERE b.role_name = session_user;
+    IF bound IS NOT NULL AND ctx->>'kommune_nr' IS DISTINCT FROM bound THEN
+        RAISE EXCEPTION 'login role % is bound to kommune %; this token does not act for it', session_user, bound
+            USING ERRCODE = '42501';
+    END IF;
+    IF NOT pg_has_role(outer_role, ctx->>'role', 'MEMBER') THEN
+        RAISE EXCEPTION 'token is for role %, which role % is not a member of', ctx->>'role', outer_role
+            USING ERRCODE = '42501';
+    END IF;
+    PERFORM deling.apply_context(ctx, NOT for_session);
+    RETURN deling.whoami();
+END
+$$;
+COMMENT ON FUNCTION deling.authenticate(text, boolean) IS
+    'Direct-SQL integrators: verify an access token and set the caller context for this transaction (or the session)';
+
+CREATE FUNCTION deling.logout() RETURNS void
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT deling.apply_context('{}', false);
+$$;
+COMMENT ON FUNCTION deling.logout() IS 'Clear the caller context (before a pooled connection is reused)';
+
+CREATE FUNCTION deling.pre_request() RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    outer_role text := deling.outer_role();
+    headers jsonb;
+    auth text;
+    ctx jsonb;
+BEGIN
+    PERFORM deling.apply_context('{}', true);
+    BEGIN
+        headers := coalesce(nullif(current_setting('request.headers', true), ''), '{}')::jsonb;
+    EXCEPTION WHEN invalid_text_representation THEN
+        RAISE EXCEPTION 'request.headers is not JSON' USING ERRCODE = '28000';
+    END;
+    auth := headers->>'authorization';
+    IF auth IS NULL THEN
+        IF outer_role <> 'deling_anon' THEN
+            RAISE EXCEPTION 'request runs as % but carries no bearer token', outer_role USING ERRCODE = '28000';
+        END IF;
+        RETURN;
+    END IF;
+    IF auth !~* '^bearer [A-Za-z0-9_.-]+$' THEN
+        RAISE EXCEPTION 'Authorization header is not "Bearer <token>"' USING ERRCODE = '28000';
+    END IF;
+    ctx := deling.verify_token(substr(auth, 8));
+    IF ctx->>'role' IS DISTINCT FROM outer_role THEN
+        RAISE EXCEPTION 'token is for role %, but the request runs as %', ctx->>'role', outer_role
+            USING ERRCODE = '42501';
+    END IF;
+    PERFORM deling.apply_context(ctx, true);
+END
+$$;
+COMMENT ON FUNCTION deling.pre_request() IS
+    'PostgREST db-pre-request: re-verify the bearer token from request.headers and set the caller context for the transaction';

@@ -1,0 +1,53 @@
+-- ---------------------------------------------------------------------------
+-- 90 privileges: tables owned by the NOLOGIN deling_owner (RLS forced
+-- applies to it too), SECURITY DEFINER functions run as deling_owner,
+-- nothing for PUBLIC, then explicit grants per role.
+-- ---------------------------------------------------------------------------
+
+DO $$
+DECLARE
+    r record;
+BEGIN
+    FOR r IN SELECT c.oid::regclass AS rel FROM pg_class c
+             WHERE c.relnamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace)
+               AND c.relkind IN ('r', 'v', 'm', 'p') LOOP
+        EXECUTE format('ALTER TABLE %s OWNER TO deling_owner', r.rel);
+    END LOOP;
+    FOR r IN SELECT p.oid::regprocedure AS fn FROM pg_proc p
+             WHERE p.pronamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace)
+               AND p.prosecdef LOOP
+        EXECUTE format('ALTER FUNCTION %s OWNER TO deling_owner', r.fn);
+    END LOOP;
+END
+$$;
+
+REVOKE ALL ON ALL TABLES IN SCHEMA deling, api, kpr FROM PUBLIC;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA deling, api, kpr FROM PUBLIC;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA deling, api, kpr FROM PUBLIC;
+
+GRANT USAGE ON SCHEMA deling TO deling_owner, deling_admin, deling_anon, deling_helsepersonell, deling_integrasjon, deling_kpr;
+GRANT USAGE ON SCHEMA api TO deling_owner, deling_admin, deling_anon, deling_helsepersonell, deling_integrasjon;
+GRANT USAGE ON SCHEMA kpr TO deling_owner, deling_admin, deling_kpr;
+
+-- deling_owner: what its SECURITY DEFINER functions call
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA deling TO deling_owner;
+
+-- the DBA's role: everything in deling (RLS policies give it every row)
+GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA deling TO deling_admin;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA deling TO deling_admin;
+REVOKE EXECUTE ON FUNCTION deling.set_context_value(text, text, boolean), deling.apply_context(jsonb, boolean)
+    FROM deling_admin;
+
+-- everyone who reaches the database: context functions and pure helpers
+GRANT EXECUTE ON FUNCTION
+    deling.pre_request(), deling.authenticate(text, boolean), deling.logout(), deling.whoami(),
+    deling.current_kommune(), deling.current_kommune_for(text), deling.reach_for(text), deling.outer_role(),
+    deling.fnr_valid(text), deling.fnr_check(text), deling.fnr_kind(text), deling.fnr_synthetic(text),
+    deling.fnr_birth_date(text), deling.orgnr_valid(text), deling.orgnr_check(text), deling.kommunenr_check(text)
+    TO deling_anon, deling_helsepersonell, deling_integrasjon, deling_kpr;
+
+-- integrations: their own kommune's citizen data, through RLS
+GRANT SELECT, INSERT, UPDATE, DELETE ON deling.citizen TO deling_integrasjon;
+GRANT SELECT, INSERT, UPDATE, DELETE ON api.citizens TO deling_integrasjon, deling_admin;
+
+NOTIFY pgrst, 'reload schema';
