@@ -78,6 +78,9 @@ DECLARE
     result deling.kommune;
 BEGIN
     PERFORM deling.kommunenr_check(kommune_nr);
+    IF btrim(coalesce(name, '')) = '' THEN
+        RAISE EXCEPTION 'kommune name must not be empty' USING ERRCODE = '22023';
+    END IF;
     IF left(kommune_nr, 2) NOT IN ('03', '11', '15', '18', '21', '22', '31', '32', '33', '34',
                                     '39', '40', '42', '46', '50', '55', '56') THEN
         RAISE EXCEPTION 'invalid kommunenummer "%": % is not a county (fylke) number', kommune_nr, left(kommune_nr, 2)

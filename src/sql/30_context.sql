@@ -105,7 +105,8 @@ CREATE FUNCTION deling.verify_token(token text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
     now_s   numeric := extract(epoch FROM now());
-    leeway  integer := current_setting('deling.jwt_leeway')::integer;
+    leeway  numeric := extract(epoch FROM current_setting('deling.jwt_leeway')::interval);
+    max_age numeric := extract(epoch FROM current_setting('deling.attestation_max_age')::interval);
     hdr     jsonb;
     pem     text;
     c       jsonb;
@@ -149,10 +150,12 @@ BEGIN
         RAISE EXCEPTION 'invalid token: missing claim "exp"' USING ERRCODE = '28000';
     END IF;
     IF (c->>'exp')::numeric + leeway <= now_s THEN
-        RAISE EXCEPTION 'invalid token: expired at %', to_timestamp((c->>'exp')::numeric) USING ERRCODE = '28000';
+        RAISE EXCEPTION 'invalid token: expired' USING ERRCODE = '28000',
+            DETAIL = format('exp is %s; the server allows %s s of clock skew', to_timestamp((c->>'exp')::numeric), leeway);
     END IF;
     IF c ? 'nbf' AND (jsonb_typeof(c->'nbf') <> 'number' OR (c->>'nbf')::numeric - leeway > now_s) THEN
-        RAISE EXCEPTION 'invalid token: not valid before %', c->>'nbf' USING ERRCODE = '28000';
+        RAISE EXCEPTION 'invalid token: not yet valid ("nbf")' USING ERRCODE = '28000',
+            DETAIL = format('nbf is %s', c->>'nbf');
     END IF;
     IF jsonb_typeof(c->'iat') IS DISTINCT FROM 'number' THEN
         RAISE EXCEPTION 'invalid token: missing claim "iat"' USING ERRCODE = '28000';
@@ -204,9 +207,9 @@ BEGIN
         IF jsonb_typeof(att->'toa') IS DISTINCT FROM 'number' THEN
             RAISE EXCEPTION 'invalid token: attestation has no time of attestation ("toa")' USING ERRCODE = '28000';
         END IF;
-        IF now_s - (att->>'toa')::numeric > current_setting('deling.attestation_max_age')::integer THEN
-            RAISE EXCEPTION 'invalid token: attestation ("toa") is older than % minutes',
-                current_setting('deling.attestation_max_age')::integer / 60 USING ERRCODE = '28000';
+        IF now_s - (att->>'toa')::numeric > max_age THEN
+            RAISE EXCEPTION 'invalid token: attestation ("toa") is older than % minutes', round(max_age / 60)
+                USING ERRCODE = '28000';
         END IF;
         IF (att->>'toa')::numeric - leeway > now_s THEN
             RAISE EXCEPTION 'invalid token: attestation ("toa") is in the future' USING ERRCODE = '28000';

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Run every deling test suite in a throwaway cluster (pg_virtualenv) with
+# the settings the extension needs, and end with "N passed, N failed".
+# Called by `make test` after bootstrap, build and install.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGCLUSTER   # the throwaway cluster sets its own
+export DELING_TEST_KEYS=$(mktemp -d)          # RS256 test keys, made per run, never committed
+trap 'rm -rf "$DELING_TEST_KEYS"' EXIT
+chmod 755 "$DELING_TEST_KEYS"
+exec pg_virtualenv -t -v 15 \
+  -o "shared_preload_libraries=deling" -o "wal_level=logical" -o "max_prepared_transactions=10" \
+  scripts/run-suites.sh

@@ -1,0 +1,104 @@
+-- Fixture shared by the pg_regress suite: synthetic platform data, the test
+-- signing keys (generated per run by tests/tools/mint-jwt), a login role per
+-- kind of caller, and a builder for token claims.
+SET client_min_messages = warning;
+SELECT deling.generate_synthetic(300, 3);
+
+\set k1pub `tests/tools/mint-jwt pubkey k1`
+SELECT deling.add_trusted_key('k1', :'k1pub');
+SET deling.jwt_issuer = 'https://helseid-sts.test.nhn.no';
+SET deling.jwt_audience = 'nhn:deling';
+ALTER DATABASE :"DBNAME" SET deling.jwt_issuer = 'https://helseid-sts.test.nhn.no';
+
+CREATE SCHEMA deling_test;
+GRANT USAGE ON SCHEMA deling_test TO PUBLIC;
+
+-- claims(who, overrides): the claims of a typical token for one caller;
+-- overrides are merged in and a JSON null removes a claim.
+CREATE FUNCTION deling_test.claims(who text, overrides jsonb DEFAULT '{}') RETURNS text
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT jsonb_strip_nulls(
+        jsonb_build_object(
+            'iss', 'https://helseid-sts.test.nhn.no', 'aud', 'nhn:deling',
+            'iat', extract(epoch FROM now())::bigint - 10,
+            'nbf', extract(epoch FROM now())::bigint - 10,
+            'exp', extract(epoch FROM now())::bigint + 300,
+            'jti', 'jti-' || who)
+        || CASE who
+           WHEN 'epj_bodo' THEN jsonb_build_object(
+                'helseid://claims/client/claims/orgnr_parent', '972418013',
+                'helseid://claims/client/client_id', 'epj-bodo')
+           WHEN 'epj_baerum' THEN jsonb_build_object(
+                'helseid://claims/client/claims/orgnr_parent', '935478715',
+                'helseid://claims/client/client_id', 'epj-baerum')
+           WHEN 'lege_ab' THEN jsonb_build_object(
+                'helseid://claims/identity/pid', '13916300004',
+                'helseid://claims/identity/security_level', '4',
+                'helseid://claims/identity/assurance_level', 'high',
+                'helseid://claims/hpr/hpr_number', '565501872',
+                'name', 'Lege Legevaktsen',
+                'helseid://claims/client/claims/orgnr_parent', '935478715',
+                'helseid://claims/client/claims/orgnr_child', (SELECT orgnr FROM deling.organisation WHERE name = 'Asker og Bærum legevakt'),
+                'authorization_details', jsonb_build_array(jsonb_build_object(
+                    'type', 'nhn:tillitsrammeverk:parameters',
+                    'toa', extract(epoch FROM now())::bigint - 120,
+                    'practitioner', jsonb_build_object('authorization', jsonb_build_object('code', 'LE')),
+                    'care_relationship', jsonb_build_object(
+                        'purpose_of_use', jsonb_build_object('code', 'TREAT', 'system', 'urn:oid:2.16.840.1.113883.1.11.20448'),
+                        'decision_ref', jsonb_build_object('id', 'legevakt-kontakt-4711', 'user_selected', false)))))
+           END
+        || overrides);
+$$;
+
+-- with_checks(nine digits): append K1 and K2 (old rule) computed here in SQL,
+-- independently of the C code under test; NULL when no check digit exists.
+CREATE FUNCTION deling_test.with_checks(d9 text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    WITH k1 AS (
+        SELECT (11 - sum(substr(d9, i::int, 1)::int * w) % 11) % 11 AS k
+        FROM unnest(ARRAY[3, 7, 6, 1, 8, 9, 4, 5, 2]) WITH ORDINALITY t(w, i)),
+    k2 AS (
+        SELECT (11 - sum(substr(d9 || k1.k, i::int, 1)::int * w) % 11) % 11 AS k
+        FROM k1, unnest(ARRAY[5, 4, 3, 2, 7, 6, 5, 4, 3, 2]) WITH ORDINALITY t(w, i) GROUP BY k1.k)
+    SELECT CASE WHEN k1.k < 10 AND k2.k < 10 THEN d9 || k1.k || k2.k END FROM k1, k2;
+$$;
+
+-- try_auth(token): authenticate, returning 'accepted' or SQLSTATE: message,
+-- so that each refusal's code is part of the expected output.
+CREATE FUNCTION deling_test.try_auth(tok text) RETURNS text
+LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM deling.authenticate(tok);
+    RETURN 'accepted';
+EXCEPTION WHEN OTHERS THEN
+    RETURN SQLSTATE || ': ' || SQLERRM;
+END
+$$;
+GRANT EXECUTE ON FUNCTION deling_test.try_auth(text) TO PUBLIC;
+
+-- direct-SQL integration login roles, one bound to Bodø and one to Bærum,
+-- and one login role of each kind that has no binding
+DO $$
+DECLARE r text;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['regress_epj_bodo', 'regress_epj_baerum', 'regress_epj_unbound',
+                             'regress_lege', 'regress_kpr', 'regress_dba'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
+            EXECUTE format('CREATE ROLE %I LOGIN', r);
+        END IF;
+    END LOOP;
+END $$;
+GRANT deling_integrasjon TO regress_epj_bodo, regress_epj_baerum, regress_epj_unbound;
+GRANT deling_helsepersonell TO regress_lege;
+GRANT deling_kpr TO regress_kpr;
+GRANT deling_admin TO regress_dba;
+SELECT deling.bind_integration('regress_epj_bodo', '1804');
+SELECT deling.bind_integration('regress_epj_baerum', '3201');
+GRANT SELECT ON ALL TABLES IN SCHEMA deling_test TO PUBLIC;
+RESET client_min_messages;
+
+SELECT kommune_nr, count(*) AS citizens FROM deling.citizen GROUP BY 1 ORDER BY 1;
+SELECT name, kind, host_kommune_nr, array_agg(r.kommune_nr ORDER BY r.kommune_nr) AS reaches
+FROM deling.organisation o JOIN deling.organisation_reach r USING (orgnr)
+GROUP BY 1, 2, 3 ORDER BY 1;
+SELECT kommune_nr, array_agg(service_code ORDER BY service_code) FROM deling.kommune_service GROUP BY 1 ORDER BY 1;

@@ -1,0 +1,127 @@
+-- Tenant isolation: an integration for Bodø cannot read, insert, update or
+-- delete Bærum rows; the context cannot be forged; role tricks gain nothing;
+-- the structure (forced RLS, keys leading with kommune_nr, no PUBLIC
+-- execute, pinned search_path) holds for every object.
+\set VERBOSITY terse
+SELECT min(pid) AS bodo_pid FROM deling.citizen WHERE kommune_nr = '1804' \gset
+SELECT min(pid) AS baerum_pid FROM deling.citizen WHERE kommune_nr = '3201' \gset
+SELECT deling.synthetic_fnr('1990-05-17', 40) AS new_pid \gset
+
+SET SESSION AUTHORIZATION regress_epj_bodo;
+SELECT deling.current_kommune();
+SELECT kommune_nr, count(*) FROM api.citizens GROUP BY 1;
+SELECT count(*) AS baerum_rows_seen FROM deling.citizen WHERE kommune_nr = '3201';
+SELECT count(*) AS baerum_pid_seen FROM api.citizens WHERE pid = :'baerum_pid';
+UPDATE api.citizens SET given_name = 'Hacked' WHERE kommune_nr = '3201';
+DELETE FROM api.citizens WHERE kommune_nr = '3201';
+DELETE FROM deling.citizen WHERE pid = :'baerum_pid';
+INSERT INTO api.citizens (kommune_nr, pid) VALUES ('3201', :'new_pid');
+-- inserting Bærum's existing key is refused by RLS, not by a duplicate-key
+-- error that would confirm the Bærum row exists
+INSERT INTO api.citizens (kommune_nr, pid) VALUES ('3201', :'baerum_pid');
+UPDATE api.citizens SET kommune_nr = '3201' WHERE pid = :'bodo_pid';
+-- the same person may also be a citizen of Bodø: keys are per kommune
+INSERT INTO api.citizens (pid, given_name) VALUES (:'baerum_pid', 'Flyttet') RETURNING kommune_nr, given_name;
+-- a duplicate within the own kommune names only the own key
+INSERT INTO api.citizens (pid) VALUES (:'bodo_pid');
+INSERT INTO api.citizens (pid) VALUES ('02013299998');
+INSERT INTO api.citizens (pid, sex) VALUES (:'new_pid', 'x');
+-- the context cannot be forged
+SET deling.ctx_kommune_nr = '3201';
+SET LOCAL deling.ctx_kind = 'integration';
+SELECT set_config('deling.ctx_kommune_nr', '3201', false);
+RESET deling.ctx_kommune_nr;
+ALTER ROLE regress_epj_bodo SET deling.ctx_kommune_nr = '3201';
+SELECT deling.set_context_value('deling.ctx_kommune_nr', '3201', false);
+SELECT deling.apply_context('{"kind": "integration", "kommune_nr": "3201"}', false);
+CREATE FUNCTION public.forge() RETURNS int LANGUAGE sql SET deling.ctx_kommune_nr = '3201' AS 'SELECT 1';
+SET ROLE deling_owner;
+SET ROLE deling_admin;
+SELECT deling.current_kommune() AS still_bodo;
+RESET SESSION AUTHORIZATION;
+SELECT count(*) AS baerum_rows_intact FROM deling.citizen WHERE kommune_nr = '3201' AND given_name <> 'Hacked';
+
+-- a login role without binding or token acts for no kommune
+SET SESSION AUTHORIZATION regress_epj_unbound;
+SELECT count(*) FROM api.citizens;
+INSERT INTO api.citizens (pid) VALUES (:'new_pid');
+RESET SESSION AUTHORIZATION;
+
+-- health personnel, KPR and anonymous have no direct table access
+SET SESSION AUTHORIZATION regress_lege;
+SELECT count(*) FROM api.citizens;
+SELECT count(*) FROM deling.citizen;
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT count(*) FROM deling.citizen;
+RESET SESSION AUTHORIZATION;
+
+-- PostgREST's connection role: NOINHERIT, so nothing of its own; SET ROLE
+-- to a member role without a context gives an empty tenant; no way up
+SET SESSION AUTHORIZATION deling_authenticator;
+SELECT count(*) FROM api.citizens;
+SET ROLE deling_integrasjon;
+SELECT count(*) AS rows_without_context FROM api.citizens;
+SELECT deling.current_kommune() AS no_kommune;
+SET ROLE deling_admin;
+SET ROLE deling_owner;
+SET ROLE regress_epj_bodo;
+RESET ROLE;
+SET ROLE deling_anon;
+SELECT count(*) FROM api.citizens;
+RESET SESSION AUTHORIZATION;
+
+-- a deactivated kommune is neither read nor written
+SELECT deling.set_kommune_active('1804', false);
+SET SESSION AUTHORIZATION regress_epj_bodo;
+SELECT count(*) AS rows_while_inactive FROM api.citizens;
+INSERT INTO api.citizens (pid) VALUES (:'new_pid');
+RESET SESSION AUTHORIZATION;
+SELECT deling.set_kommune_active('1804', true);
+
+-- the DBA's role sees every kommune
+SET SESSION AUTHORIZATION regress_dba;
+SELECT kommune_nr, count(*) FROM api.citizens GROUP BY 1 ORDER BY 1;
+RESET SESSION AUTHORIZATION;
+
+-- the policy is index-friendly: kommune_nr is an Index Cond compared with
+-- a value computed once per statement (an InitPlan), no per-row function
+SET SESSION AUTHORIZATION regress_epj_bodo;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM api.citizens WHERE pid = '01019012345';
+EXPLAIN (COSTS OFF) SELECT count(*) FROM api.citizens;
+RESET enable_seqscan;
+RESET SESSION AUTHORIZATION;
+
+-- structure -----------------------------------------------------------------
+-- every table holding citizen data (a pid column) has RLS enabled and forced
+SELECT c.oid::regclass AS citizen_table, c.relrowsecurity AS rls, c.relforcerowsecurity AS forced,
+       pg_get_userbyid(c.relowner) AS owner
+FROM pg_class c
+WHERE c.relnamespace = 'deling'::regnamespace AND c.relkind = 'r'
+  AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'pid' AND NOT a.attisdropped)
+ORDER BY 1;
+-- ... and each of its primary, unique and foreign keys leads with kommune_nr
+SELECT con.conrelid::regclass, con.conname, con.contype
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+WHERE c.relnamespace = 'deling'::regnamespace AND con.contype IN ('p', 'u', 'f')
+  AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'pid')
+  AND (SELECT attname FROM pg_attribute WHERE attrelid = con.conrelid AND attnum = con.conkey[1]) <> 'kommune_nr';
+-- no table or view of deling, api or kpr is owned by anyone but deling_owner
+SELECT c.oid::regclass FROM pg_class c
+WHERE c.relnamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace)
+  AND c.relkind IN ('r', 'v', 'm', 'p') AND pg_get_userbyid(c.relowner) <> 'deling_owner';
+-- no function is executable by PUBLIC (a NULL ACL means the PUBLIC default)
+SELECT p.oid::regprocedure FROM pg_proc p
+WHERE p.pronamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace)
+  AND (p.proacl IS NULL OR EXISTS (SELECT FROM aclexplode(p.proacl) x WHERE x.grantee = 0));
+-- every SECURITY DEFINER function pins search_path and runs as deling_owner
+SELECT p.oid::regprocedure, pg_get_userbyid(p.proowner) FROM pg_proc p
+WHERE p.pronamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace) AND p.prosecdef
+  AND (NOT coalesce(p.proconfig, '{}') && ARRAY['search_path=pg_catalog'] OR pg_get_userbyid(p.proowner) <> 'deling_owner');
+-- every api view applies the caller's RLS
+SELECT c.oid::regclass FROM pg_class c
+WHERE c.relnamespace = 'api'::regnamespace AND c.relkind = 'v'
+  AND NOT coalesce(c.reloptions, '{}') @> ARRAY['security_invoker=true'];
+-- context settings are superuser-only
+SELECT name, context FROM pg_settings WHERE name LIKE 'deling.%' ORDER BY name;

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# CREATE EXTENSION deling on a server started without the preload fails and
+# tells the DBA exactly what to set; with it, the extension installs.
+# Runs its own short-lived server (initdb in a temp dir) next to the suite's.
+set -uo pipefail
+bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
+[ -x /usr/lib/postgresql/15/bin/initdb ] && bindir=/usr/lib/postgresql/15/bin
+dir=$(mktemp -d); chmod 755 "$dir"
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+cleanup() { as_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$dir"; }
+trap cleanup EXIT
+n=0
+check() {   # check DESCRIPTION COMMAND...
+  n=$((n + 1))
+  if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi
+}
+as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres >/dev/null 2>&1
+port=$((20000 + RANDOM % 10000))
+start() { as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-p $port -k $dir -c listen_addresses=''" "$@" start >/dev/null; }
+start
+out=$(psql -X -h "$dir" -p "$port" -U postgres -d postgres -c 'CREATE EXTENSION deling' 2>&1)
+check "CREATE EXTENSION without the preload fails" grep -q 'ERROR:  deling must be loaded at server start' <<<"$out"
+check "the hint names shared_preload_libraries and wal_level" grep -q "shared_preload_libraries = 'deling' and wal_level = logical" <<<"$out"
+out=$(psql -X -h "$dir" -p "$port" -U postgres -d postgres -c 'LOAD '"'"'deling'"'" 2>&1)
+check "LOAD without the preload fails the same way" grep -q 'deling must be loaded at server start' <<<"$out"
+as_pg "$bindir/pg_ctl" -D "$dir/data" -m fast stop >/dev/null
+echo "shared_preload_libraries = 'deling'" >> "$dir/data/postgresql.conf"
+start
+out=$(psql -X -h "$dir" -p "$port" -U postgres -d postgres -Atc 'CREATE EXTENSION deling' -c "SELECT extversion FROM pg_extension WHERE extname = 'deling'" 2>&1)
+check "with the preload the extension installs" grep -qx '0.1.0' <<<"$out"
+out=$(psql -X -h "$dir" -p "$port" -U postgres -d postgres -Atc 'DROP EXTENSION deling' -c 'CREATE EXTENSION deling' 2>&1)
+check "drop and re-create works (roles are kept, not duplicated)" grep -q 'CREATE EXTENSION' <<<"$out"
