@@ -32,7 +32,5 @@ for t in tests/tap/*.sh; do
   count "$(basename "$t" .sh)" "$ok" "$bad"
 done
 
-echo
-printf '%s\n' "${summary[@]}"
-echo "$passed passed, $failed failed"
+{ printf '%s\n' "${summary[@]}"; echo "$passed passed, $failed failed"; } > "${DELING_SUMMARY:-/dev/stdout}"
 [ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

@@ -5,9 +5,19 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGCLUSTER   # the throwaway cluster sets its own
-export DELING_TEST_KEYS=$(mktemp -d)          # RS256 test keys, made per run, never committed
-trap 'rm -rf "$DELING_TEST_KEYS"' EXIT
-chmod 755 "$DELING_TEST_KEYS"
-exec pg_virtualenv -t -v 15 \
+DELING_TEST_KEYS=$(mktemp -d)          # RS256 test keys, made per run, never committed
+DELING_SUMMARY=$(mktemp)
+export DELING_TEST_KEYS DELING_SUMMARY
+trap 'rm -rf "$DELING_TEST_KEYS" "$DELING_SUMMARY"' EXIT
+pg_virtualenv -t -v 15 \
   -o "shared_preload_libraries=deling" -o "wal_level=logical" -o "max_prepared_transactions=10" \
   scripts/run-suites.sh
+rc=$?
+echo
+if [ -s "$DELING_SUMMARY" ]; then
+  cat "$DELING_SUMMARY"
+else
+  echo "0 passed, 1 failed"      # the cluster or the runner did not start
+  rc=1
+fi
+exit $rc

@@ -220,7 +220,8 @@ PG_FUNCTION_INFO_V1(deling_jwt_verify_rs256);
 /*
  * jwt_verify_rs256(token, key_pem): verify an RS256 compact JWS against an
  * RSA public key and return its payload as jsonb.  Any other "alg", a
- * "crit" header, a malformed token or a bad signature raise SQLSTATE 28000.
+ * "crit" header, a malformed token or a bad signature raise SQLSTATE 28000;
+ * the payload is parsed only once its signature has verified.
  */
 Datum
 deling_jwt_verify_rs256(PG_FUNCTION_ARGS)
@@ -250,7 +251,6 @@ deling_jwt_verify_rs256(PG_FUNCTION_ARGS)
 		invalid_token(psprintf("algorithm \"%s\" is not accepted (only RS256)", alg));
 	if (getKeyJsonValueFromContainer(&header->root, "crit", 4, &(JsonbValue) {0}) != NULL)
 		invalid_token("header has \"crit\" extensions, which are not supported");
-	payload = json_object_from_b64(tok + dot1 + 1, dot2 - dot1 - 1, "payload");
 	sig = base64url_decode(tok + dot2 + 1, len - dot2 - 1, &siglen);
 	if (sig == NULL || siglen == 0)
 		invalid_token("signature is empty or not base64url");
@@ -273,6 +273,8 @@ deling_jwt_verify_rs256(PG_FUNCTION_ARGS)
 	EVP_PKEY_free(pkey);
 	if (!rc)
 		invalid_token("signature does not verify with the key named by \"kid\"");
+	/* only signed bytes are parsed */
+	payload = json_object_from_b64(tok + dot1 + 1, dot2 - dot1 - 1, "payload");
 	PG_RETURN_JSONB_P(payload);
 }
 

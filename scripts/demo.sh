@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Show deling at work in a throwaway cluster (pg_virtualenv): synthetic
+# Bodø/Bærum/Asker data, tokens as HelseID would issue them (signed here
+# with a key made for the demo), tenant isolation, and the sharing services.
+# Called by `make demo` after bootstrap, build and install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGCLUSTER
+DELING_TEST_KEYS=$(mktemp -d)
+export DELING_TEST_KEYS
+trap 'rm -rf "$DELING_TEST_KEYS"' EXIT
+pg_virtualenv -t -v 15 -o "shared_preload_libraries=deling" -o "wal_level=logical" \
+  psql -X -q -v ON_ERROR_STOP=1 -f scripts/demo.sql

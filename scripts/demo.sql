@@ -1,0 +1,68 @@
+-- make demo: deling at work.  Each step says what it shows.
+\pset footer off
+\set VERBOSITY terse
+SET client_min_messages = warning;
+\echo '== 1. A DBA installs deling and loads the synthetic Bodø/Bærum/Asker data set'
+CREATE EXTENSION deling;
+SELECT deling.generate_synthetic(3000, 3) AS loaded;
+SELECT kommune_nr, name, orgnr, (SELECT count(*) FROM deling.citizen c WHERE c.kommune_nr = k.kommune_nr) AS citizens,
+       (SELECT string_agg(service_code, ', ' ORDER BY service_code) FROM deling.kommune_service s WHERE s.kommune_nr = k.kommune_nr) AS services
+FROM deling.kommune k ORDER BY 1;
+SELECT o.name, o.kind, string_agg(r.kommune_nr, ', ' ORDER BY r.kommune_nr) AS reaches
+FROM deling.organisation o JOIN deling.organisation_reach r USING (orgnr) WHERE o.kind <> 'kommune' GROUP BY 1, 2 ORDER BY 2, 1;
+
+\echo
+\echo '== 2. The DBA trusts the token issuer''s signing key (HelseID''s JWKS in production)'
+\set demo_pub `tests/tools/mint-jwt pubkey demo-key`
+SET deling.jwt_issuer = 'https://helseid-sts.nhn.no';
+SELECT deling.add_trusted_key('demo-key', :'demo_pub');
+CREATE ROLE demo_epj_bodo LOGIN IN ROLE deling_integrasjon;
+CREATE ROLE demo_lege LOGIN IN ROLE deling_helsepersonell;
+
+-- tokens as HelseID would issue them: the Bodø EPJ system, and a doctor at Asker og Bærum legevakt
+SELECT jsonb_build_object('iss', 'https://helseid-sts.nhn.no', 'aud', 'nhn:deling',
+         'iat', extract(epoch FROM now())::int, 'exp', extract(epoch FROM now())::int + 300, 'jti', gen_random_uuid(),
+         'helseid://claims/client/claims/orgnr_parent', '972418013', 'helseid://claims/client/client_id', 'bodo-epj')::text AS p \gset
+\set epj_token `tests/tools/mint-jwt RS256 demo-key :'p'`
+SELECT jsonb_build_object('iss', 'https://helseid-sts.nhn.no', 'aud', 'nhn:deling',
+         'iat', extract(epoch FROM now())::int, 'exp', extract(epoch FROM now())::int + 300, 'jti', gen_random_uuid(),
+         'helseid://claims/identity/pid', '13916300004', 'name', 'Lege Legevaktsen',
+         'helseid://claims/identity/security_level', '4', 'helseid://claims/identity/assurance_level', 'high',
+         'helseid://claims/hpr/hpr_number', '565501872',
+         'helseid://claims/client/claims/orgnr_parent', '935478715',
+         'helseid://claims/client/claims/orgnr_child', (SELECT orgnr FROM deling.organisation WHERE name = 'Asker og Bærum legevakt'),
+         'authorization_details', jsonb_build_object('type', 'nhn:tillitsrammeverk:parameters',
+             'toa', extract(epoch FROM now())::int - 60,
+             'care_relationship', jsonb_build_object('purpose_of_use', jsonb_build_object('code', 'TREAT'),
+                                                     'decision_ref', jsonb_build_object('id', 'kontakt-4711'))))::text AS p \gset
+\set lege_token `tests/tools/mint-jwt RS256 demo-key :'p'`
+
+\echo
+\echo '== 3. Tenant isolation: the Bodø EPJ sees and writes Bodø only'
+SELECT deling.synthetic_fnr('1950-01-01', 90) AS new_pid \gset
+SET SESSION AUTHORIZATION demo_epj_bodo;
+SELECT deling.authenticate(:'epj_token', for_session => true) - 'session_user' AS "Bodø EPJ context";
+SELECT kommune_nr, count(*) AS citizens_visible FROM api.citizens GROUP BY 1;
+\echo 'Bodø EPJ tries to register a citizen in Bærum (3201):'
+\set ON_ERROR_STOP 0
+INSERT INTO api.citizens (kommune_nr, pid) VALUES ('3201', :'new_pid');
+\echo 'Bodø EPJ tries to forge its context:'
+SET deling.ctx_kommune_nr = '3201';
+\set ON_ERROR_STOP 1
+RESET SESSION AUTHORIZATION;
+
+\echo
+\echo '== 4. A doctor at Asker og Bærum legevakt: a person context reaching Bærum and Asker'
+SET SESSION AUTHORIZATION demo_lege;
+SELECT key, value FROM jsonb_each(deling.authenticate(:'lege_token')) WHERE key NOT IN ('session_user');
+\echo 'The same token with the HPR number in its payload changed:'
+\set ON_ERROR_STOP 0
+SELECT split_part(:'lege_token', '.', 1) || '.' ||
+       rtrim(translate(encode(convert_to(replace(convert_from(decode(
+           rpad(translate(split_part(:'lege_token', '.', 2), '-_', '+/'),
+                (length(split_part(:'lege_token', '.', 2)) + 3) / 4 * 4, '='), 'base64'), 'UTF8'),
+           '565501872', '565501873'), 'UTF8'), 'base64'), E'+/\n', '-_'), '=') || '.' ||
+       split_part(:'lege_token', '.', 3) AS forged \gset
+SELECT deling.authenticate(:'forged');
+\set ON_ERROR_STOP 1
+RESET SESSION AUTHORIZATION;
