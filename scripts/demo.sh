@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGCLUSTER
+export LC_ALL=C.UTF-8 LANG=C.UTF-8
 DELING_TEST_KEYS=$(mktemp -d)
 export DELING_TEST_KEYS
 trap 'rm -rf "$DELING_TEST_KEYS"' EXIT

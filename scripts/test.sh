@@ -5,6 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGCLUSTER   # the throwaway cluster sets its own
+export LC_ALL=C.UTF-8 LANG=C.UTF-8                  # expected outputs are UTF-8 (æ, ø, å)
 DELING_TEST_KEYS=$(mktemp -d)          # RS256 test keys, made per run, never committed
 DELING_SUMMARY=$(mktemp)
 export DELING_TEST_KEYS DELING_SUMMARY
