@@ -198,6 +198,24 @@ deling_fnr_check(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(true);
 }
 
+PG_FUNCTION_INFO_V1(deling_fnr_problem);
+
+/*
+ * fnr_problem(text): NULL for a valid identity number, else what is wrong
+ * with it; lets batch ingest report the problem without raising.
+ */
+Datum
+deling_fnr_problem(PG_FUNCTION_ARGS)
+{
+	text	   *t = PG_GETARG_TEXT_PP(0);
+	PidInfo		info;
+	const char *why;
+
+	if (pid_parse(VARDATA_ANY(t), VARSIZE_ANY_EXHDR(t), &info, &why))
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(why));
+}
+
 PG_FUNCTION_INFO_V1(deling_fnr_kind);
 
 /*

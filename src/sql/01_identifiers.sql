@@ -12,6 +12,10 @@ CREATE FUNCTION deling.fnr_check(text) RETURNS boolean
 COMMENT ON FUNCTION deling.fnr_check(text) IS
     'True for a valid identity number; otherwise raises 22023 naming the problem (length, check digit, date)';
 
+CREATE FUNCTION deling.fnr_problem(text) RETURNS text
+    AS 'MODULE_PATHNAME', 'deling_fnr_problem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION deling.fnr_problem(text) IS 'NULL for a valid identity number, else what is wrong with it';
+
 CREATE FUNCTION deling.fnr_kind(text) RETURNS text
     AS 'MODULE_PATHNAME', 'deling_fnr_kind' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION deling.fnr_kind(text) IS 'fnr, dnr, hnr or fhnr';

@@ -280,9 +280,10 @@ $$;
 COMMENT ON FUNCTION deling.current_kommune_for(text) IS
     'The calling integration''s kommune if it has enabled the sharing service, else NULL';
 
--- reach_for: the active kommuner the caller's organisation reaches (and that
--- enabled the service, when one is named); empty unless the caller is a
--- person authenticated by a token.
+-- reach_for: the active kommuner the caller may read through a sharing
+-- service (all services when NULL): for a person, those its organisation
+-- reaches; for an integration, its own kommune; only those that enabled
+-- the service.  Policies call it once per statement via (SELECT ...).
 CREATE FUNCTION deling.reach_for(service text) RETURNS text[]
 LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
     WITH org AS (
@@ -291,15 +292,18 @@ LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog 
           AND o.orgnr IN (nullif(current_setting('deling.ctx_orgnr_child'), ''),
                           nullif(current_setting('deling.ctx_orgnr_parent'), ''))
         ORDER BY o.orgnr = nullif(current_setting('deling.ctx_orgnr_child'), '') DESC NULLS LAST
-        LIMIT 1)
-    SELECT coalesce(array_agg(r.kommune_nr::text ORDER BY r.kommune_nr), '{}')
-    FROM org JOIN deling.organisation_reach r USING (orgnr)
-         JOIN deling.kommune k ON k.kommune_nr = r.kommune_nr AND k.active
+        LIMIT 1),
+    reach AS (
+        SELECT r.kommune_nr::text AS kommune_nr FROM org JOIN deling.organisation_reach r USING (orgnr)
+        UNION
+        SELECT deling.current_kommune())
+    SELECT coalesce(array_agg(k.kommune_nr::text ORDER BY k.kommune_nr), '{}')
+    FROM reach JOIN deling.kommune k ON k.kommune_nr = reach.kommune_nr AND k.active
     WHERE service IS NULL
-       OR EXISTS (SELECT FROM deling.kommune_service ks WHERE ks.kommune_nr = r.kommune_nr AND ks.service_code = service);
+       OR EXISTS (SELECT FROM deling.kommune_service ks WHERE ks.kommune_nr = k.kommune_nr AND ks.service_code = service);
 $$;
 COMMENT ON FUNCTION deling.reach_for(text) IS
-    'Kommuner the calling person''s organisation reaches (that enabled the service, if named)';
+    'Kommuner the caller may read through a sharing service: its organisation''s reach (persons) or its own kommune (integrations)';
 
 CREATE FUNCTION deling.whoami() RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$

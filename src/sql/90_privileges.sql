@@ -50,4 +50,25 @@ GRANT EXECUTE ON FUNCTION
 GRANT SELECT, INSERT, UPDATE, DELETE ON deling.citizen TO deling_integrasjon;
 GRANT SELECT, INSERT, UPDATE, DELETE ON api.citizens TO deling_integrasjon, deling_admin;
 
+-- NEWS2: scoring helpers for every deling role; integrations write their own
+-- kommune's measurements under RLS; reads go through the api functions
+GRANT EXECUTE ON FUNCTION
+    deling.news2_score(integer, integer, integer, boolean, integer, integer, text, numeric),
+    deling.news2_risk(integer, integer, integer, boolean, integer, integer, text, numeric),
+    deling.news2_subscores(integer, integer, integer, boolean, integer, integer, text, numeric),
+    deling.news2_problem(integer, integer, integer, boolean, integer, integer, text, numeric),
+    deling.news2_acvpu(text), deling.news2_response(integer, text)
+    TO deling_helsepersonell, deling_integrasjon, deling_kpr;
+GRANT EXECUTE ON FUNCTION
+    deling.fnr_problem(text), deling.try_timestamptz(text), deling.news2_item_problem(jsonb),
+    deling.news2_ingest_items(jsonb), deling.news2_items_from_fhir(jsonb)
+    TO deling_integrasjon;
+GRANT SELECT, INSERT, UPDATE ON deling.news2_measurement TO deling_integrasjon;
+GRANT SELECT, INSERT ON deling.news2_measurement_history TO deling_integrasjon;
+GRANT SELECT ON deling.news2_clinical_response TO deling_helsepersonell, deling_integrasjon, deling_kpr;
+GRANT EXECUTE ON FUNCTION api.news2_ingest(jsonb), api.news2_ingest_batch(jsonb), api.news2_ingest_fhir(jsonb)
+    TO deling_integrasjon, deling_admin;
+GRANT EXECUTE ON FUNCTION api.news2_observations(text, text, timestamptz, integer), api.news2_trend(text, text, integer)
+    TO deling_helsepersonell, deling_integrasjon, deling_admin;
+
 NOTIFY pgrst, 'reload schema';

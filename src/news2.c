@@ -1,0 +1,322 @@
+/*
+ * news2.c
+ *	  National Early Warning Score 2 (RCP 2017), scored natively: the seven
+ *	  sub-scores, the total, the clinical risk, and input validation.
+ *
+ * The chart (shared/domain/news2.md) is implemented as plain integer
+ * comparisons; temperature is compared as numeric against constants parsed
+ * once per backend, so a value with more decimals falls in the band whose
+ * upper bound it does not exceed (35.05 scores 1) and no numeric arithmetic
+ * is done per row.
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+
+/* Sub-scores in chart order. */
+enum
+{
+	SUB_RESP,
+	SUB_SPO2,
+	SUB_AIR_OXYGEN,
+	SUB_SYSTOLIC,
+	SUB_PULSE,
+	SUB_CONSCIOUSNESS,
+	SUB_TEMPERATURE,
+	N_SUB
+};
+
+static const char *const risk_names[] = {"low", "low-medium", "medium", "high"};
+
+typedef struct News2Input
+{
+	int32		resp_rate;
+	int32		spo2;
+	int32		spo2_scale;
+	bool		on_oxygen;
+	int32		systolic_bp;
+	int32		pulse;
+	char		acvpu;			/* 'A', 'C', 'V', 'P', 'U', or 0 if unknown */
+	Numeric		temperature;
+} News2Input;
+
+typedef struct News2Result
+{
+	int			sub[N_SUB];
+	int			total;
+	int			risk;			/* index into risk_names */
+} News2Result;
+
+/* Temperature band edges and plausibility limits, parsed once. */
+static Numeric t_min,
+			t_35,
+			t_36,
+			t_38,
+			t_39,
+			t_max;
+
+/*
+ * numeric_const: parse a numeric constant into TopMemoryContext.
+ */
+static Numeric
+numeric_const(const char *s)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+	Numeric		n = DatumGetNumeric(DirectFunctionCall3(numeric_in, CStringGetDatum(s),
+														ObjectIdGetDatum(InvalidOid),
+														Int32GetDatum(-1)));
+
+	MemoryContextSwitchTo(old);
+	return n;
+}
+
+/*
+ * num_le: a <= b for two (already detoasted) numerics.
+ */
+static inline bool
+num_le(Numeric a, Numeric b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(a),
+											 NumericGetDatum(b))) <= 0;
+}
+
+/*
+ * parse_acvpu: ACVPU letter for a consciousness level given as a letter or
+ * a word (case-insensitive, surrounding blanks ignored); 0 when unknown.
+ */
+static char
+parse_acvpu(text *t)
+{
+	static const struct
+	{
+		const char *word;
+		char		level;
+	}			words[] = {
+		{"a", 'A'}, {"alert", 'A'},
+		{"c", 'C'}, {"confusion", 'C'}, {"new confusion", 'C'}, {"new-confusion", 'C'},
+		{"v", 'V'}, {"voice", 'V'},
+		{"p", 'P'}, {"pain", 'P'},
+		{"u", 'U'}, {"unresponsive", 'U'},
+	};
+	const char *s = VARDATA_ANY(t);
+	int			len = VARSIZE_ANY_EXHDR(t);
+
+	while (len > 0 && (*s == ' ' || *s == '\t'))
+		s++, len--;
+	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
+		len--;
+	for (int i = 0; i < (int) lengthof(words); i++)
+		if ((int) strlen(words[i].word) == len && pg_strncasecmp(s, words[i].word, len) == 0)
+			return words[i].level;
+	return 0;
+}
+
+/*
+ * news2_read_args: the eight SQL arguments as a News2Input.  The caller is
+ * STRICT, so none is NULL.  The temperature is detoasted once here so the
+ * comparisons below do not copy it again.
+ */
+static void
+news2_read_args(FunctionCallInfo fcinfo, News2Input *in)
+{
+	if (t_min == NULL)
+	{
+		t_min = numeric_const("25.0");
+		t_35 = numeric_const("35.0");
+		t_36 = numeric_const("36.0");
+		t_38 = numeric_const("38.0");
+		t_39 = numeric_const("39.0");
+		t_max = numeric_const("45.0");
+	}
+	in->resp_rate = PG_GETARG_INT32(0);
+	in->spo2 = PG_GETARG_INT32(1);
+	in->spo2_scale = PG_GETARG_INT32(2);
+	in->on_oxygen = PG_GETARG_BOOL(3);
+	in->systolic_bp = PG_GETARG_INT32(4);
+	in->pulse = PG_GETARG_INT32(5);
+	in->acvpu = parse_acvpu(PG_GETARG_TEXT_PP(6));
+	in->temperature = PG_GETARG_NUMERIC(7);
+}
+
+/*
+ * news2_problem_of: NULL when the input can be scored, else a message naming
+ * the parameter and value; *sqlstate is 22003 for a number out of its
+ * plausible range and 22023 for a value that is not allowed at all.
+ */
+static char *
+news2_problem_of(FunctionCallInfo fcinfo, const News2Input *in, int *sqlstate)
+{
+	*sqlstate = ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
+	if (in->resp_rate < 0 || in->resp_rate > 80)
+		return psprintf("NEWS2 resp_rate %d is outside 0-80 /min", in->resp_rate);
+	if (in->spo2 < 0 || in->spo2 > 100)
+		return psprintf("NEWS2 spo2 %d is outside 0-100 %%", in->spo2);
+	if (in->systolic_bp < 0 || in->systolic_bp > 350)
+		return psprintf("NEWS2 systolic_bp %d is outside 0-350 mmHg", in->systolic_bp);
+	if (in->pulse < 0 || in->pulse > 300)
+		return psprintf("NEWS2 pulse %d is outside 0-300 /min", in->pulse);
+	if (numeric_is_nan(in->temperature) || numeric_is_inf(in->temperature) ||
+		!num_le(t_min, in->temperature) || !num_le(in->temperature, t_max))
+		return psprintf("NEWS2 temperature %s is outside 25.0-45.0 °C",
+						DatumGetCString(DirectFunctionCall1(numeric_out,
+															NumericGetDatum(in->temperature))));
+	*sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
+	if (in->spo2_scale != 1 && in->spo2_scale != 2)
+		return psprintf("NEWS2 spo2_scale %d is not 1 or 2", in->spo2_scale);
+	if (in->acvpu == 0)
+		return psprintf("NEWS2 consciousness \"%s\" is not one of A, C, V, P, U "
+						"(alert, new confusion, voice, pain, unresponsive)",
+						text_to_cstring(PG_GETARG_TEXT_PP(6)));
+	return NULL;
+}
+
+/*
+ * news2_compute: score valid input per Chart 1 and classify per Chart 2.
+ */
+static void
+news2_compute(const News2Input *in, News2Result *r)
+{
+	int			rr = in->resp_rate,
+				s = in->spo2,
+				bp = in->systolic_bp,
+				hr = in->pulse;
+	Numeric		t = in->temperature;
+	bool		any3 = false;
+
+	r->sub[SUB_RESP] = rr <= 8 ? 3 : rr <= 11 ? 1 : rr <= 20 ? 0 : rr <= 24 ? 2 : 3;
+	if (in->spo2_scale == 1)
+		r->sub[SUB_SPO2] = s <= 91 ? 3 : s <= 93 ? 2 : s <= 95 ? 1 : 0;
+	else if (s <= 92 || !in->on_oxygen)
+		r->sub[SUB_SPO2] = s <= 83 ? 3 : s <= 85 ? 2 : s <= 87 ? 1 : 0;
+	else
+		r->sub[SUB_SPO2] = s <= 94 ? 1 : s <= 96 ? 2 : 3;
+	r->sub[SUB_AIR_OXYGEN] = in->on_oxygen ? 2 : 0;
+	r->sub[SUB_SYSTOLIC] = bp <= 90 ? 3 : bp <= 100 ? 2 : bp <= 110 ? 1 : bp <= 219 ? 0 : 3;
+	r->sub[SUB_PULSE] = hr <= 40 ? 3 : hr <= 50 ? 1 : hr <= 90 ? 0 : hr <= 110 ? 1 : hr <= 130 ? 2 : 3;
+	r->sub[SUB_CONSCIOUSNESS] = in->acvpu == 'A' ? 0 : 3;
+	r->sub[SUB_TEMPERATURE] = num_le(t, t_35) ? 3 : num_le(t, t_36) ? 1 :
+		num_le(t, t_38) ? 0 : num_le(t, t_39) ? 1 : 2;
+
+	r->total = 0;
+	for (int i = 0; i < N_SUB; i++)
+	{
+		r->total += r->sub[i];
+		any3 |= (r->sub[i] == 3);
+	}
+	r->risk = r->total >= 7 ? 3 : r->total >= 5 ? 2 : any3 ? 1 : 0;
+}
+
+/*
+ * news2_evaluate: read, validate (raising the named problem) and score.
+ */
+static void
+news2_evaluate(FunctionCallInfo fcinfo, News2Result *r)
+{
+	News2Input	in;
+	int			sqlstate;
+	char	   *problem;
+
+	news2_read_args(fcinfo, &in);
+	problem = news2_problem_of(fcinfo, &in, &sqlstate);
+	if (problem != NULL)
+		ereport(ERROR, (errcode(sqlstate), errmsg_internal("%s", problem)));
+	news2_compute(&in, r);
+}
+
+PG_FUNCTION_INFO_V1(deling_news2_score);
+
+/*
+ * news2_score(...): the NEWS2 total, 0-20.
+ */
+Datum
+deling_news2_score(PG_FUNCTION_ARGS)
+{
+	News2Result r;
+
+	news2_evaluate(fcinfo, &r);
+	PG_RETURN_INT32(r.total);
+}
+
+PG_FUNCTION_INFO_V1(deling_news2_risk);
+
+/*
+ * news2_risk(...): 'low', 'low-medium', 'medium' or 'high' (Chart 2).
+ */
+Datum
+deling_news2_risk(PG_FUNCTION_ARGS)
+{
+	News2Result r;
+
+	news2_evaluate(fcinfo, &r);
+	PG_RETURN_TEXT_P(cstring_to_text(risk_names[r.risk]));
+}
+
+PG_FUNCTION_INFO_V1(deling_news2_subscores);
+
+/*
+ * news2_subscores(...): the seven sub-scores, the total and the risk as a
+ * deling.news2_subscores row, for FHIR components and the chart view.
+ */
+Datum
+deling_news2_subscores(PG_FUNCTION_ARGS)
+{
+	News2Result r;
+	TupleDesc	tupdesc;
+	Datum		values[N_SUB + 2];
+	bool		nulls[N_SUB + 2] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("news2_subscores must be called in a context that accepts a record")));
+	news2_evaluate(fcinfo, &r);
+	for (int i = 0; i < N_SUB; i++)
+		values[i] = Int32GetDatum(r.sub[i]);
+	values[N_SUB] = Int32GetDatum(r.total);
+	values[N_SUB + 1] = CStringGetTextDatum(risk_names[r.risk]);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
+}
+
+PG_FUNCTION_INFO_V1(deling_news2_problem);
+
+/*
+ * news2_problem(...): NULL when the input can be scored, otherwise the
+ * message news2_score would raise; lets batch ingest report every bad item
+ * without a subtransaction per item.
+ */
+Datum
+deling_news2_problem(PG_FUNCTION_ARGS)
+{
+	News2Input	in;
+	int			sqlstate;
+	char	   *problem;
+
+	news2_read_args(fcinfo, &in);
+	problem = news2_problem_of(fcinfo, &in, &sqlstate);
+	if (problem == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(problem));
+}
+
+PG_FUNCTION_INFO_V1(deling_news2_acvpu);
+
+/*
+ * news2_acvpu(text): the ACVPU letter for a consciousness level given as a
+ * letter or word, NULL when it is none of them.
+ */
+Datum
+deling_news2_acvpu(PG_FUNCTION_ARGS)
+{
+	char		level = parse_acvpu(PG_GETARG_TEXT_PP(0));
+	char		buf[2] = {level, '\0'};
+
+	if (level == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(buf));
+}

@@ -1,0 +1,118 @@
+-- ---------------------------------------------------------------------------
+-- 55 sharing: the one gate every sharing-service read passes through, and
+-- FHIR building blocks shared by the services.  The duty-need check, the
+-- citizen's blocks and the access log attach to deling.sharing_gate().
+-- ---------------------------------------------------------------------------
+
+-- sharing_gate: may the caller read this citizen through this service, and
+-- from which kommuner?  Raises 42501 naming what is missing; returns the
+-- kommuner to read (never empty).
+CREATE FUNCTION deling.sharing_gate(service text, pid text, purpose text) RETURNS text[]
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    kind      text := current_setting('deling.ctx_kind');
+    attested  text := nullif(current_setting('deling.ctx_purpose'), '');
+    kommuner  text[];
+BEGIN
+    IF NOT EXISTS (SELECT FROM deling.service s WHERE s.service_code = sharing_gate.service AND s.available) THEN
+        RAISE EXCEPTION 'unknown sharing service "%"', service USING ERRCODE = '22023';
+    END IF;
+    IF kind = 'person' THEN
+        IF nullif(current_setting('deling.ctx_hpr'), '') IS NULL THEN
+            RAISE EXCEPTION 'sharing services are for health personnel: the token has no HPR number' USING ERRCODE = '42501';
+        END IF;
+        IF attested IS NULL AND purpose IS NULL THEN
+            RAISE EXCEPTION 'a purpose of use is required: TREAT, ETREAT or COC'
+                USING ERRCODE = '42501',
+                      HINT = 'Attest it in the token (Tillitsrammeverk), or pass the purpose argument when the token has none.';
+        END IF;
+        IF attested IS NOT NULL AND purpose IS NOT NULL AND purpose <> attested THEN
+            RAISE EXCEPTION 'purpose % differs from the purpose % attested in the token', purpose, attested
+                USING ERRCODE = '42501';
+        END IF;
+        IF coalesce(attested, purpose) NOT IN ('TREAT', 'ETREAT', 'COC') THEN
+            RAISE EXCEPTION 'purpose of use "%" is not TREAT, ETREAT or COC', purpose USING ERRCODE = '22023';
+        END IF;
+    ELSIF deling.current_kommune() IS NULL THEN
+        RAISE EXCEPTION 'no caller context: sharing services need a verified token'
+            USING ERRCODE = '42501',
+                  HINT = 'Call through PostgREST with a bearer token, or run deling.authenticate(token) first.';
+    END IF;
+    IF pid IS NULL THEN
+        RAISE EXCEPTION 'pid is required' USING ERRCODE = '22023';
+    END IF;
+    PERFORM deling.fnr_check(pid);
+    kommuner := deling.reach_for(service);
+    IF kommuner = '{}' THEN
+        RAISE EXCEPTION 'your organisation reaches no kommune that shares through "%"', service
+            USING ERRCODE = '42501';
+    END IF;
+    RETURN kommuner;
+END
+$$;
+COMMENT ON FUNCTION deling.sharing_gate(text, text, text) IS
+    'The single gate of every sharing-service read: caller, purpose of use, citizen, reach; returns the kommuner to read';
+
+-- fhir_datetime: a FHIR dateTime/instant in Norwegian local time with its offset.
+CREATE FUNCTION deling.fhir_datetime(ts timestamptz) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $$
+    SELECT to_char(ts AT TIME ZONE 'Europe/Oslo', 'YYYY-MM-DD"T"HH24:MI:SS')
+        || CASE WHEN o < interval '0' THEN '-' ELSE '+' END
+        || to_char(abs(extract(epoch FROM o))::int / 3600, 'FM00') || ':'
+        || to_char(abs(extract(epoch FROM o))::int % 3600 / 60, 'FM00')
+    FROM (SELECT (ts AT TIME ZONE 'Europe/Oslo') - (ts AT TIME ZONE 'UTC') AS o) s;
+$$;
+
+-- fhir_pid_identifier: the FHIR identifier of an identity number (no-basis systems).
+CREATE FUNCTION deling.fhir_pid_identifier(pid text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $$
+    SELECT jsonb_build_object('system', CASE deling.fnr_kind(pid)
+               WHEN 'fnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.1'
+               WHEN 'dnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.2'
+               WHEN 'fhnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.3'
+               ELSE 'urn:deling:h-nummer' END,
+           'value', pid);
+$$;
+
+-- fhir_patient_id: one stable Patient id per person, whichever kommune holds them.
+CREATE FUNCTION deling.fhir_patient_id(pid text) RETURNS uuid
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $$
+    SELECT md5('deling-patient:' || pid)::uuid;
+$$;
+
+-- fhir_patient: the no-basis Patient for a citizen, from the kommuner given.
+CREATE FUNCTION deling.fhir_patient(pid text, kommuner text[]) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'resourceType', 'Patient',
+        'id', deling.fhir_patient_id(pid),
+        'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.no/fhir/StructureDefinition/no-basis-Patient')),
+        'identifier', jsonb_build_array(deling.fhir_pid_identifier(pid)),
+        'name', CASE WHEN c.family_name IS NOT NULL OR c.given_name IS NOT NULL THEN
+                    jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('family', c.family_name,
+                        'given', CASE WHEN c.given_name IS NOT NULL THEN jsonb_build_array(c.given_name) END))) END,
+        'gender', c.sex,
+        'birthDate', coalesce(c.birth_date, deling.fnr_birth_date(pid))::text))
+    FROM (SELECT NULL) dummy
+    LEFT JOIN LATERAL (
+        SELECT * FROM deling.citizen c WHERE c.kommune_nr = ANY (kommuner) AND c.pid = fhir_patient.pid
+        ORDER BY c.updated_at DESC LIMIT 1) c ON true;
+$$;
+
+-- fhir_searchset: a searchset Bundle from entries (each {resource, mode});
+-- no entry array when there are none (FHIR JSON has no empty arrays).
+CREATE FUNCTION deling.fhir_searchset(entries jsonb, matches integer) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'resourceType', 'Bundle',
+        'id', gen_random_uuid(),
+        'meta', jsonb_build_object('lastUpdated', deling.fhir_datetime(now())),
+        'type', 'searchset',
+        'timestamp', deling.fhir_datetime(now()),
+        'total', matches,
+        'entry', (SELECT jsonb_agg(jsonb_build_object(
+                     'fullUrl', 'urn:uuid:' || (e->'resource'->>'id'),
+                     'resource', e->'resource',
+                     'search', jsonb_build_object('mode', e->>'mode')) ORDER BY o)
+                 FROM jsonb_array_elements(entries) WITH ORDINALITY AS x(e, o))));
+$$;

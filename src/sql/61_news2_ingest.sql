@@ -1,0 +1,339 @@
+-- ---------------------------------------------------------------------------
+-- 61 news2 ingest: one measurement, a JSON batch, or a FHIR Bundle, for
+-- integrations of a kommune that enabled news2.  A batch is validated whole
+-- first (no subtransaction per item): any bad item rejects the batch with
+-- 22023 and a per-item report in DETAIL, and nothing is written.
+-- ---------------------------------------------------------------------------
+
+-- news2_item_problem: NULL when a JSON item is a valid measurement, else why.
+CREATE FUNCTION deling.news2_item_problem(item jsonb) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    allowed  CONSTANT text[] := ARRAY['pid', 'measured_at', 'resp_rate', 'spo2', 'spo2_scale', 'on_oxygen', 'oxygen_flow',
+                                      'systolic_bp', 'pulse', 'consciousness', 'temperature', 'recorded_by',
+                                      'unit_name', 'unit_orgnr', 'source_system', 'source_id', 'status'];
+    required CONSTANT text[] := ARRAY['pid', 'measured_at', 'resp_rate', 'spo2', 'on_oxygen', 'systolic_bp', 'pulse',
+                                      'consciousness', 'temperature', 'source_system', 'source_id'];
+    f    text;
+    bad  text;
+    ts   timestamptz;
+BEGIN
+    IF jsonb_typeof(item) IS DISTINCT FROM 'object' THEN
+        RETURN 'item is not a JSON object';
+    END IF;
+    IF item ? '_unresolved' THEN
+        RETURN format('reference "%s" is not a resource in the Bundle', item->>'_unresolved');
+    END IF;
+    SELECT string_agg(k, ', ' ORDER BY k) INTO bad FROM jsonb_object_keys(item) k
+        WHERE k <> ALL (allowed) AND k NOT LIKE '\_%';
+    IF bad IS NOT NULL THEN
+        RETURN 'unknown field(s): ' || bad;
+    END IF;
+    SELECT string_agg(k, ', ' ORDER BY ord) INTO bad FROM unnest(required) WITH ORDINALITY r(k, ord)
+        WHERE coalesce(jsonb_typeof(item->k), 'null') = 'null';
+    IF bad IS NOT NULL THEN
+        RETURN 'missing field(s): ' || bad;
+    END IF;
+    FOREACH f IN ARRAY ARRAY['resp_rate', 'spo2', 'spo2_scale', 'systolic_bp', 'pulse'] LOOP
+        CONTINUE WHEN coalesce(jsonb_typeof(item->f), 'null') = 'null';
+        IF jsonb_typeof(item->f) <> 'number' OR (item->>f)::numeric <> trunc((item->>f)::numeric)
+           OR abs((item->>f)::numeric) > 2147483647 THEN
+            RETURN format('%s must be a whole number, not %s', f, item->f);
+        END IF;
+    END LOOP;
+    FOREACH f IN ARRAY ARRAY['temperature', 'oxygen_flow'] LOOP
+        IF coalesce(jsonb_typeof(item->f), 'null') NOT IN ('null', 'number') THEN
+            RETURN format('%s must be a number, not %s', f, item->f);
+        END IF;
+    END LOOP;
+    IF jsonb_typeof(item->'on_oxygen') <> 'boolean' THEN
+        RETURN format('on_oxygen must be true or false, not %s', item->'on_oxygen');
+    END IF;
+    FOREACH f IN ARRAY ARRAY['pid', 'measured_at', 'consciousness', 'source_system', 'source_id', 'recorded_by',
+                             'unit_name', 'unit_orgnr', 'status'] LOOP
+        IF coalesce(jsonb_typeof(item->f), 'null') NOT IN ('null', 'string') THEN
+            RETURN format('%s must be a string, not %s', f, item->f);
+        END IF;
+    END LOOP;
+    bad := deling.fnr_problem(item->>'pid');
+    IF bad IS NOT NULL THEN
+        RETURN format('pid "%s" is not a valid identity number: %s', item->>'pid', bad);
+    END IF;
+    IF item->>'measured_at' !~ '(Z|[+-][0-9]{2}:?[0-9]{2})$' THEN
+        RETURN format('measured_at "%s" must include a UTC offset, e.g. 2026-11-20T08:15:00+01:00', item->>'measured_at');
+    END IF;
+    ts := deling.try_timestamptz(item->>'measured_at');
+    IF ts IS NULL THEN
+        RETURN format('measured_at "%s" is not a valid date and time', item->>'measured_at');
+    END IF;
+    IF ts > now() + interval '5 minutes' THEN
+        RETURN format('measured_at %s is in the future', item->>'measured_at');
+    END IF;
+    IF (item->>'oxygen_flow')::numeric < 0 OR (item->>'oxygen_flow')::numeric > 60 THEN
+        RETURN format('oxygen_flow %s is outside 0-60 L/min', item->>'oxygen_flow');
+    END IF;
+    IF NOT (item->>'on_oxygen')::boolean AND (item->>'oxygen_flow')::numeric > 0 THEN
+        RETURN 'oxygen_flow is given but on_oxygen is false';
+    END IF;
+    IF coalesce(item->>'status', 'final') NOT IN ('final', 'entered-in-error') THEN
+        RETURN format('status "%s" is not final or entered-in-error (amendments are detected by source_id)', item->>'status');
+    END IF;
+    IF item->>'recorded_by' !~ '^[0-9]{1,9}$' THEN
+        RETURN format('recorded_by "%s" is not an HPR number', item->>'recorded_by');
+    END IF;
+    IF NOT deling.orgnr_valid(item->>'unit_orgnr') THEN
+        RETURN format('unit_orgnr "%s" is not a valid organisasjonsnummer', item->>'unit_orgnr');
+    END IF;
+    IF item->>'source_system' !~ '^[A-Za-z0-9._:/-]{1,100}$' THEN
+        RETURN format('source_system "%s" must be 1-100 characters of A-Z a-z 0-9 . _ : / -', item->>'source_system');
+    END IF;
+    IF length(item->>'source_id') NOT BETWEEN 1 AND 200 THEN
+        RETURN 'source_id must be 1-200 characters';
+    END IF;
+    RETURN deling.news2_problem((item->>'resp_rate')::int, (item->>'spo2')::int, coalesce((item->>'spo2_scale')::int, 1),
+                                (item->>'on_oxygen')::boolean, (item->>'systolic_bp')::int, (item->>'pulse')::int,
+                                item->>'consciousness', (item->>'temperature')::numeric);
+END
+$$;
+COMMENT ON FUNCTION deling.news2_item_problem(jsonb) IS 'NULL when a JSON item is a valid NEWS2 measurement, else what is wrong';
+
+-- news2_ingest_items: validate a JSON array of measurements as a whole, then
+-- write it: new source ids are created, unchanged ones left alone, changed
+-- ones amended (the old version kept in history).  Runs as the caller, so
+-- RLS applies to every row written.
+CREATE FUNCTION deling.news2_ingest_items(items jsonb) RETURNS jsonb
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+DECLARE
+    kommune text := deling.current_kommune();
+    problems jsonb;
+    n integer;
+    report jsonb;
+BEGIN
+    IF kommune IS NULL THEN
+        RAISE EXCEPTION 'no kommune to write for: ingest is for integrations acting for a kommune'
+            USING ERRCODE = '42501',
+                  HINT = 'Authenticate with the integration''s token (PostgREST or deling.authenticate), or use a login role the DBA bound with deling.bind_integration.';
+    END IF;
+    IF deling.current_kommune_for('news2') IS NULL THEN
+        RAISE EXCEPTION 'kommune % has not enabled the sharing service "news2"', kommune
+            USING ERRCODE = '42501', HINT = 'The DBA enables it with deling.enable_service(kommune_nr, ''news2'').';
+    END IF;
+    IF jsonb_typeof(items) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'measurements must be a JSON array' USING ERRCODE = '22023';
+    END IF;
+    n := jsonb_array_length(items);
+    IF n = 0 OR n > 10000 THEN
+        RAISE EXCEPTION 'a batch has 1 to 10000 measurements, not %', n USING ERRCODE = '22023';
+    END IF;
+
+    SELECT jsonb_agg(jsonb_build_object('item', ord, 'source_id', item->>'source_id', 'error', problem) ORDER BY ord)
+    INTO problems
+    FROM (SELECT ord, item,
+                 coalesce(deling.news2_item_problem(item),
+                          CASE WHEN count(*) OVER (PARTITION BY item->>'source_system', item->>'source_id') > 1
+                               THEN 'source_id appears more than once in the batch' END) AS problem
+          FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, ord)) checked
+    WHERE problem IS NOT NULL;
+    IF problems IS NOT NULL THEN
+        RAISE EXCEPTION 'NEWS2 batch rejected: % of % item(s) invalid; nothing was written', jsonb_array_length(problems), n
+            USING ERRCODE = '22023', DETAIL = problems::text,
+                  HINT = 'Correct the items listed in the detail and send the whole batch again.';
+    END IF;
+
+    INSERT INTO deling.citizen (kommune_nr, pid)
+        SELECT DISTINCT kommune, item->>'pid' FROM jsonb_array_elements(items) item
+        ON CONFLICT DO NOTHING;
+
+    WITH input AS (
+        SELECT ord, item FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, ord)),
+    written AS (
+        INSERT INTO deling.news2_measurement AS m
+            (kommune_nr, pid, measured_at, resp_rate, spo2, spo2_scale, on_oxygen, oxygen_flow, systolic_bp, pulse,
+             consciousness, temperature, recorded_by, unit_name, unit_orgnr, source_system, source_id, status)
+        SELECT kommune, item->>'pid', (item->>'measured_at')::timestamptz, (item->>'resp_rate')::int,
+               (item->>'spo2')::int, coalesce((item->>'spo2_scale')::int, 1), (item->>'on_oxygen')::boolean,
+               (item->>'oxygen_flow')::numeric, (item->>'systolic_bp')::int, (item->>'pulse')::int,
+               deling.news2_acvpu(item->>'consciousness'), (item->>'temperature')::numeric, item->>'recorded_by',
+               item->>'unit_name', item->>'unit_orgnr', item->>'source_system', item->>'source_id',
+               coalesce(item->>'status', 'final')
+        FROM input
+        ON CONFLICT (kommune_nr, source_system, source_id) DO UPDATE SET
+            pid = excluded.pid, measured_at = excluded.measured_at, resp_rate = excluded.resp_rate,
+            spo2 = excluded.spo2, spo2_scale = excluded.spo2_scale, on_oxygen = excluded.on_oxygen,
+            oxygen_flow = excluded.oxygen_flow, systolic_bp = excluded.systolic_bp, pulse = excluded.pulse,
+            consciousness = excluded.consciousness, temperature = excluded.temperature,
+            recorded_by = excluded.recorded_by, unit_name = excluded.unit_name, unit_orgnr = excluded.unit_orgnr,
+            status = CASE excluded.status WHEN 'entered-in-error' THEN 'entered-in-error' ELSE 'amended' END,
+            version = m.version + 1, received_at = now()
+        WHERE (m.pid, m.measured_at, m.resp_rate, m.spo2, m.spo2_scale, m.on_oxygen, m.oxygen_flow, m.systolic_bp,
+               m.pulse, m.consciousness, m.temperature, m.recorded_by, m.unit_name, m.unit_orgnr)
+              IS DISTINCT FROM
+              (excluded.pid, excluded.measured_at, excluded.resp_rate, excluded.spo2, excluded.spo2_scale,
+               excluded.on_oxygen, excluded.oxygen_flow, excluded.systolic_bp, excluded.pulse, excluded.consciousness,
+               excluded.temperature, excluded.recorded_by, excluded.unit_name, excluded.unit_orgnr)
+           OR (excluded.status = 'entered-in-error') <> (m.status = 'entered-in-error')
+        RETURNING m.source_system, m.source_id, m.measurement_id, m.xmax = 0 AS created, m.status, m.score, m.risk)
+    SELECT jsonb_build_object(
+               'kommune_nr', kommune,
+               'received', n,
+               'created', count(*) FILTER (WHERE w.created),
+               'amended', count(*) FILTER (WHERE w.source_id IS NOT NULL AND NOT w.created),
+               'unchanged', count(*) FILTER (WHERE w.source_id IS NULL),
+               'items', jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                   'item', i.ord,
+                   'source_id', i.item->>'source_id',
+                   'result', CASE WHEN w.source_id IS NULL THEN 'unchanged' WHEN w.created THEN 'created' ELSE 'amended' END,
+                   'measurement_id', coalesce(w.measurement_id, cur.measurement_id),
+                   'status', coalesce(w.status, cur.status),
+                   'score', coalesce(w.score, cur.score),
+                   'risk', coalesce(w.risk, cur.risk),
+                   'warning', CASE WHEN (i.item->>'_sender_total')::int IS DISTINCT FROM coalesce(w.score, cur.score)
+                                        AND i.item ? '_sender_total'
+                                   THEN format('the sender''s total %s differs from the chart''s %s; stored %s',
+                                               i.item->>'_sender_total', coalesce(w.score, cur.score), coalesce(w.score, cur.score)) END))
+                   ORDER BY i.ord))
+    INTO report
+    FROM input i
+    LEFT JOIN written w ON w.source_system = i.item->>'source_system' AND w.source_id = i.item->>'source_id'
+    LEFT JOIN deling.news2_measurement cur
+           ON w.source_id IS NULL AND cur.kommune_nr = kommune
+          AND cur.source_system = i.item->>'source_system' AND cur.source_id = i.item->>'source_id';
+    RETURN report;
+END
+$$;
+COMMENT ON FUNCTION deling.news2_ingest_items(jsonb) IS
+    'Validate and write a JSON array of NEWS2 measurements for the caller''s kommune, all or nothing';
+
+-- news2_items_from_fhir: turn a FHIR Bundle of NEWS2 total Observations and
+-- the vital-sign Observations they are derived from into ingest items.
+CREATE FUNCTION deling.news2_items_from_fhir(bundle jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    snomed CONSTANT text := 'http://snomed.info/sct';
+    loinc  CONSTANT text := 'http://loinc.org';
+    res    jsonb;
+    items  jsonb := '[]';
+    total  jsonb;
+    member jsonb;
+    item   jsonb;
+    ref    text;
+    codes  text[];
+    v      jsonb;
+BEGIN
+    IF bundle->>'resourceType' IS DISTINCT FROM 'Bundle' THEN
+        RAISE EXCEPTION 'expected a FHIR Bundle, not %', coalesce(bundle->>'resourceType', jsonb_typeof(bundle))
+            USING ERRCODE = '22023';
+    END IF;
+    IF bundle->>'type' IS NULL OR bundle->>'type' NOT IN ('transaction', 'batch', 'collection') THEN
+        RAISE EXCEPTION 'Bundle.type must be transaction, batch or collection, not %', coalesce(bundle->>'type', 'missing')
+            USING ERRCODE = '22023';
+    END IF;
+    -- resources addressable by fullUrl and by Type/id
+    SELECT coalesce(jsonb_object_agg(k, r), '{}') INTO res
+    FROM (SELECT e->>'fullUrl' AS k, e->'resource' AS r FROM jsonb_array_elements(bundle->'entry') e WHERE e ? 'fullUrl'
+          UNION ALL
+          SELECT (e->'resource'->>'resourceType') || '/' || (e->'resource'->>'id'), e->'resource'
+          FROM jsonb_array_elements(bundle->'entry') e WHERE e->'resource' ? 'id') x
+    WHERE k IS NOT NULL;
+
+    FOR total IN
+        SELECT e->'resource' FROM jsonb_array_elements(bundle->'entry') WITH ORDINALITY AS x(e, ord)
+        WHERE e->'resource'->>'resourceType' = 'Observation'
+          AND e->'resource'->'code'->'coding' @> jsonb_build_array(jsonb_build_object('system', snomed, 'code', '1104051000000101'))
+        ORDER BY ord
+    LOOP
+        item := jsonb_build_object(
+            'measured_at', total->'effectiveDateTime',
+            'source_system', total->'identifier'->0->'system',
+            'source_id', total->'identifier'->0->'value',
+            'status', CASE total->>'status' WHEN 'entered-in-error' THEN 'entered-in-error'
+                                            WHEN 'final' THEN 'final' WHEN 'amended' THEN 'final' WHEN 'corrected' THEN 'final'
+                                            ELSE total->>'status' END,
+            'spo2_scale', CASE WHEN total->'component' @> jsonb_build_array(jsonb_build_object('code', jsonb_build_object(
+                                   'coding', jsonb_build_array(jsonb_build_object('system', snomed, 'code', '1104321000000108')))))
+                               THEN 2 ELSE 1 END,
+            '_sender_total', coalesce(total->'valueQuantity'->'value', total->'valueInteger'));
+        -- the subject: an identifier, or a Patient in the Bundle
+        item := item || jsonb_build_object('pid', coalesce(
+            total->'subject'->'identifier'->'value',
+            (SELECT i->'value' FROM jsonb_array_elements(res->(total->'subject'->>'reference')->'identifier') i
+             WHERE i->>'system' IN ('urn:oid:2.16.578.1.12.4.1.4.1', 'urn:oid:2.16.578.1.12.4.1.4.2', 'urn:oid:2.16.578.1.12.4.1.4.3')
+             LIMIT 1)));
+        -- performers: the HPR number and the unit
+        SELECT p->'identifier'->'value' INTO v FROM jsonb_array_elements(total->'performer') p
+            WHERE p->'identifier'->>'system' = 'urn:oid:2.16.578.1.12.4.1.4.4' LIMIT 1;
+        item := item || jsonb_strip_nulls(jsonb_build_object('recorded_by', v));
+        SELECT p INTO v FROM jsonb_array_elements(total->'performer') p
+            WHERE p->'identifier'->>'system' = 'urn:oid:2.16.578.1.12.4.1.4.101' LIMIT 1;
+        item := item || jsonb_strip_nulls(jsonb_build_object('unit_orgnr', v->'identifier'->'value', 'unit_name', v->'display'));
+
+        FOR ref IN SELECT r->>'reference' FROM jsonb_array_elements(coalesce(total->'derivedFrom', '[]') || coalesce(total->'hasMember', '[]')) r
+        LOOP
+            member := res->ref;
+            IF member IS NULL THEN
+                item := item || jsonb_build_object('_unresolved', ref);
+                CONTINUE;
+            END IF;
+            SELECT array_agg((c->>'system') || '|' || (c->>'code')) INTO codes FROM jsonb_array_elements(member->'code'->'coding') c;
+            IF codes && ARRAY[loinc || '|9279-1'] THEN
+                item := item || jsonb_build_object('resp_rate', member->'valueQuantity'->'value');
+            ELSIF codes && ARRAY[loinc || '|8867-4'] THEN
+                item := item || jsonb_build_object('pulse', member->'valueQuantity'->'value');
+            ELSIF codes && ARRAY[loinc || '|2708-6', loinc || '|59408-5'] THEN
+                item := item || jsonb_build_object('spo2', member->'valueQuantity'->'value');
+            ELSIF codes && ARRAY[loinc || '|8310-5'] THEN
+                item := item || jsonb_build_object('temperature', member->'valueQuantity'->'value');
+            ELSIF codes && ARRAY[loinc || '|8480-6'] THEN
+                item := item || jsonb_build_object('systolic_bp', member->'valueQuantity'->'value');
+            ELSIF codes && ARRAY[loinc || '|85354-9'] THEN
+                item := item || jsonb_build_object('systolic_bp',
+                    (SELECT c->'valueQuantity'->'value' FROM jsonb_array_elements(member->'component') c
+                     WHERE c->'code'->'coding' @> jsonb_build_array(jsonb_build_object('system', loinc, 'code', '8480-6')) LIMIT 1));
+            ELSIF codes && ARRAY[snomed || '|1104441000000107'] THEN
+                item := item || jsonb_build_object('consciousness', coalesce(
+                    member->'valueCodeableConcept'->'coding'->0->'code', member->'valueCodeableConcept'->'text', member->'valueString'));
+            ELSIF codes && ARRAY[loinc || '|3151-8'] THEN
+                item := item || jsonb_build_object('oxygen_flow', member->'valueQuantity'->'value',
+                                                   'on_oxygen', (member->'valueQuantity'->>'value')::numeric > 0);
+            ELSIF member->'valueCodeableConcept'->'coding' @> jsonb_build_array(jsonb_build_object('system', snomed, 'code', '722742002')) THEN
+                item := item || jsonb_build_object('on_oxygen', false);
+            ELSIF member->'valueCodeableConcept'->'coding' @> jsonb_build_array(jsonb_build_object('system', snomed, 'code', '371825009')) THEN
+                item := item || jsonb_build_object('on_oxygen', true);
+            END IF;
+        END LOOP;
+        items := items || jsonb_build_array(item);
+    END LOOP;
+    IF jsonb_array_length(items) = 0 THEN
+        RAISE EXCEPTION 'the Bundle has no NEWS2 total Observation (SNOMED CT 1104051000000101)'
+            USING ERRCODE = '22023',
+                  HINT = 'Send each measurement as a NEWS2 total Observation whose derivedFrom (or hasMember) references its vital-sign Observations.';
+    END IF;
+    RETURN items;
+END
+$$;
+COMMENT ON FUNCTION deling.news2_items_from_fhir(jsonb) IS
+    'Ingest items from a FHIR Bundle: each NEWS2 total Observation with the vital signs it is derived from';
+
+CREATE FUNCTION api.news2_ingest(measurement jsonb) RETURNS jsonb
+LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+    SELECT r->'items'->0 FROM deling.news2_ingest_items(jsonb_build_array(measurement)) r;
+$$;
+COMMENT ON FUNCTION api.news2_ingest(jsonb) IS
+    'Record one NEWS2 measurement (integrations).
+Score and risk are computed by the platform. Re-sending the same source_system + source_id is a no-op; changed values amend the measurement and keep the old version. Returns the result (created, amended, unchanged), measurement_id, score and risk.';
+
+CREATE FUNCTION api.news2_ingest_batch(measurements jsonb) RETURNS jsonb
+LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+    SELECT deling.news2_ingest_items(measurements);
+$$;
+COMMENT ON FUNCTION api.news2_ingest_batch(jsonb) IS
+    'Record a batch of NEWS2 measurements (integrations), all or nothing.
+A JSON array of up to 10000 measurements. If any item is invalid the batch is rejected (HTTP 400, SQLSTATE 22023) with a per-item report in details and nothing is written; otherwise returns a per-item report.';
+
+CREATE FUNCTION api.news2_ingest_fhir(bundle jsonb) RETURNS jsonb
+LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+    SELECT deling.news2_ingest_items(deling.news2_items_from_fhir(bundle));
+$$;
+COMMENT ON FUNCTION api.news2_ingest_fhir(jsonb) IS
+    'Record NEWS2 measurements sent as a FHIR R4 Bundle (integrations), all or nothing.
+Each measurement is a NEWS2 total Observation (SNOMED CT 1104051000000101) whose derivedFrom references its vital-sign Observations (LOINC 9279-1, 2708-6, 85354-9/8480-6, 8867-4, 8310-5, 3151-8; ACVPU as SNOMED CT 1104441000000107). The sender''s total is recomputed; a difference is reported as a warning.';
