@@ -11,6 +11,10 @@ count() {   # count NAME PASSED FAILED
   summary+=("$(printf '%-14s %4d passed, %d failed' "$1" "$2" "$3")")
 }
 
+# FHIR documents the suites write, for the fhir suite to validate
+export DELING_FHIR_OUT=${DELING_FHIR_OUT:-$(mktemp -d)}
+chmod 755 "$DELING_FHIR_OUT"
+
 # 1. pg_regress and isolation tests (make installcheck)
 out=$(make -s installcheck 2>&1); rc=$?
 echo "$out"

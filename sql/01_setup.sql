@@ -76,24 +76,63 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION deling_test.try_auth(text) TO PUBLIC;
 
+-- try(sql): run a statement, returning 'ok' or SQLSTATE: message | detail.
+CREATE FUNCTION deling_test.try(sql text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    detail text;
+BEGIN
+    EXECUTE sql;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | ' || nullif(detail, ''), '');
+END
+$$;
+GRANT EXECUTE ON FUNCTION deling_test.try(text) TO PUBLIC;
+
+-- mask(json): the JSON as text with UUIDs and the request's own timestamps
+-- masked, so reports and Bundles can be compared with expected output.
+CREATE FUNCTION deling_test.mask(j jsonb) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT regexp_replace(regexp_replace(j::text,
+        '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}', '<uuid>', 'g'),
+        '"(issued|timestamp|lastUpdated)": "[^"]*"', '"\1": "<now>"', 'g');
+$$;
+GRANT EXECUTE ON FUNCTION deling_test.mask(jsonb) TO PUBLIC;
+
+-- m(source_id, overrides): a NEWS2 ingest item for the first Bodø test
+-- citizen, scoring 0, with overrides merged in (a JSON null removes a field).
+CREATE FUNCTION deling_test.m(source_id text, overrides jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'pid', (SELECT min(pid) FROM deling.citizen WHERE kommune_nr = '1804'),
+        'measured_at', '2026-11-20T08:00:00+01:00', 'resp_rate', 16, 'spo2', 98, 'on_oxygen', false,
+        'systolic_bp', 120, 'pulse', 70, 'consciousness', 'A', 'temperature', 37.0,
+        'recorded_by', '9144889', 'unit_name', 'Hjemmetjenesten Sentrum', 'source_system', 'test-epj',
+        'source_id', source_id) || overrides);
+$$;
+GRANT EXECUTE ON FUNCTION deling_test.m(text, jsonb) TO PUBLIC;
+
 -- direct-SQL integration login roles, one bound to Bodø and one to Bærum,
 -- and one login role of each kind that has no binding
 DO $$
 DECLARE r text;
 BEGIN
-    FOREACH r IN ARRAY ARRAY['regress_epj_bodo', 'regress_epj_baerum', 'regress_epj_unbound',
+    FOREACH r IN ARRAY ARRAY['regress_epj_bodo', 'regress_epj_baerum', 'regress_epj_asker', 'regress_epj_unbound',
                              'regress_lege', 'regress_kpr', 'regress_dba'] LOOP
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
             EXECUTE format('CREATE ROLE %I LOGIN', r);
         END IF;
     END LOOP;
 END $$;
-GRANT deling_integrasjon TO regress_epj_bodo, regress_epj_baerum, regress_epj_unbound;
+GRANT deling_integrasjon TO regress_epj_bodo, regress_epj_baerum, regress_epj_asker, regress_epj_unbound;
 GRANT deling_helsepersonell TO regress_lege;
 GRANT deling_kpr TO regress_kpr;
 GRANT deling_admin TO regress_dba;
 SELECT deling.bind_integration('regress_epj_bodo', '1804');
 SELECT deling.bind_integration('regress_epj_baerum', '3201');
+SELECT deling.bind_integration('regress_epj_asker', '3203');
 GRANT SELECT ON ALL TABLES IN SCHEMA deling_test TO PUBLIC;
 RESET client_min_messages;
 

@@ -92,7 +92,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
                     jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('family', c.family_name,
                         'given', CASE WHEN c.given_name IS NOT NULL THEN jsonb_build_array(c.given_name) END))) END,
         'gender', c.sex,
-        'birthDate', coalesce(c.birth_date, deling.fnr_birth_date(pid))::text))
+        'birthDate', to_char(coalesce(c.birth_date, deling.fnr_birth_date(pid)), 'YYYY-MM-DD')))
     FROM (SELECT NULL) dummy
     LEFT JOIN LATERAL (
         SELECT * FROM deling.citizen c WHERE c.kommune_nr = ANY (kommuner) AND c.pid = fhir_patient.pid

@@ -143,9 +143,11 @@ BEGIN
     IF max IS NULL OR max < 1 OR max > 1000 THEN
         RAISE EXCEPTION 'max must be between 1 and 1000, not %', max USING ERRCODE = '22023';
     END IF;
-    SELECT coalesce(jsonb_agg(e ORDER BY m.measured_at DESC, m.measurement_id, o), '[]'), count(DISTINCT m.measurement_id)
-    INTO entries, matches
+    SELECT coalesce(jsonb_agg(e ORDER BY m.measured_at DESC, m.measurement_id, o), '[]')
+    INTO entries
     FROM deling.news2_rows(pid, kommuner, since, max) m, jsonb_array_elements(deling.news2_fhir(m)) WITH ORDINALITY AS x(e, o);
+    -- Bundle.total counts every match, also those beyond max
+    SELECT count(*) INTO matches FROM deling.news2_rows(pid, kommuner, since, NULL);
     IF matches > 0 THEN
         entries := entries || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(pid, kommuner)));
     END IF;

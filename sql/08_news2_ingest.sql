@@ -1,0 +1,160 @@
+-- NEWS2 ingest by integrations: idempotent on source id, amendments keep
+-- history, a batch is all or nothing with a per-item report, FHIR Bundles,
+-- per-kommune opt-in and tenant isolation of the measurements.
+\set VERBOSITY default
+SET SESSION AUTHORIZATION regress_epj_bodo;
+
+-- one measurement: created, then re-sent (no-op), then changed (amended)
+SELECT deling_test.mask(api.news2_ingest(deling_test.m('bodo-1')));
+SELECT deling_test.mask(api.news2_ingest(deling_test.m('bodo-1')));
+SELECT deling_test.mask(api.news2_ingest(deling_test.m('bodo-1', '{"temperature": 37.00}')));  -- same value
+SELECT deling_test.mask(api.news2_ingest(deling_test.m('bodo-1', '{"temperature": 39.2, "pulse": 112}')));
+SELECT version, status, temperature, pulse, score, risk FROM deling.news2_measurement WHERE source_id = 'bodo-1';
+SELECT version, status, temperature, pulse, score, risk FROM deling.news2_measurement_history
+    WHERE measurement_id = (SELECT measurement_id FROM deling.news2_measurement WHERE source_id = 'bodo-1');
+-- entered in error, then the same again (no-op)
+SELECT deling_test.mask(api.news2_ingest(deling_test.m('bodo-1', '{"temperature": 39.2, "pulse": 112, "status": "entered-in-error"}')));
+SELECT deling_test.mask(api.news2_ingest(deling_test.m('bodo-1', '{"temperature": 39.2, "pulse": 112, "status": "entered-in-error"}')));
+SELECT count(*) AS versions_kept FROM deling.news2_measurement_history
+    WHERE measurement_id = (SELECT measurement_id FROM deling.news2_measurement WHERE source_id = 'bodo-1');
+
+-- a batch: one report line per item
+SELECT deling_test.mask(api.news2_ingest_batch(jsonb_build_array(
+    deling_test.m('bodo-2', '{"measured_at": "2026-11-20T12:00:00+01:00", "resp_rate": 22}'),
+    deling_test.m('bodo-3', '{"measured_at": "2026-11-20T16:00:00+01:00", "spo2_scale": 2, "spo2": 94, "on_oxygen": true, "oxygen_flow": 2}'),
+    deling_test.m('bodo-1', '{"temperature": 39.2, "pulse": 112, "status": "entered-in-error"}'))));
+SELECT count(*) AS bodo_measurements FROM deling.news2_measurement;
+
+-- one bad item rejects the whole batch; the detail says which and why
+SELECT api.news2_ingest_batch(jsonb_build_array(
+    deling_test.m('bodo-4'),
+    deling_test.m('bodo-5', '{"spo2": 101}'),
+    deling_test.m('bodo-6'),
+    deling_test.m('bodo-7', '{"consciousness": "asleep"}')));
+SELECT count(*) AS nothing_written FROM deling.news2_measurement WHERE source_id IN ('bodo-4', 'bodo-6');
+
+-- every kind of bad item is named
+\set VERBOSITY terse
+SELECT label, deling_test.try(format('SELECT api.news2_ingest_batch(%L)', jsonb_build_array(item))) AS result
+FROM (VALUES
+    ('not an object',         '"x"'::jsonb),
+    ('unknown field',         deling_test.m('x', '{"puls": 70}')),
+    ('missing fields',        deling_test.m('x', '{"pulse": null, "temperature": null}')),
+    ('fraction for integer',  deling_test.m('x', '{"pulse": 70.5}')),
+    ('string for integer',    deling_test.m('x', '{"pulse": "70"}')),
+    ('string for number',     deling_test.m('x', '{"temperature": "37"}')),
+    ('on_oxygen not boolean', deling_test.m('x', '{"on_oxygen": "yes"}')),
+    ('number for string',     deling_test.m('x', '{"source_id": 17}')),
+    ('bad pid check digit',   deling_test.m('x', '{"pid": "02013299998"}')),
+    ('pid not a date',        deling_test.m('x', '{"pid": "19779998080"}')),
+    ('no UTC offset',         deling_test.m('x', '{"measured_at": "2026-11-20T08:00:00"}')),
+    ('not a date',            deling_test.m('x', '{"measured_at": "2026-13-20T08:00:00+01:00"}')),
+    ('in the future',         deling_test.m('x', '{"measured_at": "2099-01-01T08:00:00Z"}')),
+    ('flow while on air',     deling_test.m('x', '{"oxygen_flow": 2}')),
+    ('flow out of range',     deling_test.m('x', '{"on_oxygen": true, "oxygen_flow": 61}')),
+    ('status amended',        deling_test.m('x', '{"status": "amended"}')),
+    ('bad HPR number',        deling_test.m('x', '{"recorded_by": "LE-12"}')),
+    ('bad unit orgnr',        deling_test.m('x', '{"unit_orgnr": "972418014"}')),
+    ('bad source_system',     deling_test.m('x', '{"source_system": "dips arena"}')),
+    ('empty source_id',       deling_test.m('x', '{"source_id": ""}')),
+    ('scale 3',               deling_test.m('x', '{"spo2_scale": 3}')),
+    ('temperature 46',        deling_test.m('x', '{"temperature": 46}'))
+) t(label, item);
+SELECT deling_test.try($$SELECT api.news2_ingest_batch('[]')$$);
+SELECT deling_test.try($$SELECT api.news2_ingest_batch('{"a": 1}')$$);
+SELECT deling_test.try(format('SELECT api.news2_ingest_batch(%L)', (SELECT jsonb_agg(deling_test.m('b' || i)) FROM generate_series(1, 10001) i)));
+SELECT deling_test.try(format('SELECT api.news2_ingest_batch(%L)', jsonb_build_array(deling_test.m('dup'), deling_test.m('dup', '{"pulse": 80}'))));
+\set VERBOSITY default
+
+-- scores cannot be written directly: they are computed
+INSERT INTO deling.news2_measurement (pid, measured_at, resp_rate, spo2, on_oxygen, systolic_bp, pulse, consciousness,
+                                      temperature, source_system, source_id, score)
+SELECT pid, now(), 16, 98, false, 120, 70, 'A', 37.0, 'test-epj', 'forged', 0 FROM deling.citizen LIMIT 1;
+RESET SESSION AUTHORIZATION;
+
+-- tenant isolation: Bærum sees and changes none of Bodø's measurements
+SELECT deling.synthetic_fnr('1940-02-29', 0) AS baerum_pid \gset
+SET SESSION AUTHORIZATION regress_epj_baerum;
+SELECT count(*) AS bodo_rows_seen_by_baerum FROM deling.news2_measurement;
+UPDATE deling.news2_measurement SET temperature = 35 WHERE kommune_nr = '1804';
+SELECT count(*) AS history_seen FROM deling.news2_measurement_history;
+-- Bærum re-using Bodø's source id creates Bærum's own row (keys are per kommune)
+SELECT (api.news2_ingest(deling_test.m('bodo-2', jsonb_build_object('pid', :'baerum_pid')))) ->> 'result' AS baerum_result;
+RESET SESSION AUTHORIZATION;
+SELECT kommune_nr, source_id, version, temperature FROM deling.news2_measurement WHERE source_id = 'bodo-2' ORDER BY 1;
+
+-- a kommune that has not enabled news2 cannot write it; nor can non-integrations
+SET SESSION AUTHORIZATION regress_epj_asker;
+SELECT api.news2_ingest(deling_test.m('asker-1'));
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_epj_unbound;
+SELECT api.news2_ingest(deling_test.m('x-1'));
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_lege;
+SELECT api.news2_ingest(deling_test.m('lege-1'));
+RESET SESSION AUTHORIZATION;
+
+-- a FHIR Bundle as an EPJ sends it: the NEWS2 total with derivedFrom its vital signs
+CREATE TEMP TABLE fhir_in AS SELECT jsonb_build_object(
+    'resourceType', 'Bundle', 'type', 'collection',
+    'entry', jsonb_build_array(
+        jsonb_build_object('fullUrl', 'urn:uuid:00000000-0000-4000-8000-000000000001', 'resource', jsonb_build_object(
+            'resourceType', 'Patient', 'identifier', jsonb_build_array(jsonb_build_object(
+                'system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', (SELECT min(pid) FROM deling.citizen WHERE kommune_nr = '1804'))))),
+        jsonb_build_object('fullUrl', 'urn:uuid:00000000-0000-4000-8000-000000000010', 'resource', jsonb_build_object(
+            'resourceType', 'Observation', 'status', 'final',
+            'identifier', jsonb_build_array(jsonb_build_object('system', 'dips-arena', 'value', 'news2-77')),
+            'code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', 'http://snomed.info/sct', 'code', '1104051000000101'))),
+            'subject', jsonb_build_object('reference', 'urn:uuid:00000000-0000-4000-8000-000000000001'),
+            'effectiveDateTime', '2026-11-21T07:30:00+01:00',
+            'performer', jsonb_build_array(jsonb_build_object('identifier', jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.4', 'value', '9144889'))),
+            'valueQuantity', jsonb_build_object('value', 6, 'system', 'http://unitsofmeasure.org', 'code', '{ScoreOf}'),
+            'component', jsonb_build_array(jsonb_build_object('code', jsonb_build_object('coding', jsonb_build_array(
+                jsonb_build_object('system', 'http://snomed.info/sct', 'code', '1104321000000108'))), 'valueInteger', 1)),
+            'derivedFrom', (SELECT jsonb_agg(jsonb_build_object('reference', 'urn:uuid:00000000-0000-4000-8000-00000000002' || i)) FROM generate_series(1, 7) i))),
+        jsonb_build_object('fullUrl', 'urn:uuid:00000000-0000-4000-8000-000000000021', 'resource', jsonb_build_object('resourceType', 'Observation', 'status', 'final',
+            'code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', 'http://loinc.org', 'code', '9279-1'))),
+            'valueQuantity', jsonb_build_object('value', 21, 'code', '/min'))),
+        jsonb_build_object('fullUrl', 'urn:uuid:00000000-0000-4000-8000-000000000022', 'resource', jsonb_build_object('resourceType', 'Observation', 'status', 'final',
+            'code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', 'http://loinc.org', 'code', '59408-5'))),
+            'valueQuantity', jsonb_build_object('value', 95, 'code', '%'))),
+        jsonb_build_object('fullUrl', 'urn:uuid:00000000-0000-4000-8000-000000000023', 'resource', jsonb_build_object('resourceType', 'Observation', 'status', 'final',
+            'code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', 'http://loinc.org', 'code', '3151-8'))),
+            'valueQuantity', jsonb_build_object('value', 2, 'code', 'L/min'))),
+        jsonb_build_object('fullUrl', 'urn:uuid:00000000-0000-4000-8000-000000000024', 'resource', jsonb_build_object('resourceType', 'Observation', 'status', 'final',
+            'code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', 'http://loinc.org', 'code', '85354-9'))),
+            'component', jsonb_build_array(
+                jsonb_build_object('code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', 'http://loinc.org', 'code', '8480-6'))),
+                                   'valueQuantity', jsonb_build_object('value', 108, 'code', 'mm[Hg]')),
+                jsonb_build_object('code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', 'http://loinc.org', 'code', '8462-4'))),
+                                   'valueQuantity', jsonb_build_object('value', 70, 'code', 'mm[Hg]'))))),
+        jsonb_build_object('fullUrl', 'urn:uuid:00000000-0000-4000-8000-000000000025', 'resource', jsonb_build_object('resourceType', 'Observation', 'status', 'final',
+            'code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', 'http://loinc.org', 'code', '8867-4'))),
+            'valueQuantity', jsonb_build_object('value', 92, 'code', '/min'))),
+        jsonb_build_object('fullUrl', 'urn:uuid:00000000-0000-4000-8000-000000000026', 'resource', jsonb_build_object('resourceType', 'Observation', 'status', 'final',
+            'code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', 'http://snomed.info/sct', 'code', '1104441000000107'))),
+            'valueCodeableConcept', jsonb_build_object('text', 'Alert'))),
+        jsonb_build_object('fullUrl', 'urn:uuid:00000000-0000-4000-8000-000000000027', 'resource', jsonb_build_object('resourceType', 'Observation', 'status', 'final',
+            'code', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', 'http://loinc.org', 'code', '8310-5'))),
+            'valueQuantity', jsonb_build_object('value', 38.3, 'code', 'Cel'))))) AS b;
+GRANT SELECT ON fhir_in TO PUBLIC;
+SET SESSION AUTHORIZATION regress_epj_bodo;
+-- resp 21 (2) + SpO2 95 scale 2 on oxygen (2) + oxygen (2) + 108 (1) + 92 (1) + A (0) + 38.3 (1) = 9; the sender said 6
+SELECT deling_test.mask(api.news2_ingest_fhir(b)) FROM fhir_in;
+SELECT spo2_scale, on_oxygen, oxygen_flow, systolic_bp, consciousness, temperature, recorded_by, score, risk
+FROM deling.news2_measurement WHERE source_id = 'news2-77';
+SELECT (api.news2_ingest_fhir(b))->'items'->0->>'result' AS resent FROM fhir_in;
+-- broken Bundles
+SELECT api.news2_ingest_fhir(b #- '{entry,8}') FROM fhir_in;
+SELECT api.news2_ingest_fhir(jsonb_set(b, '{entry,1,resource,derivedFrom,0,reference}', '"urn:uuid:nowhere"')) FROM fhir_in;
+SELECT api.news2_ingest_fhir('{"resourceType": "Patient"}');
+SELECT api.news2_ingest_fhir('{"resourceType": "Bundle", "type": "searchset"}');
+SELECT api.news2_ingest_fhir(jsonb_set(b, '{entry}', (b->'entry') - 1)) FROM fhir_in;
+RESET SESSION AUTHORIZATION;
+
+-- the RLS policy is index-friendly here too
+SET SESSION AUTHORIZATION regress_epj_bodo;
+SET enable_seqscan = off;
+EXPLAIN (COSTS OFF) SELECT * FROM deling.news2_measurement WHERE pid = '01019012345' ORDER BY measured_at DESC;
+RESET enable_seqscan;
+RESET SESSION AUTHORIZATION;

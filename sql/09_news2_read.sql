@@ -1,0 +1,139 @@
+-- NEWS2 read through the sharing gate: a legevakt doctor sees the trend of
+-- a deteriorating Bærum citizen as FHIR R4, newest first; reach, opt-in,
+-- purpose of use and status decide what is returned.  Every Bundle is also
+-- written to $DELING_FHIR_OUT for the fhir suite to validate against the
+-- official FHIR R4 JSON schema.
+\set VERBOSITY terse
+\getenv fhir_dir DELING_FHIR_OUT
+\if :{?fhir_dir}
+\else
+\set fhir_dir /tmp
+\endif
+SELECT deling.synthetic_fnr('1938-03-14', 0) AS pid \gset
+SELECT deling.synthetic_fnr('1944-06-06', 0) AS bodo_pid \gset
+SELECT deling.synthetic_fnr('1951-09-09', 0) AS asker_pid \gset
+
+-- Bærum's home nursing records four measurements over a day, getting worse
+SET SESSION AUTHORIZATION regress_epj_baerum;
+SELECT (api.news2_ingest_batch(jsonb_agg(jsonb_build_object(
+    'pid', :'pid', 'measured_at', t, 'resp_rate', rr, 'spo2', s, 'on_oxygen', o2, 'systolic_bp', bp, 'pulse', hr,
+    'consciousness', c, 'temperature', temp, 'recorded_by', '9144889', 'unit_name', 'Hjemmesykepleien Sandvika',
+    'unit_orgnr', '935478715', 'source_system', 'gerica', 'source_id', 'g-' || n)))) - 'items' AS report
+FROM (VALUES
+    (1, '2026-11-20T08:00:00+01:00', 16, 97, false, 128, 78, 'A', 37.2),
+    (2, '2026-11-20T14:00:00+01:00', 20, 95, false, 118, 88, 'A', 38.1),
+    (3, '2026-11-20T20:00:00+01:00', 23, 93, false, 104, 104, 'A', 38.6),
+    (4, '2026-11-21T02:00:00+01:00', 26, 91, true, 96, 118, 'C', 39.3)) v(n, t, rr, s, o2, bp, hr, c, temp);
+-- and one it later marks as entered in error
+SELECT api.news2_ingest(jsonb_build_object('pid', :'pid', 'measured_at', '2026-11-21T03:00:00+01:00', 'resp_rate', 12,
+    'spo2', 99, 'on_oxygen', false, 'systolic_bp', 140, 'pulse', 60, 'consciousness', 'A', 'temperature', 36.5,
+    'source_system', 'gerica', 'source_id', 'g-5', 'status', 'entered-in-error'))->>'status' AS g5;
+RESET SESSION AUTHORIZATION;
+-- a Bodø citizen with NEWS2 (Bodø shares news2) and an Asker citizen (Asker does not)
+INSERT INTO deling.citizen (kommune_nr, pid) VALUES ('1804', :'bodo_pid'), ('3203', :'asker_pid');
+INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, on_oxygen, systolic_bp, pulse,
+                                      consciousness, temperature, source_system, source_id)
+VALUES ('1804', :'bodo_pid', '2026-11-20T09:00:00+01:00', 16, 97, false, 128, 78, 'A', 37.2, 'dba', 'b-1'),
+       ('3203', :'asker_pid', '2026-11-20T09:00:00+01:00', 16, 97, false, 128, 78, 'A', 37.2, 'dba', 'a-1');
+
+-- the doctor at Asker og Bærum legevakt (reaches Bærum and Asker)
+SELECT deling_test.claims('lege_ab') AS p \gset
+\set lege_tok `tests/tools/mint-jwt RS256 k1 :'p'`
+SET SESSION AUTHORIZATION regress_lege;
+SELECT deling.authenticate(:'lege_tok', for_session => true)->'reach' AS reach;
+SELECT api.news2_observations(:'pid') AS bundle \gset
+SELECT :'bundle'::jsonb \g (format=unaligned tuples_only=on) :fhir_dir/news2_observations.json
+
+-- the Bundle: searchset, 4 matches (entered-in-error left out), 4 x (1 total + 7 vital signs) + the Patient
+SELECT b->>'resourceType' AS type, b->>'type' AS bundle_type, b->>'total' AS total,
+       jsonb_array_length(b->'entry') AS entries,
+       (SELECT count(*) FROM jsonb_array_elements(b->'entry') e WHERE e->'search'->>'mode' = 'match') AS matches,
+       (SELECT count(*) FROM jsonb_array_elements(b->'entry') e WHERE e->'resource'->>'resourceType' = 'Patient') AS patients
+FROM (SELECT :'bundle'::jsonb AS b) x;
+-- the NEWS2 totals, newest first, with score, risk, status and offset time
+SELECT e->'resource'->>'effectiveDateTime' AS effective, e->'resource'->'valueQuantity'->>'value' AS score,
+       e->'resource'->'interpretation'->0->'coding'->0->>'code' AS risk, e->'resource'->>'status' AS status,
+       e->'resource'->'valueQuantity'->>'code' AS unit, jsonb_array_length(e->'resource'->'component') AS components,
+       jsonb_array_length(e->'resource'->'derivedFrom') AS derived_from
+FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e WHERE e->'search'->>'mode' = 'match';
+-- the newest total in full
+\pset format unaligned
+SELECT jsonb_pretty((SELECT (e->'resource') - 'id' - 'issued' - 'derivedFrom' - 'subject' FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e
+                     WHERE e->'search'->>'mode' = 'match' LIMIT 1)) AS newest_total;
+\pset format aligned
+-- every derivedFrom resolves to a vital sign in the Bundle, with LOINC and UCUM
+SELECT count(*) AS unresolved FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e,
+       jsonb_array_elements(e->'resource'->'derivedFrom') r
+WHERE NOT EXISTS (SELECT FROM jsonb_array_elements(:'bundle'::jsonb->'entry') f WHERE f->>'fullUrl' = r->>'reference');
+SELECT DISTINCT c->>'system' AS system, c->>'code' AS code, coalesce(v->'resource'->'valueQuantity'->>'code',
+       v->'resource'->'component'->0->'valueQuantity'->>'code', v->'resource'->'valueCodeableConcept'->'coding'->0->>'code') AS unit_or_value
+FROM jsonb_array_elements(:'bundle'::jsonb->'entry') v, jsonb_array_elements(v->'resource'->'code'->'coding') c
+WHERE v->'search'->>'mode' = 'include' AND v->'resource'->>'resourceType' = 'Observation'
+  AND v->'resource'->>'effectiveDateTime' = '2026-11-21T02:00:00+01:00'
+ORDER BY 1, 2;
+-- the Patient: no-basis profile, fødselsnummer system, and the subject of every Observation
+SELECT deling_test.mask(e->'resource') AS patient FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e
+WHERE e->'resource'->>'resourceType' = 'Patient';
+SELECT count(DISTINCT e->'resource'->'subject'->>'reference') AS subjects,
+       bool_and(e->'resource'->'subject'->>'reference' = (SELECT f->>'fullUrl' FROM jsonb_array_elements(:'bundle'::jsonb->'entry') f
+                WHERE f->'resource'->>'resourceType' = 'Patient')) AS all_point_to_patient
+FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e WHERE e->'resource'->>'resourceType' = 'Observation';
+
+-- since and max
+SELECT (api.news2_observations(:'pid', since => '2026-11-20T19:00:00+01:00'))->>'total' AS since_evening;
+SELECT b->>'total' AS total, (SELECT count(*) FROM jsonb_array_elements(b->'entry') e WHERE e->'search'->>'mode' = 'match') AS returned
+FROM (SELECT api.news2_observations(:'pid', max => 1) AS b) x;
+SELECT api.news2_observations(:'pid', max => 1) \g (format=unaligned tuples_only=on) :fhir_dir/news2_max1.json
+-- the trend for the legevakt view
+SELECT deling_test.mask(api.news2_trend(:'pid', n => 3)) AS trend;
+
+-- outside reach (Bodø), and a reachable kommune that does not share news2 (Asker): nothing
+SELECT api.news2_observations(:'bodo_pid') AS b \gset
+SELECT deling_test.mask(:'b'::jsonb) AS bodo_citizen;
+SELECT :'b'::jsonb \g (format=unaligned tuples_only=on) :fhir_dir/news2_empty.json
+SELECT (api.news2_observations(:'asker_pid'))->>'total' AS asker_citizen;
+SELECT api.news2_trend(:'asker_pid') AS asker_trend;
+-- bad arguments
+SELECT deling_test.try(format('SELECT api.news2_observations(%L)', '02013299998'));
+SELECT deling_test.try(format('SELECT api.news2_observations(NULL)'));
+SELECT deling_test.try(format('SELECT api.news2_observations(%L, max => 0)', :'pid'));
+SELECT deling_test.try(format('SELECT api.news2_trend(%L, n => 101)', :'pid'));
+SELECT deling_test.try(format('SELECT api.news2_observations(%L, %L)', :'pid', 'COC'));   -- differs from the attested TREAT
+SELECT deling.logout();
+
+-- purpose of use: a token without attestation needs the argument
+SELECT deling_test.claims('lege_ab', '{"authorization_details": null}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+SELECT deling.authenticate(:'tok', for_session => true)->>'purpose' AS attested;
+SELECT deling_test.try(format('SELECT api.news2_observations(%L)', :'pid'));
+SELECT (api.news2_observations(:'pid', 'TREAT'))->>'total' AS with_purpose_argument;
+SELECT deling_test.try(format('SELECT api.news2_observations(%L, %L)', :'pid', 'SNOOP'));
+SELECT deling.logout();
+-- no context at all
+SELECT deling_test.try(format('SELECT api.news2_observations(%L)', :'pid'));
+RESET SESSION AUTHORIZATION;
+
+-- the Bodø legevakt doctor reaches Bodø only
+SELECT deling_test.claims('lege_ab', jsonb_build_object('helseid://claims/client/claims/orgnr_parent', '972418013',
+    'helseid://claims/client/claims/orgnr_child', (SELECT orgnr FROM deling.organisation WHERE name = 'Bodø legevakt'))) AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+SET SESSION AUTHORIZATION regress_lege;
+SELECT deling.authenticate(:'tok', for_session => true)->'reach' AS reach;
+SELECT (api.news2_observations(:'pid'))->>'total' AS baerum_citizen, (api.news2_observations(:'bodo_pid'))->>'total' AS bodo_citizen;
+SELECT deling.logout();
+RESET SESSION AUTHORIZATION;
+
+-- integrations read their own kommune only
+SET SESSION AUTHORIZATION regress_epj_baerum;
+SELECT (api.news2_observations(:'pid'))->>'total' AS baerum_reads_own;
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_epj_bodo;
+SELECT (api.news2_observations(:'pid'))->>'total' AS bodo_reads_baerum;
+RESET SESSION AUTHORIZATION;
+-- anonymous and KPR: no access
+SET ROLE deling_anon;
+SELECT deling_test.try(format('SELECT api.news2_observations(%L)', :'pid'));
+RESET ROLE;
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT deling_test.try(format('SELECT api.news2_observations(%L)', :'pid'));
+RESET SESSION AUTHORIZATION;
