@@ -33,7 +33,7 @@ endif
 $(DATA_built): $(SQL_PARTS) Makefile
 	cat $(SQL_PARTS) > $@
 
-.PHONY: bootstrap demo test memcheck
+.PHONY: bootstrap demo test bench
 
 bootstrap:
 	scripts/bootstrap.sh
@@ -45,3 +45,7 @@ demo: bootstrap
 test: bootstrap
 	$(MAKE) all install
 	scripts/test.sh
+
+bench: bootstrap
+	$(MAKE) all install
+	scripts/bench.sh

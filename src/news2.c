@@ -5,9 +5,9 @@
  *
  * The chart (shared/domain/news2.md) is implemented as plain integer
  * comparisons; temperature is compared as numeric against constants parsed
- * once per backend, so a value with more decimals falls in the band whose
- * upper bound it does not exceed (35.05 scores 1) and no numeric arithmetic
- * is done per row.
+ * once per backend (two or three comparisons a row, no numeric arithmetic),
+ * so a value with more decimals falls in the band whose upper bound it does
+ * not exceed: 35.05 scores 1.
  */
 #include "postgres.h"
 
@@ -44,6 +44,7 @@ typedef struct News2Input
 	int32		pulse;
 	char		acvpu;			/* 'A', 'C', 'V', 'P', 'U', or 0 if unknown */
 	Numeric		temperature;
+	int			temperature_score;	/* -1 when outside 25.0-45.0 or NaN */
 } News2Input;
 
 typedef struct News2Result
@@ -87,6 +88,27 @@ num_le(Numeric a, Numeric b)
 }
 
 /*
+ * temperature_score: the Chart 1 score of a temperature, or -1 when it is
+ * outside 25.0-45.0 (NaN sorts above every number, so it lands there too).
+ * A decision tree: two or three comparisons, range check included.
+ */
+static int
+temperature_score(Numeric t)
+{
+	if (num_le(t, t_38))
+	{
+		if (!num_le(t, t_36))
+			return 0;
+		if (!num_le(t, t_35))
+			return 1;
+		return num_le(t_min, t) ? 3 : -1;
+	}
+	if (num_le(t, t_39))
+		return 1;
+	return num_le(t, t_max) ? 2 : -1;
+}
+
+/*
  * parse_acvpu: ACVPU letter for a consciousness level given as a letter or
  * a word (case-insensitive, surrounding blanks ignored); 0 when unknown.
  */
@@ -107,6 +129,13 @@ parse_acvpu(text *t)
 	const char *s = VARDATA_ANY(t);
 	int			len = VARSIZE_ANY_EXHDR(t);
 
+	/* the usual case: one letter */
+	if (len == 1)
+	{
+		char		c = pg_toupper((unsigned char) *s);
+
+		return (c == 'A' || c == 'C' || c == 'V' || c == 'P' || c == 'U') ? c : 0;
+	}
 	while (len > 0 && (*s == ' ' || *s == '\t'))
 		s++, len--;
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
@@ -142,6 +171,7 @@ news2_read_args(FunctionCallInfo fcinfo, News2Input *in)
 	in->pulse = PG_GETARG_INT32(5);
 	in->acvpu = parse_acvpu(PG_GETARG_TEXT_PP(6));
 	in->temperature = PG_GETARG_NUMERIC(7);
+	in->temperature_score = temperature_score(in->temperature);
 }
 
 /*
@@ -161,8 +191,7 @@ news2_problem_of(FunctionCallInfo fcinfo, const News2Input *in, int *sqlstate)
 		return psprintf("NEWS2 systolic_bp %d is outside 0-350 mmHg", in->systolic_bp);
 	if (in->pulse < 0 || in->pulse > 300)
 		return psprintf("NEWS2 pulse %d is outside 0-300 /min", in->pulse);
-	if (numeric_is_nan(in->temperature) || numeric_is_inf(in->temperature) ||
-		!num_le(t_min, in->temperature) || !num_le(in->temperature, t_max))
+	if (in->temperature_score < 0)
 		return psprintf("NEWS2 temperature %s is outside 25.0-45.0 °C",
 						DatumGetCString(DirectFunctionCall1(numeric_out,
 															NumericGetDatum(in->temperature))));
@@ -186,7 +215,6 @@ news2_compute(const News2Input *in, News2Result *r)
 				s = in->spo2,
 				bp = in->systolic_bp,
 				hr = in->pulse;
-	Numeric		t = in->temperature;
 	bool		any3 = false;
 
 	r->sub[SUB_RESP] = rr <= 8 ? 3 : rr <= 11 ? 1 : rr <= 20 ? 0 : rr <= 24 ? 2 : 3;
@@ -200,8 +228,7 @@ news2_compute(const News2Input *in, News2Result *r)
 	r->sub[SUB_SYSTOLIC] = bp <= 90 ? 3 : bp <= 100 ? 2 : bp <= 110 ? 1 : bp <= 219 ? 0 : 3;
 	r->sub[SUB_PULSE] = hr <= 40 ? 3 : hr <= 50 ? 1 : hr <= 90 ? 0 : hr <= 110 ? 1 : hr <= 130 ? 2 : 3;
 	r->sub[SUB_CONSCIOUSNESS] = in->acvpu == 'A' ? 0 : 3;
-	r->sub[SUB_TEMPERATURE] = num_le(t, t_35) ? 3 : num_le(t, t_36) ? 1 :
-		num_le(t, t_38) ? 0 : num_le(t, t_39) ? 1 : 2;
+	r->sub[SUB_TEMPERATURE] = in->temperature_score;
 
 	r->total = 0;
 	for (int i = 0; i < N_SUB; i++)

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Every C entry point of deling, with valid and invalid input, run under
+# valgrind (memcheck) in a single-user backend.  Any memory error or leak
+# whose stack passes through deling.so fails; errors elsewhere (PostgreSQL,
+# libc) are shown but not counted.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+bindir=/usr/lib/postgresql/15/bin
+dir=$(mktemp -d); chmod 755 "$dir"
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+[ "$(id -u)" -eq 0 ] && chown postgres "$dir"
+trap 'rm -rf "$dir"' EXIT
+n=0
+check() { n=$((n + 1)); if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
+
+as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres >/dev/null 2>&1
+echo "shared_preload_libraries = 'deling'" >> "$dir/data/postgresql.conf"
+
+keys=${DELING_TEST_KEYS:-$dir/keys}; mkdir -p "$keys"; export DELING_TEST_KEYS=$keys
+now=$(date +%s)
+payload="{\"iss\":\"https://helseid-sts.nhn.no\",\"aud\":\"nhn:deling\",\"iat\":$now,\"exp\":$((now + 600)),\"helseid://claims/client/claims/orgnr_parent\":\"972418013\"}"
+good=$(tests/tools/mint-jwt RS256 mc1 "$payload")
+hs=$(tests/tools/mint-jwt HS256 mc1 "$payload")
+pub=$(tests/tools/mint-jwt pubkey mc1 | sed "s/'/''/g")
+mod=$(openssl rsa -pubin -in "$keys/mc1.pub.pem" -noout -modulus | cut -d= -f2)
+
+cat > "$dir/calls.sql" <<SQL
+CREATE EXTENSION deling;
+
+SELECT deling.fnr_valid(v), deling.fnr_problem(v) FROM unnest(ARRAY['02013299997', '30108299939', '13057444850', '19779998080', '', 'x', '0201329999a', '41814512302', '81234567802']) v;
+
+SELECT deling.fnr_kind('41814512302'), deling.fnr_synthetic('01814512319'), deling.fnr_birth_date('29020052412'), deling.fnr_birth_date('81234567802');
+
+SELECT deling.fnr_check('02013299998');
+
+SELECT deling.synthetic_fnr(d::date, s) FROM generate_series(date '1900-01-01', date '2039-12-31', interval '97 days') d, generate_series(0, 3) s;
+
+SELECT deling.synthetic_fnr('1800-01-01', 0);
+
+SELECT deling.orgnr_valid(v) FROM unnest(ARRAY['972418013', '972418014', '9724', 'abcdefghi']) v;
+
+SELECT deling.jwt_header('$good');
+
+SELECT deling.jwt_verify_rs256('$good', '$pub');
+
+SELECT deling.jwt_verify_rs256('$hs', '$pub');
+
+SELECT deling.jwt_verify_rs256(left('$good', length('$good') - 5), '$pub');
+
+SELECT deling.jwt_verify_rs256('$good', 'not a key');
+
+SELECT deling.jwt_header('bm90IGpzb24.e30.AAAA');
+
+SELECT deling.jwt_header('e30');
+
+SELECT deling.jwt_header(repeat('a.', 9000));
+
+SELECT deling.jwk_to_pem(jsonb_build_object('kty', 'RSA', 'e', 'AQAB', 'n', rtrim(translate(encode(decode('$mod', 'hex'), 'base64'), E'+/\n', '-_'), '=')));
+
+SELECT deling.jwk_to_pem('{"kty": "RSA", "e": "AQAB", "n": "AAAA"}');
+
+SELECT deling.jwk_to_pem('{"kty": "RSA", "e": "AQAB", "n": "!!"}');
+
+SELECT deling.jwk_to_pem('[1]');
+
+SELECT deling.public_key_check('$pub');
+
+SELECT deling.public_key_check('-----BEGIN PUBLIC KEY-----');
+
+SELECT deling.news2_score(rr, 95, sc, o2, 100, 100, c, t) FROM unnest(ARRAY[5, 15, 30]) rr, unnest(ARRAY[1, 2]) sc, unnest(ARRAY[true, false]) o2, unnest(ARRAY['A', 'new confusion', ' u ']) c, unnest(ARRAY[24.0, 35.05, 36.5, 38.5, 40.0, 46.0, 'NaN']::numeric[]) t WHERE t BETWEEN 25 AND 45;
+
+SELECT deling.news2_subscores(22, 94, 2, true, 105, 95, 'voice', 38.5), deling.news2_risk(8, 91, 1, true, 90, 131, 'U', 35.0);
+
+SELECT deling.news2_problem(16, 98, 1, false, 120, 70, c, t) FROM unnest(ARRAY['A', 'X', '', 'asleep']) c, unnest(ARRAY[24.9, 37.0, 45.1, 'NaN', '-Infinity']::numeric[]) t;
+
+SELECT deling.news2_score(16, 101, 1, false, 120, 70, 'A', 37.0);
+
+SELECT deling.news2_score(16, 98, 1, false, 120, 70, 'sleepy', 37.0);
+
+SELECT deling.news2_acvpu(v) FROM unnest(ARRAY['a', 'Alert', 'x', '', '  pain  ']) v;
+
+SELECT deling.try_timestamptz(v) FROM unnest(ARRAY['2026-11-20T08:00:00+01:00', '2026-13-01T00:00:00Z', 'garbage', '', repeat('9', 500)]) v;
+
+SELECT deling.set_context_value('deling.ctx_kind', 'integration', false), deling.set_context_value('deling.ctx_kommune_nr', '1804', true);
+
+SELECT deling.set_context_value('search_path', 'x', false);
+
+SELECT deling.outer_role(), deling.whoami();
+SQL
+
+as_pg valgrind --quiet --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
+  --num-callers=30 --log-file="$dir/valgrind.log" \
+  "$bindir/postgres" --single -j -D "$dir/data" postgres < "$dir/calls.sql" > "$dir/out.log" 2>&1
+rc=$?
+check "the single-user backend ran every call under valgrind (exit $rc)" test $rc -eq 0
+check "every call produced output" grep -q 'news2_subscores' "$dir/out.log"
+check "error paths were exercised" grep -q 'invalid token: algorithm "HS256"' "$dir/out.log"
+# valgrind error records are separated by blank "==PID== " lines; ours are
+# those with a frame in deling.so, a deling_ symbol or one of src/*.c
+files=$(cd src && ls *.c | sed 's/\./\\./' | paste -sd'|')
+pattern="deling\\.so|: deling_|[(]($files):[0-9]+[)]"
+ours=$(awk -v pat="$pattern" '/^==[0-9]+== $/ { if (rec ~ pat) print rec; rec = ""; next } { rec = rec "\n" $0 } END { if (rec ~ pat) print rec }' "$dir/valgrind.log")
+check "no memory error or definite leak passes through deling's C code" test -z "$ours"
+[ -n "$ours" ] && echo "$ours" | sed 's/^/# /' | head -80
+others=$(grep -c '^==[0-9]*== [A-Z]' "$dir/valgrind.log")
+echo "# valgrind records outside deling.so (not counted): $others"
