@@ -66,3 +66,72 @@ SELECT split_part(:'lege_token', '.', 1) || '.' ||
 SELECT deling.authenticate(:'forged');
 \set ON_ERROR_STOP 1
 RESET SESSION AUTHORIZATION;
+
+\echo
+\echo '== 5. NEWS2: Bærum home nursing records a patient getting worse over a night'
+CREATE ROLE demo_epj_baerum LOGIN IN ROLE deling_integrasjon;
+SELECT deling.bind_integration('demo_epj_baerum', '3201');
+SELECT pid AS patient, given_name || ' ' || family_name AS name FROM deling.citizen WHERE kommune_nr = '3201' ORDER BY pid LIMIT 1 \gset
+SET SESSION AUTHORIZATION demo_epj_baerum;
+SELECT (api.news2_ingest_batch(jsonb_agg(jsonb_build_object(
+    'pid', :'patient', 'measured_at', t, 'resp_rate', rr, 'spo2', s, 'on_oxygen', o2, 'systolic_bp', bp, 'pulse', hr,
+    'consciousness', c, 'temperature', temp, 'recorded_by', '9144889', 'unit_name', 'Hjemmesykepleien Sandvika',
+    'source_system', 'gerica', 'source_id', 'demo-' || t)))) - 'items' AS "ingest report"
+FROM (VALUES
+    (to_char(now() - interval '18 hours', 'YYYY-MM-DD"T"HH24:MI:SSOF'), 16, 97, false, 128, 78, 'A', 37.2),
+    (to_char(now() - interval '12 hours', 'YYYY-MM-DD"T"HH24:MI:SSOF'), 20, 95, false, 118, 88, 'A', 38.1),
+    (to_char(now() - interval '6 hours', 'YYYY-MM-DD"T"HH24:MI:SSOF'), 23, 93, false, 104, 104, 'A', 38.6),
+    (to_char(now() - interval '1 hour', 'YYYY-MM-DD"T"HH24:MI:SSOF'), 26, 91, true, 96, 118, 'new confusion', 39.3)
+) v(t, rr, s, o2, bp, hr, c, temp);
+\echo 'A malformed batch is rejected whole, with a report per item:'
+\set ON_ERROR_STOP 0
+\set VERBOSITY default
+SELECT api.news2_ingest_batch(jsonb_build_array(
+    jsonb_build_object('pid', :'patient', 'measured_at', '2026-11-20T08:00:00+01:00', 'resp_rate', 16, 'spo2', 104,
+        'on_oxygen', false, 'systolic_bp', 120, 'pulse', 70, 'consciousness', 'A', 'temperature', 37.0,
+        'source_system', 'gerica', 'source_id', 'bad-1'),
+    jsonb_build_object('pid', '02013299998', 'measured_at', '2026-11-20T08:00:00', 'source_id', 'bad-2')));
+\set VERBOSITY terse
+\set ON_ERROR_STOP 1
+RESET SESSION AUTHORIZATION;
+
+\echo
+\echo '== 6. The legevakt doctor looks the patient up: NEWS2 trend, then the FHIR R4 Bundle'
+SET SESSION AUTHORIZATION demo_lege;
+SELECT deling.authenticate(:'lege_token', for_session => true) IS NOT NULL AS authenticated;
+\echo 'Patient:' :name :patient
+\pset format unaligned
+SELECT jsonb_pretty(api.news2_trend(:'patient')) AS "NEWS2 trend";
+\pset format aligned
+SELECT api.news2_observations(:'patient') AS bundle \gset
+SELECT b->>'type' AS bundle, b->>'total' AS matches, jsonb_array_length(b->'entry') AS resources
+FROM (SELECT :'bundle'::jsonb AS b) x;
+\echo 'The newest NEWS2 total score Observation (vital signs and Patient are in the Bundle too):'
+\pset format unaligned
+SELECT jsonb_pretty(e->'resource') FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e
+WHERE e->'search'->>'mode' = 'match' LIMIT 1;
+\pset format aligned
+SELECT deling.logout();
+RESET SESSION AUTHORIZATION;
+
+\echo
+\echo '== 7. Tenant isolation and opt-in for NEWS2'
+SELECT regexp_replace(convert_from(decode(rpad(translate(split_part(:'lege_token', '.', 2), '-_', '+/'),
+           (length(split_part(:'lege_token', '.', 2)) + 3) / 4 * 4, '='), 'base64'), 'UTF8'),
+       '"helseid://claims/client/claims/orgnr_child": "[0-9]+"',
+       '"helseid://claims/client/claims/orgnr_child": "' || (SELECT orgnr FROM deling.organisation WHERE name = 'Bodø legevakt') || '"')
+       AS p \gset
+\set bodo_lege_token `tests/tools/mint-jwt RS256 demo-key :'p'`
+SET SESSION AUTHORIZATION demo_lege;
+SELECT deling.authenticate(:'bodo_lege_token', for_session => true)->'reach' AS "a Bodø legevakt doctor reaches";
+SELECT (api.news2_observations(:'patient'))->>'total' AS "NEWS2 of the Bærum patient seen from Bodø legevakt";
+SELECT deling.logout();
+RESET SESSION AUTHORIZATION;
+CREATE ROLE demo_epj_asker LOGIN IN ROLE deling_integrasjon;
+SELECT deling.bind_integration('demo_epj_asker', '3203');
+SET SESSION AUTHORIZATION demo_epj_asker;
+\echo 'Asker has not enabled NEWS2, so its EPJ cannot share it yet:'
+\set ON_ERROR_STOP 0
+SELECT api.news2_ingest(jsonb_build_object('pid', deling.fnr_check('01814512319')::text));
+\set ON_ERROR_STOP 1
+RESET SESSION AUTHORIZATION;

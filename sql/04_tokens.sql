@@ -21,6 +21,13 @@ SELECT deling_test.claims('lege_ab') AS p \gset
 \set tok `tests/tools/mint-jwt RS256 k1 :'p'`
 SELECT deling.authenticate(:'tok', for_session => true) - 'session_user' - 'current_role' AS context;
 SELECT deling.whoami()->>'hpr' AS session_scoped_hpr, deling.current_kommune() AS writes_for;
+-- a session context never outlives its session user
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_epj_bodo;
+SELECT deling.whoami() - 'session_user' - 'current_role' AS other_session_user, deling.ctx_kind() AS kind;
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_lege;
+SELECT deling.whoami()->>'hpr' AS back_again;
 SELECT deling.logout();
 SELECT deling.whoami() - 'session_user' - 'current_role' AS after_logout;
 -- a person token is not for an integration login, and vice versa

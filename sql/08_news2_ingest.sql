@@ -48,6 +48,8 @@ FROM (VALUES
     ('bad pid check digit',   deling_test.m('x', '{"pid": "02013299998"}')),
     ('pid not a date',        deling_test.m('x', '{"pid": "19779998080"}')),
     ('no UTC offset',         deling_test.m('x', '{"measured_at": "2026-11-20T08:00:00"}')),
+    ('date without time',     deling_test.m('x', '{"measured_at": "2026-11-20"}')),
+    ('offset in words',       deling_test.m('x', '{"measured_at": "2026-11-20T08:00:00 CET"}')),
     ('not a date',            deling_test.m('x', '{"measured_at": "2026-13-20T08:00:00+01:00"}')),
     ('in the future',         deling_test.m('x', '{"measured_at": "2099-01-01T08:00:00Z"}')),
     ('flow while on air',     deling_test.m('x', '{"oxygen_flow": 2}')),
@@ -60,6 +62,14 @@ FROM (VALUES
     ('scale 3',               deling_test.m('x', '{"spo2_scale": 3}')),
     ('temperature 46',        deling_test.m('x', '{"temperature": 46}'))
 ) t(label, item);
+-- ISO 8601 offsets: Z, +hh, +hhmm, +hh:mm, and a space instead of T
+SELECT item->>'measured_at' AS measured_at, (api.news2_ingest(item))->>'result' AS result
+FROM (VALUES (deling_test.m('iso-1', '{"measured_at": "2026-11-20T07:00:00Z"}')),
+             (deling_test.m('iso-2', '{"measured_at": "2026-11-20T08:00:00+01"}')),
+             (deling_test.m('iso-3', '{"measured_at": "2026-11-20T08:00+0100"}')),
+             (deling_test.m('iso-4', '{"measured_at": "2026-11-20 02:00:00.000-05:00"}'))) t(item);
+SELECT source_id, measured_at = '2026-11-20T07:00:00Z' AS same_instant
+FROM deling.news2_measurement WHERE source_id LIKE 'iso-%' ORDER BY 1;
 SELECT deling_test.try($$SELECT api.news2_ingest_batch('[]')$$);
 SELECT deling_test.try($$SELECT api.news2_ingest_batch('{"a": 1}')$$);
 SELECT deling_test.try(format('SELECT api.news2_ingest_batch(%L)', (SELECT jsonb_agg(deling_test.m('b' || i)) FROM generate_series(1, 10001) i)));

@@ -31,6 +31,7 @@ static const char *const context_names[] = {
 	"deling.ctx_decision_ref",
 	"deling.ctx_token_id",
 	"deling.ctx_client_id",
+	"deling.ctx_session_user",
 };
 
 #define N_CONTEXT lengthof(context_names)

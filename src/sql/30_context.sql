@@ -253,7 +253,7 @@ LANGUAGE sql SET search_path = pg_catalog AS $$
                CASE jsonb_typeof(ctx->k) WHEN 'string' THEN ctx->>k WHEN 'null' THEN '' ELSE (ctx->k)::text END,
                is_local)
     FROM unnest(ARRAY['kind', 'role', 'pid', 'hpr', 'name', 'orgnr_parent', 'orgnr_child', 'kommune_nr',
-                      'purpose', 'decision_ref', 'token_id', 'client_id']) AS k;
+                      'purpose', 'decision_ref', 'token_id', 'client_id', 'session_user']) AS k;
 $$;
 
 -- The kommune an integration acts for: from its token, or from the DBA's
@@ -263,7 +263,7 @@ CREATE FUNCTION deling.current_kommune() RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
     SELECT k.kommune_nr::text FROM deling.kommune k
     WHERE k.active
-      AND k.kommune_nr = CASE current_setting('deling.ctx_kind')
+      AND k.kommune_nr = CASE deling.ctx_kind()
             WHEN 'integration' THEN nullif(current_setting('deling.ctx_kommune_nr'), '')
             WHEN '' THEN (SELECT b.kommune_nr FROM deling.integration_binding b WHERE b.role_name = session_user)
           END;
@@ -288,7 +288,7 @@ CREATE FUNCTION deling.reach_for(service text) RETURNS text[]
 LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
     WITH org AS (
         SELECT o.orgnr FROM deling.organisation o
-        WHERE o.active AND current_setting('deling.ctx_kind') = 'person'
+        WHERE o.active AND deling.ctx_kind() = 'person'
           AND o.orgnr IN (nullif(current_setting('deling.ctx_orgnr_child'), ''),
                           nullif(current_setting('deling.ctx_orgnr_parent'), ''))
         ORDER BY o.orgnr = nullif(current_setting('deling.ctx_orgnr_child'), '') DESC NULLS LAST
@@ -305,24 +305,39 @@ $$;
 COMMENT ON FUNCTION deling.reach_for(text) IS
     'Kommuner the caller may read through a sharing service: its organisation''s reach (persons) or its own kommune (integrations)';
 
+-- ctx_kind: the kind of the verified context ('person', 'integration'), or
+-- '' when there is none or it was verified for another session user (a
+-- context never outlives SET SESSION AUTHORIZATION).  Every reader of the
+-- context goes through it.
+CREATE FUNCTION deling.ctx_kind() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+    SELECT CASE WHEN current_setting('deling.ctx_session_user') = session_user::text
+                THEN current_setting('deling.ctx_kind') ELSE '' END;
+$$;
+COMMENT ON FUNCTION deling.ctx_kind() IS
+    'Kind of the verified caller context (person, integration) for this session user, or empty';
+
 CREATE FUNCTION deling.whoami() RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
-    SELECT jsonb_strip_nulls(jsonb_build_object(
-        'kind', nullif(current_setting('deling.ctx_kind'), ''),
-        'role', nullif(current_setting('deling.ctx_role'), ''),
-        'pid', nullif(current_setting('deling.ctx_pid'), ''),
-        'hpr', nullif(current_setting('deling.ctx_hpr'), ''),
-        'name', nullif(current_setting('deling.ctx_name'), ''),
-        'orgnr_parent', nullif(current_setting('deling.ctx_orgnr_parent'), ''),
-        'orgnr_child', nullif(current_setting('deling.ctx_orgnr_child'), ''),
-        'kommune_nr', deling.current_kommune(),
-        'reach', nullif(deling.reach_for(NULL), '{}'),
-        'purpose', nullif(current_setting('deling.ctx_purpose'), ''),
-        'decision_ref', nullif(current_setting('deling.ctx_decision_ref'), '')::jsonb,
-        'token_id', nullif(current_setting('deling.ctx_token_id'), ''),
-        'client_id', nullif(current_setting('deling.ctx_client_id'), ''),
-        'session_user', session_user::text,
-        'current_role', deling.outer_role()));
+    SELECT jsonb_strip_nulls(
+        CASE WHEN deling.ctx_kind() <> '' THEN jsonb_build_object(
+            'kind', current_setting('deling.ctx_kind'),
+            'role', nullif(current_setting('deling.ctx_role'), ''),
+            'pid', nullif(current_setting('deling.ctx_pid'), ''),
+            'hpr', nullif(current_setting('deling.ctx_hpr'), ''),
+            'name', nullif(current_setting('deling.ctx_name'), ''),
+            'orgnr_parent', nullif(current_setting('deling.ctx_orgnr_parent'), ''),
+            'orgnr_child', nullif(current_setting('deling.ctx_orgnr_child'), ''),
+            'purpose', nullif(current_setting('deling.ctx_purpose'), ''),
+            'decision_ref', nullif(current_setting('deling.ctx_decision_ref'), '')::jsonb,
+            'token_id', nullif(current_setting('deling.ctx_token_id'), ''),
+            'client_id', nullif(current_setting('deling.ctx_client_id'), ''))
+        ELSE '{}' END
+        || jsonb_build_object(
+            'kommune_nr', deling.current_kommune(),
+            'reach', nullif(deling.reach_for(NULL), '{}'),
+            'session_user', session_user::text,
+            'current_role', deling.outer_role()));
 $$;
 COMMENT ON FUNCTION deling.whoami() IS
     'The caller context of this transaction or session as JSON: who, which organisation and kommune, reach, purpose';
@@ -345,7 +360,7 @@ BEGIN
         RAISE EXCEPTION 'token is for role %, which role % is not a member of', ctx->>'role', outer_role
             USING ERRCODE = '42501';
     END IF;
-    PERFORM deling.apply_context(ctx, NOT for_session);
+    PERFORM deling.apply_context(ctx || jsonb_build_object('session_user', session_user), NOT for_session);
     RETURN deling.whoami();
 END
 $$;
@@ -387,7 +402,7 @@ BEGIN
         RAISE EXCEPTION 'token is for role %, but the request runs as %', ctx->>'role', outer_role
             USING ERRCODE = '42501';
     END IF;
-    PERFORM deling.apply_context(ctx, true);
+    PERFORM deling.apply_context(ctx || jsonb_build_object('session_user', session_user), true);
 END
 $$;
 COMMENT ON FUNCTION deling.pre_request() IS

@@ -10,7 +10,7 @@
 CREATE FUNCTION deling.sharing_gate(service text, pid text, purpose text) RETURNS text[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
-    kind      text := current_setting('deling.ctx_kind');
+    kind      text := deling.ctx_kind();
     attested  text := nullif(current_setting('deling.ctx_purpose'), '');
     kommuner  text[];
 BEGIN

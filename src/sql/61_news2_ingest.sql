@@ -59,8 +59,9 @@ BEGIN
     IF bad IS NOT NULL THEN
         RETURN format('pid "%s" is not a valid identity number: %s', item->>'pid', bad);
     END IF;
-    IF item->>'measured_at' !~ '(Z|[+-][0-9]{2}:?[0-9]{2})$' THEN
-        RETURN format('measured_at "%s" must include a UTC offset, e.g. 2026-11-20T08:15:00+01:00', item->>'measured_at');
+    IF item->>'measured_at' !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$' THEN
+        RETURN format('measured_at "%s" must be an ISO 8601 date and time with a UTC offset, e.g. 2026-11-20T08:15:00+01:00',
+                      item->>'measured_at');
     END IF;
     ts := deling.try_timestamptz(item->>'measured_at');
     IF ts IS NULL THEN

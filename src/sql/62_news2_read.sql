@@ -22,10 +22,10 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
                    'effectiveDateTime', deling.fhir_datetime(m.measured_at),
                    'issued', deling.fhir_datetime(m.received_at),
                    'performer', (SELECT jsonb_agg(p) FROM (VALUES
-                       (CASE WHEN m.recorded_by IS NOT NULL THEN jsonb_build_object('identifier',
+                       (CASE WHEN m.recorded_by IS NOT NULL THEN jsonb_build_object('type', 'Practitioner', 'identifier',
                            jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.4', 'value', m.recorded_by)) END),
                        (CASE WHEN m.unit_orgnr IS NOT NULL OR m.unit_name IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object(
-                           'identifier', CASE WHEN m.unit_orgnr IS NOT NULL THEN
+                           'type', 'Organization', 'identifier', CASE WHEN m.unit_orgnr IS NOT NULL THEN
                                jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.101', 'value', m.unit_orgnr) END,
                            'display', m.unit_name)) END)) v(p) WHERE p IS NOT NULL))) AS common,
                jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(

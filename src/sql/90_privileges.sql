@@ -41,7 +41,7 @@ REVOKE EXECUTE ON FUNCTION deling.set_context_value(text, text, boolean), deling
 -- everyone who reaches the database: context functions and pure helpers
 GRANT EXECUTE ON FUNCTION
     deling.pre_request(), deling.authenticate(text, boolean), deling.logout(), deling.whoami(),
-    deling.current_kommune(), deling.current_kommune_for(text), deling.reach_for(text), deling.outer_role(),
+    deling.current_kommune(), deling.current_kommune_for(text), deling.reach_for(text), deling.outer_role(), deling.ctx_kind(),
     deling.fnr_valid(text), deling.fnr_check(text), deling.fnr_kind(text), deling.fnr_synthetic(text),
     deling.fnr_birth_date(text), deling.orgnr_valid(text), deling.orgnr_check(text), deling.kommunenr_check(text)
     TO deling_anon, deling_helsepersonell, deling_integrasjon, deling_kpr;
