@@ -159,17 +159,21 @@ split_token(const char *tok, int len, int *dot1, int *dot2)
 }
 
 /*
- * header_string: the string value of a header member, or NULL.
+ * object_string: the string value of a member of a JSON object, or NULL when
+ * it is absent; a member of another type raises sqlstate, naming the member
+ * as "<what> member \"key\"".  Used for JOSE headers and JWKs alike.
  */
 static char *
-header_string(Jsonb *header, const char *key)
+object_string(Jsonb *obj, const char *key, int sqlstate, const char *what)
 {
 	JsonbValue	v;
 
-	if (getKeyJsonValueFromContainer(&header->root, key, strlen(key), &v) == NULL)
+	if (getKeyJsonValueFromContainer(&obj->root, key, strlen(key), &v) == NULL)
 		return NULL;
 	if (v.type != jbvString)
-		invalid_token(psprintf("header member \"%s\" is not a string", key));
+		ereport(ERROR,
+				(errcode(sqlstate),
+				 errmsg("%s member \"%s\" is not a string", what, key)));
 	return pnstrdup(v.val.string.val, v.val.string.len);
 }
 
@@ -244,7 +248,7 @@ deling_jwt_verify_rs256(PG_FUNCTION_ARGS)
 
 	split_token(tok, len, &dot1, &dot2);
 	header = json_object_from_b64(tok, dot1, "header");
-	alg = header_string(header, "alg");
+	alg = object_string(header, "alg", ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION, "invalid token: header");
 	if (alg == NULL)
 		invalid_token("header has no \"alg\"");
 	if (strcmp(alg, "RS256") != 0)
@@ -300,23 +304,6 @@ jwk_member(Jsonb *jwk, const char *key, int *len)
 	return out;
 }
 
-/*
- * jwk_string: the value of an optional string member of a JWK, or NULL.
- */
-static char *
-jwk_string(Jsonb *jwk, const char *key)
-{
-	JsonbValue	v;
-
-	if (getKeyJsonValueFromContainer(&jwk->root, key, strlen(key), &v) == NULL)
-		return NULL;
-	if (v.type != jbvString)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("JWK member \"%s\" is not a string", key)));
-	return pnstrdup(v.val.string.val, v.val.string.len);
-}
-
 PG_FUNCTION_INFO_V1(deling_jwk_to_pem);
 
 /*
@@ -350,9 +337,9 @@ deling_jwk_to_pem(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("JWK must be a JSON object")));
-	kty = jwk_string(jwk, "kty");
-	use = jwk_string(jwk, "use");
-	alg = jwk_string(jwk, "alg");
+	kty = object_string(jwk, "kty", ERRCODE_INVALID_PARAMETER_VALUE, "JWK");
+	use = object_string(jwk, "use", ERRCODE_INVALID_PARAMETER_VALUE, "JWK");
+	alg = object_string(jwk, "alg", ERRCODE_INVALID_PARAMETER_VALUE, "JWK");
 	if (kty == NULL || strcmp(kty, "RSA") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
