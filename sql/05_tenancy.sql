@@ -102,11 +102,20 @@ WHERE c.relnamespace = 'deling'::regnamespace AND c.relkind = 'r'
   AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'pid' AND NOT a.attisdropped)
 ORDER BY 1;
 -- ... and each of its primary, unique and foreign keys leads with kommune_nr
+-- (foreign keys into shared code lists, tables without kommune_nr, excepted)
 SELECT con.conrelid::regclass, con.conname, con.contype
 FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
 WHERE c.relnamespace = 'deling'::regnamespace AND con.contype IN ('p', 'u', 'f')
   AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'pid')
-  AND (SELECT attname FROM pg_attribute WHERE attrelid = con.conrelid AND attnum = con.conkey[1]) <> 'kommune_nr';
+  AND (SELECT attname FROM pg_attribute WHERE attrelid = con.conrelid AND attnum = con.conkey[1]) <> 'kommune_nr'
+  AND NOT (con.contype = 'f' AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = con.confrelid AND a.attname = 'kommune_nr'));
+-- the shared code lists those foreign keys point at
+SELECT DISTINCT con.confrelid::regclass AS reference_table
+FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid
+WHERE c.relnamespace = 'deling'::regnamespace AND con.contype = 'f'
+  AND EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attname = 'pid')
+  AND NOT EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = con.confrelid AND a.attname = 'kommune_nr')
+ORDER BY 1;
 -- no table or view of deling, api or kpr is owned by anyone but deling_owner
 SELECT c.oid::regclass FROM pg_class c
 WHERE c.relnamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace)

@@ -21,7 +21,7 @@ DECLARE
     r text;
 BEGIN
     FOREACH r IN ARRAY ARRAY['deling_owner', 'deling_anon', 'deling_helsepersonell',
-                             'deling_integrasjon', 'deling_kpr', 'deling_admin'] LOOP
+                             'deling_integrasjon', 'deling_innbygger', 'deling_kpr', 'deling_admin'] LOOP
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
             EXECUTE format('CREATE ROLE %I NOLOGIN', r);
         END IF;
@@ -32,7 +32,7 @@ BEGIN
 END
 $$;
 
-GRANT deling_anon, deling_helsepersonell, deling_integrasjon TO deling_authenticator;
+GRANT deling_anon, deling_helsepersonell, deling_integrasjon, deling_innbygger TO deling_authenticator;
 
 CREATE SCHEMA api;
 CREATE SCHEMA kpr;

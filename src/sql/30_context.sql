@@ -167,14 +167,19 @@ BEGIN
     -- HelseID claims
     pid := c->>'helseid://claims/identity/pid';
     hpr := c->>'helseid://claims/hpr/hpr_number';
-    role := coalesce(c->>'role', CASE WHEN hpr IS NOT NULL THEN 'deling_helsepersonell' ELSE 'deling_integrasjon' END);
-    IF role NOT IN ('deling_helsepersonell', 'deling_integrasjon') THEN
+    role := coalesce(c->>'role', CASE WHEN hpr IS NOT NULL THEN 'deling_helsepersonell'
+                                      WHEN pid IS NOT NULL THEN 'deling_innbygger'
+                                      ELSE 'deling_integrasjon' END);
+    IF role NOT IN ('deling_helsepersonell', 'deling_integrasjon', 'deling_innbygger') THEN
         RAISE EXCEPTION 'invalid token: role "%" is not a role a token may carry', role USING ERRCODE = '28000';
     END IF;
-    IF role = 'deling_helsepersonell' THEN
-        IF hpr IS NULL OR hpr !~ '^[0-9]{1,9}$' THEN
-            RAISE EXCEPTION 'invalid token: missing or malformed claim "helseid://claims/hpr/hpr_number"' USING ERRCODE = '28000';
-        END IF;
+    IF role = 'deling_helsepersonell' AND (hpr IS NULL OR hpr !~ '^[0-9]{1,9}$') THEN
+        RAISE EXCEPTION 'invalid token: missing or malformed claim "helseid://claims/hpr/hpr_number"' USING ERRCODE = '28000';
+    END IF;
+    IF role = 'deling_innbygger' AND pid IS NULL THEN
+        RAISE EXCEPTION 'invalid token: a citizen token needs the claim "helseid://claims/identity/pid"' USING ERRCODE = '28000';
+    END IF;
+    IF role IN ('deling_helsepersonell', 'deling_innbygger') THEN
         IF c->>'helseid://claims/identity/security_level' IS DISTINCT FROM '4' THEN
             RAISE EXCEPTION 'invalid token: claim "helseid://claims/identity/security_level" must be "4"' USING ERRCODE = '28000';
         END IF;
@@ -233,7 +238,8 @@ BEGIN
     END IF;
 
     RETURN jsonb_build_object(
-        'kind', CASE role WHEN 'deling_helsepersonell' THEN 'person' ELSE 'integration' END,
+        'kind', CASE role WHEN 'deling_helsepersonell' THEN 'person' WHEN 'deling_innbygger' THEN 'citizen'
+                          ELSE 'integration' END,
         'role', role, 'pid', pid, 'hpr', hpr, 'name', c->>'name',
         'orgnr_parent', parent, 'orgnr_child', child, 'kommune_nr', kommune,
         'purpose', purpose, 'decision_ref', att #> '{care_relationship,decision_ref}',
@@ -305,7 +311,8 @@ $$;
 COMMENT ON FUNCTION deling.reach_for(text) IS
     'Kommuner the caller may read through a sharing service: its organisation''s reach (persons) or its own kommune (integrations)';
 
--- ctx_kind: the kind of the verified context ('person', 'integration'), or
+-- ctx_kind: the kind of the verified context ('person', 'integration',
+-- 'citizen'), or
 -- '' when there is none or it was verified for another session user (a
 -- context never outlives SET SESSION AUTHORIZATION).  Every reader of the
 -- context goes through it.
@@ -315,7 +322,15 @@ LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
                 THEN current_setting('deling.ctx_kind') ELSE '' END;
 $$;
 COMMENT ON FUNCTION deling.ctx_kind() IS
-    'Kind of the verified caller context (person, integration) for this session user, or empty';
+    'Kind of the verified caller context (person, integration, citizen) for this session user, or empty';
+
+-- ctx_citizen_pid: the identity number of a citizen acting through the
+-- citizen's channel, else NULL.  Policies call it once per statement.
+CREATE FUNCTION deling.ctx_citizen_pid() RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+    SELECT CASE WHEN deling.ctx_kind() = 'citizen' THEN nullif(current_setting('deling.ctx_pid'), '') END;
+$$;
+COMMENT ON FUNCTION deling.ctx_citizen_pid() IS 'The pid of the citizen calling through the citizen''s channel, else NULL';
 
 CREATE FUNCTION deling.whoami() RETURNS jsonb
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$

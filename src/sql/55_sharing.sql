@@ -4,10 +4,28 @@
 -- citizen's blocks and the access log attach to deling.sharing_gate().
 -- ---------------------------------------------------------------------------
 
+-- emergency_reason: the reason given for emergency access, from the
+-- argument or the token's decision_ref description; NULL when none.
+CREATE FUNCTION deling.emergency_reason(reason text) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT coalesce(nullif(btrim(reason), ''),
+                    nullif(btrim(nullif(current_setting('deling.ctx_decision_ref'), '')::jsonb->>'description'), ''));
+$$;
+
+-- is_emergency: whether this read is emergency access (ETREAT), which may
+-- open a citizen's block and is flagged for review.
+CREATE FUNCTION deling.is_emergency(purpose text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT deling.ctx_kind() = 'person'
+       AND coalesce(nullif(current_setting('deling.ctx_purpose'), ''), purpose) = 'ETREAT';
+$$;
+
 -- sharing_gate: may the caller read this citizen through this service, and
 -- from which kommuner?  Raises 42501 naming what is missing; returns the
--- kommuner to read (never empty).
-CREATE FUNCTION deling.sharing_gate(service text, pid text, purpose text) RETURNS text[]
+-- kommuner to read (never empty unless require_reach is false, for reads
+-- that combine services).
+CREATE FUNCTION deling.sharing_gate(service text, pid text, purpose text, reason text DEFAULT NULL,
+                                    require_reach boolean DEFAULT true) RETURNS text[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
     kind      text := deling.ctx_kind();
@@ -33,6 +51,14 @@ BEGIN
         IF coalesce(attested, purpose) NOT IN ('TREAT', 'ETREAT', 'COC') THEN
             RAISE EXCEPTION 'purpose of use "%" is not TREAT, ETREAT or COC', purpose USING ERRCODE = '22023';
         END IF;
+        IF coalesce(attested, purpose) = 'ETREAT' AND deling.emergency_reason(reason) IS NULL THEN
+            RAISE EXCEPTION 'emergency access (ETREAT) needs a reason'
+                USING ERRCODE = '42501',
+                      HINT = 'Give it in the token''s decision_ref description or as the reason argument; it is logged and reviewed.';
+        END IF;
+    ELSIF kind = 'citizen' THEN
+        RAISE EXCEPTION 'sharing services are for health personnel and integrations, not the citizen''s channel'
+            USING ERRCODE = '42501';
     ELSIF deling.current_kommune() IS NULL THEN
         RAISE EXCEPTION 'no caller context: sharing services need a verified token'
             USING ERRCODE = '42501',
@@ -43,14 +69,14 @@ BEGIN
     END IF;
     PERFORM deling.fnr_check(pid);
     kommuner := deling.reach_for(service);
-    IF kommuner = '{}' THEN
+    IF kommuner = '{}' AND require_reach THEN
         RAISE EXCEPTION 'your organisation reaches no kommune that shares through "%"', service
             USING ERRCODE = '42501';
     END IF;
     RETURN kommuner;
 END
 $$;
-COMMENT ON FUNCTION deling.sharing_gate(text, text, text) IS
+COMMENT ON FUNCTION deling.sharing_gate(text, text, text, text, boolean) IS
     'The single gate of every sharing-service read: caller, purpose of use, citizen, reach; returns the kommuner to read';
 
 -- fhir_datetime: a FHIR dateTime/instant in Norwegian local time with its offset.
@@ -99,20 +125,29 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
         ORDER BY c.updated_at DESC LIMIT 1) c ON true;
 $$;
 
--- fhir_searchset: a searchset Bundle from entries (each {resource, mode});
--- no entry array when there are none (FHIR JSON has no empty arrays).
-CREATE FUNCTION deling.fhir_searchset(entries jsonb, matches integer) RETURNS jsonb
+-- fhir_bundle: a Bundle (searchset with total, or collection) from entries
+-- (each {resource, mode}); an OperationOutcome about withheld or
+-- emergency-opened information becomes an entry, and withheld information
+-- also marks the Bundle REDACTED.  No entry array when there are none (FHIR
+-- JSON has no empty arrays).
+CREATE FUNCTION deling.fhir_bundle(type text, entries jsonb, matches integer, outcome jsonb DEFAULT NULL) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
     SELECT jsonb_strip_nulls(jsonb_build_object(
         'resourceType', 'Bundle',
         'id', gen_random_uuid(),
-        'meta', jsonb_build_object('lastUpdated', deling.fhir_datetime(now())),
-        'type', 'searchset',
+        'meta', jsonb_build_object(
+            'lastUpdated', deling.fhir_datetime(now()),
+            'security', CASE WHEN outcome->'issue'->0->>'code' = 'suppressed' THEN jsonb_build_array(jsonb_build_object(
+                'system', 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', 'code', 'REDACTED',
+                'display', 'redacted')) END),
+        'type', type,
         'timestamp', deling.fhir_datetime(now()),
-        'total', matches,
-        'entry', (SELECT jsonb_agg(jsonb_build_object(
+        'total', CASE WHEN type = 'searchset' THEN matches END,
+        'entry', (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                      'fullUrl', 'urn:uuid:' || (e->'resource'->>'id'),
                      'resource', e->'resource',
-                     'search', jsonb_build_object('mode', e->>'mode')) ORDER BY o)
-                 FROM jsonb_array_elements(entries) WITH ORDINALITY AS x(e, o))));
+                     'search', CASE WHEN type = 'searchset' THEN jsonb_build_object('mode', e->>'mode') END)) ORDER BY o)
+                 FROM jsonb_array_elements(entries || CASE WHEN outcome IS NOT NULL
+                          THEN jsonb_build_array(jsonb_build_object('mode', 'outcome', 'resource', outcome)) ELSE '[]' END)
+                      WITH ORDINALITY AS x(e, o))));
 $$;

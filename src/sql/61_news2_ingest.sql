@@ -11,7 +11,7 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
 DECLARE
     allowed  CONSTANT text[] := ARRAY['pid', 'measured_at', 'resp_rate', 'spo2', 'spo2_scale', 'on_oxygen', 'oxygen_flow',
                                       'systolic_bp', 'pulse', 'consciousness', 'temperature', 'recorded_by',
-                                      'unit_name', 'unit_orgnr', 'source_system', 'source_id', 'status'];
+                                      'unit_name', 'unit_orgnr', 'source_system', 'source_id', 'status', 'kommune_nr'];
     required CONSTANT text[] := ARRAY['pid', 'measured_at', 'resp_rate', 'spo2', 'on_oxygen', 'systolic_bp', 'pulse',
                                       'consciousness', 'temperature', 'source_system', 'source_id'];
     f    text;
@@ -105,40 +105,13 @@ COMMENT ON FUNCTION deling.news2_item_problem(jsonb) IS 'NULL when a JSON item i
 CREATE FUNCTION deling.news2_ingest_items(items jsonb) RETURNS jsonb
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
 DECLARE
-    kommune text := deling.current_kommune();
-    problems jsonb;
-    n integer;
+    kommune text := deling.ingest_kommune('news2');
+    problems jsonb := deling.ingest_problems(items, kommune, 'deling.news2_item_problem');
+    n integer := jsonb_array_length(items);
     report jsonb;
 BEGIN
-    IF kommune IS NULL THEN
-        RAISE EXCEPTION 'no kommune to write for: ingest is for integrations acting for a kommune'
-            USING ERRCODE = '42501',
-                  HINT = 'Authenticate with the integration''s token (PostgREST or deling.authenticate), or use a login role the DBA bound with deling.bind_integration.';
-    END IF;
-    IF deling.current_kommune_for('news2') IS NULL THEN
-        RAISE EXCEPTION 'kommune % has not enabled the sharing service "news2"', kommune
-            USING ERRCODE = '42501', HINT = 'The DBA enables it with deling.enable_service(kommune_nr, ''news2'').';
-    END IF;
-    IF jsonb_typeof(items) IS DISTINCT FROM 'array' THEN
-        RAISE EXCEPTION 'measurements must be a JSON array' USING ERRCODE = '22023';
-    END IF;
-    n := jsonb_array_length(items);
-    IF n = 0 OR n > 10000 THEN
-        RAISE EXCEPTION 'a batch has 1 to 10000 measurements, not %', n USING ERRCODE = '22023';
-    END IF;
-
-    SELECT jsonb_agg(jsonb_build_object('item', ord, 'source_id', item->>'source_id', 'error', problem) ORDER BY ord)
-    INTO problems
-    FROM (SELECT ord, item,
-                 coalesce(deling.news2_item_problem(item),
-                          CASE WHEN count(*) OVER (PARTITION BY item->>'source_system', item->>'source_id') > 1
-                               THEN 'source_id appears more than once in the batch' END) AS problem
-          FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, ord)) checked
-    WHERE problem IS NOT NULL;
     IF problems IS NOT NULL THEN
-        RAISE EXCEPTION 'NEWS2 batch rejected: % of % item(s) invalid; nothing was written', jsonb_array_length(problems), n
-            USING ERRCODE = '22023', DETAIL = problems::text,
-                  HINT = 'Correct the items listed in the detail and send the whole batch again.';
+        PERFORM deling.ingest_reject('NEWS2', problems, n);
     END IF;
 
     INSERT INTO deling.citizen (kommune_nr, pid)

@@ -131,12 +131,30 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
     LIMIT max;
 $$;
 
+-- news2_readable: the kommuner whose NEWS2 a gate-approved read returns
+-- once the citizen's blocks are applied (or opened by an emergency), and
+-- the OperationOutcome that says so.
+CREATE FUNCTION deling.news2_readable(pid text, kommuner text[], purpose text, OUT readable text[], OUT outcome jsonb)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    blocked text[] := ARRAY(SELECT DISTINCT b.kommune_nr FROM deling.blocks_for('news2', pid, kommuner) b
+                            WHERE b.service_codes IS NULL);
+    emergency boolean := deling.is_emergency(purpose);
+BEGIN
+    readable := CASE WHEN emergency THEN kommuner
+                     ELSE ARRAY(SELECT k FROM unnest(kommuner) k WHERE k <> ALL (blocked)) END;
+    outcome := deling.sharing_outcome(blocked <> '{}' AND NOT emergency, blocked <> '{}' AND emergency);
+END
+$$;
+
 CREATE FUNCTION api.news2_observations(pid text, purpose text DEFAULT NULL, since timestamptz DEFAULT NULL,
-                                       max integer DEFAULT 50)
+                                       max integer DEFAULT 50, reason text DEFAULT NULL)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
-    kommuner text[] := deling.sharing_gate('news2', pid, purpose);
+    gate text[] := deling.sharing_gate('news2', pid, purpose, reason);
+    r record := deling.news2_readable(pid, gate, purpose);
+    kommuner text[] := r.readable;
     entries jsonb;
     matches integer;
 BEGIN
@@ -151,12 +169,12 @@ BEGIN
     IF matches > 0 THEN
         entries := entries || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(pid, kommuner)));
     END IF;
-    RETURN deling.fhir_searchset(entries, matches);
+    RETURN deling.fhir_bundle('searchset', entries, matches, r.outcome);
 END
 $$;
-COMMENT ON FUNCTION api.news2_observations(text, text, timestamptz, integer) IS
+COMMENT ON FUNCTION api.news2_observations(text, text, timestamptz, integer, text) IS
     'NEWS2 measurements of a citizen as a FHIR R4 searchset Bundle, newest first.
-For health personnel with a duty need (purpose TREAT, ETREAT or COC, attested in the token or given here), across the kommuner their organisation reaches that share NEWS2; integrations read their own kommune. Each NEWS2 total Observation (SNOMED CT 1104051000000101) carries the seven sub-scores as components, the risk as interpretation and derivedFrom its vital-sign Observations.';
+For health personnel with a duty need (purpose TREAT, ETREAT or COC, attested in the token or given here), across the kommuner their organisation reaches that share NEWS2; integrations read their own kommune. Each NEWS2 total Observation (SNOMED CT 1104051000000101) carries the seven sub-scores as components, the risk as interpretation and derivedFrom its vital-sign Observations. A citizen''s block withholds measurements (an OperationOutcome says so); emergency access (purpose ETREAT with a reason) opens it and is flagged.';
 
 CREATE FUNCTION deling.news2_trend_of(pid text, kommuner text[], n integer) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
@@ -179,17 +197,20 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
     FROM t;
 $$;
 
-CREATE FUNCTION api.news2_trend(pid text, purpose text DEFAULT NULL, n integer DEFAULT 5) RETURNS jsonb
+CREATE FUNCTION api.news2_trend(pid text, purpose text DEFAULT NULL, n integer DEFAULT 5, reason text DEFAULT NULL)
+RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
-    kommuner text[] := deling.sharing_gate('news2', pid, purpose);
+    gate text[] := deling.sharing_gate('news2', pid, purpose, reason);
+    r record := deling.news2_readable(pid, gate, purpose);
 BEGIN
     IF n IS NULL OR n < 1 OR n > 100 THEN
         RAISE EXCEPTION 'n must be between 1 and 100, not %', n USING ERRCODE = '22023';
     END IF;
-    RETURN deling.news2_trend_of(pid, kommuner, n);
+    RETURN deling.news2_trend_of(pid, r.readable, n)
+        || CASE WHEN r.outcome IS NOT NULL THEN jsonb_build_object('notice', r.outcome->'issue'->0->>'diagnostics') ELSE '{}' END;
 END
 $$;
-COMMENT ON FUNCTION api.news2_trend(text, text, integer) IS
+COMMENT ON FUNCTION api.news2_trend(text, text, integer, text) IS
     'The latest NEWS2 of a citizen with its clinical response, and the last n scores (newest first) with the direction.
 For the legevakt view; same access rules as news2_observations.';

@@ -25,8 +25,10 @@ REVOKE ALL ON ALL TABLES IN SCHEMA deling, api, kpr FROM PUBLIC;
 REVOKE ALL ON ALL FUNCTIONS IN SCHEMA deling, api, kpr FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA deling, api, kpr FROM PUBLIC;
 
-GRANT USAGE ON SCHEMA deling TO deling_owner, deling_admin, deling_anon, deling_helsepersonell, deling_integrasjon, deling_kpr;
-GRANT USAGE ON SCHEMA api TO deling_owner, deling_admin, deling_anon, deling_helsepersonell, deling_integrasjon;
+GRANT USAGE ON SCHEMA deling TO deling_owner, deling_admin, deling_anon, deling_helsepersonell, deling_integrasjon,
+    deling_innbygger, deling_kpr;
+GRANT USAGE ON SCHEMA api TO deling_owner, deling_admin, deling_anon, deling_helsepersonell, deling_integrasjon,
+    deling_innbygger;
 GRANT USAGE ON SCHEMA kpr TO deling_owner, deling_admin, deling_kpr;
 
 -- deling_owner: what its SECURITY DEFINER functions call
@@ -42,9 +44,10 @@ REVOKE EXECUTE ON FUNCTION deling.set_context_value(text, text, boolean), deling
 GRANT EXECUTE ON FUNCTION
     deling.pre_request(), deling.authenticate(text, boolean), deling.logout(), deling.whoami(),
     deling.current_kommune(), deling.current_kommune_for(text), deling.reach_for(text), deling.outer_role(), deling.ctx_kind(),
+    deling.ctx_citizen_pid(),
     deling.fnr_valid(text), deling.fnr_check(text), deling.fnr_kind(text), deling.fnr_synthetic(text),
     deling.fnr_birth_date(text), deling.orgnr_valid(text), deling.orgnr_check(text), deling.kommunenr_check(text)
-    TO deling_anon, deling_helsepersonell, deling_integrasjon, deling_kpr;
+    TO deling_anon, deling_helsepersonell, deling_integrasjon, deling_innbygger, deling_kpr;
 
 -- integrations: their own kommune's citizen data, through RLS
 GRANT SELECT, INSERT, UPDATE, DELETE ON deling.citizen TO deling_integrasjon;
@@ -68,7 +71,33 @@ GRANT SELECT, INSERT ON deling.news2_measurement_history TO deling_integrasjon;
 GRANT SELECT ON deling.news2_clinical_response TO deling_helsepersonell, deling_integrasjon, deling_kpr;
 GRANT EXECUTE ON FUNCTION api.news2_ingest(jsonb), api.news2_ingest_batch(jsonb), api.news2_ingest_fhir(jsonb)
     TO deling_integrasjon, deling_admin;
-GRANT EXECUTE ON FUNCTION api.news2_observations(text, text, timestamptz, integer), api.news2_trend(text, text, integer)
+GRANT EXECUTE ON FUNCTION api.news2_observations(text, text, timestamptz, integer, text), api.news2_trend(text, text, integer, text)
     TO deling_helsepersonell, deling_integrasjon, deling_admin;
+
+-- shared ingest machinery, run as the calling integration
+GRANT EXECUTE ON FUNCTION
+    deling.ingest_kommune(text), deling.ingest_problems(jsonb, text, regproc, integer), deling.ingest_reject(text, jsonb, integer),
+    deling.iso_date(text), deling.code_9151(text)
+    TO deling_integrasjon;
+
+-- municipal services
+GRANT SELECT ON deling.service_type TO deling_helsepersonell, deling_integrasjon, deling_innbygger, deling_kpr;
+GRANT EXECUTE ON FUNCTION
+    deling.municipal_service_item_problem(jsonb), deling.municipal_services_ingest_items(jsonb),
+    deling.municipal_services_items_from_fhir(jsonb)
+    TO deling_integrasjon;
+GRANT SELECT, INSERT, UPDATE ON deling.municipal_service TO deling_integrasjon;
+GRANT SELECT, INSERT ON deling.municipal_service_history TO deling_integrasjon;
+GRANT EXECUTE ON FUNCTION api.municipal_services_ingest(jsonb), api.municipal_services_ingest_batch(jsonb),
+    api.municipal_services_ingest_fhir(jsonb)
+    TO deling_integrasjon, deling_admin;
+GRANT EXECUTE ON FUNCTION api.municipal_services(text, text, boolean, text), api.municipal_services_count(text, text),
+    api.legevakt_summary(text, text, text)
+    TO deling_helsepersonell, deling_integrasjon, deling_admin;
+
+-- citizens' blocks: the citizen's channel and the kommune
+GRANT EXECUTE ON FUNCTION api.block_sharing(text, text, text[], text[], text[]), api.unblock_sharing(uuid),
+    api.sharing_blocks(text)
+    TO deling_innbygger, deling_integrasjon, deling_admin;
 
 NOTIFY pgrst, 'reload schema';

@@ -1,0 +1,81 @@
+-- ---------------------------------------------------------------------------
+-- 56 ingest: the machinery every sharing service's ingest shares: the
+-- caller must act for a kommune that enabled the service, the batch is
+-- checked whole with the service's item check, and any problem rejects it
+-- with one report before anything is written.
+-- ---------------------------------------------------------------------------
+
+-- ingest_kommune: the kommune an ingest writes for; 42501 when the caller
+-- acts for none, or its kommune has not enabled the service.
+CREATE FUNCTION deling.ingest_kommune(service text) RETURNS text
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    kommune text := deling.current_kommune();
+BEGIN
+    IF kommune IS NULL THEN
+        RAISE EXCEPTION 'no kommune to write for: ingest is for integrations acting for a kommune'
+            USING ERRCODE = '42501',
+                  HINT = 'Authenticate with the integration''s token (PostgREST or deling.authenticate), or use a login role the DBA bound with deling.bind_integration.';
+    END IF;
+    IF deling.current_kommune_for(service) IS NULL THEN
+        RAISE EXCEPTION 'kommune % has not enabled the sharing service "%"', kommune, service
+            USING ERRCODE = '42501', HINT = format('The DBA enables it with deling.enable_service(kommune_nr, %L).', service);
+    END IF;
+    RETURN kommune;
+END
+$$;
+
+-- ingest_problems: check a batch with the service's item check (a function
+-- jsonb -> text, NULL when the item is valid); returns the per-item
+-- problems, or NULL.  Items naming another kommune are refused outright.
+CREATE FUNCTION deling.ingest_problems(items jsonb, kommune text, item_problem regproc, max_items integer DEFAULT 10000)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    n integer;
+    problems jsonb;
+    other record;
+BEGIN
+    IF jsonb_typeof(items) IS DISTINCT FROM 'array' THEN
+        RAISE EXCEPTION 'the batch must be a JSON array' USING ERRCODE = '22023';
+    END IF;
+    n := jsonb_array_length(items);
+    IF n = 0 OR n > max_items THEN
+        RAISE EXCEPTION 'a batch has 1 to % items, not %', max_items, n USING ERRCODE = '22023';
+    END IF;
+    SELECT ord, item->>'kommune_nr' AS k INTO other
+    FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, ord)
+    WHERE jsonb_typeof(item) = 'object' AND item ? 'kommune_nr' AND item->>'kommune_nr' IS DISTINCT FROM kommune
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'item % is for kommune %, but this integration acts for kommune %', other.ord, other.k, kommune
+            USING ERRCODE = '42501';
+    END IF;
+    EXECUTE format($q$
+        SELECT jsonb_agg(jsonb_build_object('item', ord, 'source_id', item->>'source_id', 'error', problem) ORDER BY ord)
+        FROM (SELECT ord, item,
+                     coalesce(%s(item),
+                              CASE WHEN count(*) OVER (PARTITION BY item->>'source_system', item->>'source_id') > 1
+                                   THEN 'source_id appears more than once in the batch' END) AS problem
+              FROM jsonb_array_elements($1) WITH ORDINALITY AS e(item, ord)) checked
+        WHERE problem IS NOT NULL$q$, item_problem)
+    INTO problems USING items;
+    RETURN problems;
+END
+$$;
+
+-- ingest_reject: raise the batch rejection (22023) with the per-item report.
+CREATE FUNCTION deling.ingest_reject(label text, problems jsonb, n integer) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+BEGIN
+    RAISE EXCEPTION '% batch rejected: % of % item(s) invalid; nothing was written', label, jsonb_array_length(problems), n
+        USING ERRCODE = '22023', DETAIL = problems::text,
+              HINT = 'Correct the items listed in the detail and send the whole batch again.';
+END
+$$;
+
+-- iso_date: a strict ISO 8601 calendar date (YYYY-MM-DD) that exists, or NULL.
+CREATE FUNCTION deling.iso_date(v text) RETURNS date
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $$
+    SELECT CASE WHEN v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN (deling.try_timestamptz(v || 'T12:00:00Z') AT TIME ZONE 'UTC')::date END;
+$$;

@@ -1,0 +1,169 @@
+-- ---------------------------------------------------------------------------
+-- 67 municipal services read: FHIR R4 EpisodeOfCare (HL7 Norway OKT) and
+-- Organization resources across the kommuner the caller reaches, the active
+-- count, and the legevakt summary (services + NEWS2 in one Bundle).
+-- ---------------------------------------------------------------------------
+
+-- fhir_unit_id: one stable Organization id per responsible unit of a kommune.
+CREATE FUNCTION deling.fhir_unit_id(kommune_nr text, unit_orgnr text, unit_name text) RETURNS uuid
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+    SELECT md5('deling-unit:' || kommune_nr || ':' || coalesce(unit_orgnr, '') || ':' || coalesce(unit_name, ''))::uuid;
+$$;
+
+-- fhir_unit: the responsible unit as a no-basis Organization, part of its kommune.
+CREATE FUNCTION deling.fhir_unit(kommune_nr text, unit_orgnr text, unit_name text, unit_phone text) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'resourceType', 'Organization',
+        'id', deling.fhir_unit_id(kommune_nr, unit_orgnr, unit_name),
+        'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.no/fhir/StructureDefinition/no-basis-Organization')),
+        'identifier', CASE WHEN unit_orgnr IS NOT NULL THEN jsonb_build_array(jsonb_build_object(
+            'system', 'urn:oid:2.16.578.1.12.4.1.4.101', 'value', unit_orgnr)) END,
+        'name', coalesce(unit_name, k.name || ' kommune'),
+        'telecom', CASE WHEN unit_phone IS NOT NULL THEN jsonb_build_array(jsonb_build_object(
+            'system', 'phone', 'value', unit_phone, 'use', 'work')) END,
+        'partOf', CASE WHEN unit_orgnr IS DISTINCT FROM k.orgnr THEN jsonb_build_object(
+            'identifier', jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.101', 'value', k.orgnr),
+            'display', k.name || ' kommune') END))
+    FROM deling.kommune k WHERE k.kommune_nr = fhir_unit.kommune_nr;
+$$;
+
+-- municipal_service_fhir: one service as an OKT EpisodeOfCare.
+CREATE FUNCTION deling.municipal_service_fhir(s deling.municipal_service) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT jsonb_strip_nulls(jsonb_build_object(
+        'resourceType', 'EpisodeOfCare',
+        'id', s.service_id,
+        'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.no/fhir/ig/okt/StructureDefinition/OktEpisodeOfCare'),
+                                   'lastUpdated', deling.fhir_datetime(s.received_at)),
+        'extension', (SELECT jsonb_agg(x ORDER BY o) FROM (VALUES
+            (1, CASE WHEN s.weekly_hours IS NOT NULL THEN jsonb_build_object(
+                'url', 'http://hl7.no/fhir/ig/okt/StructureDefinition/WeeklyExtentRatio',
+                'valueRatio', jsonb_build_object(
+                    'numerator', jsonb_build_object('value', s.weekly_hours, 'unit', 'h', 'system', 'http://unitsofmeasure.org', 'code', 'h'),
+                    'denominator', jsonb_build_object('value', 1, 'unit', 'wk', 'system', 'http://unitsofmeasure.org', 'code', 'wk'))) END),
+            (2, CASE WHEN s.description IS NOT NULL THEN jsonb_build_object(
+                'url', 'http://hl7.no/fhir/ig/okt/StructureDefinition/ServiceDescriptionMarkdown',
+                'valueMarkdown', s.description) END)) v(o, x) WHERE x IS NOT NULL),
+        'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:deling:source:' || s.source_system, 'value', s.source_id)),
+        'status', deling.municipal_service_fhir_status(s, current_date),
+        'statusHistory', (SELECT jsonb_agg(jsonb_build_object('status', 'onhold', 'period', jsonb_strip_nulls(jsonb_build_object(
+                              'start', to_char(lower(r), 'YYYY-MM-DD'),
+                              'end', CASE WHEN NOT upper_inf(r) THEN to_char(upper(r) - 1, 'YYYY-MM-DD') END)))
+                              ORDER BY lower(r))
+                          FROM unnest(s.stops) r),
+        'type', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
+                    'system', 'urn:oid:2.16.578.1.12.4.1.1.9151', 'code', s.service_code,
+                    'display', (SELECT t.name FROM deling.service_type t WHERE t.code = s.service_code)))))
+              || CASE WHEN s.stay_type IS NOT NULL THEN jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(
+                    jsonb_build_object('system', 'http://hl7.no/fhir/ig/okt/CodeSystem/OktStayTypeCs', 'code', s.stay_type,
+                                       'display', initcap(s.stay_type))))) ELSE '[]' END,
+        'patient', jsonb_build_object('reference', 'urn:uuid:' || deling.fhir_patient_id(s.pid),
+                                      'identifier', deling.fhir_pid_identifier(s.pid)),
+        'managingOrganization', jsonb_build_object(
+            'reference', 'urn:uuid:' || deling.fhir_unit_id(s.kommune_nr, s.unit_orgnr, s.unit_name),
+            'display', coalesce(s.unit_name, (SELECT k.name || ' kommune' FROM deling.kommune k WHERE k.kommune_nr = s.kommune_nr))),
+        'period', jsonb_strip_nulls(jsonb_build_object('start', to_char(s.period_start, 'YYYY-MM-DD'),
+                                                       'end', to_char(s.period_end, 'YYYY-MM-DD')))));
+$$;
+COMMENT ON FUNCTION deling.municipal_service_fhir(deling.municipal_service) IS
+    'A municipal service as an HL7 Norway OKT EpisodeOfCare';
+
+-- municipal_services_of: the services a gate-approved read returns, after
+-- the citizen's blocks (unless an emergency opens them), current ones only
+-- unless history is asked for; and the OperationOutcome about blocks.
+CREATE FUNCTION deling.municipal_services_of(pid text, kommuner text[], purpose text, include_history boolean,
+                                             OUT services deling.municipal_service[], OUT outcome jsonb)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    emergency boolean := deling.is_emergency(purpose);
+    blocked boolean;
+BEGIN
+    SELECT coalesce(array_agg(s ORDER BY s.period_start DESC, s.service_code, s.service_id), '{}') INTO services
+    FROM deling.municipal_service s
+    WHERE s.kommune_nr = ANY (kommuner) AND s.pid = municipal_services_of.pid AND s.status <> 'entered-in-error'
+      AND (include_history OR deling.municipal_service_fhir_status(s, current_date) IN ('active', 'onhold'))
+      AND (emergency OR NOT EXISTS (
+            SELECT FROM deling.blocks_for('municipal-services', municipal_services_of.pid, kommuner) b
+            WHERE b.kommune_nr = s.kommune_nr AND (b.service_codes IS NULL OR s.service_code = ANY (b.service_codes))));
+    blocked := EXISTS (SELECT FROM deling.blocks_for('municipal-services', municipal_services_of.pid, kommuner));
+    outcome := deling.sharing_outcome(blocked AND NOT emergency, blocked AND emergency);
+END
+$$;
+
+-- municipal_services_entries: search entries for services: each
+-- EpisodeOfCare (match), then their Organizations (include).
+CREATE FUNCTION deling.municipal_services_entries(services deling.municipal_service[]) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'match', 'resource', deling.municipal_service_fhir(services[i]))
+                                      ORDER BY i)
+                     FROM generate_subscripts(services, 1) i), '[]')
+        || coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'include', 'resource', u) ORDER BY u->>'id')
+                     FROM (SELECT DISTINCT deling.fhir_unit(s.kommune_nr, s.unit_orgnr, s.unit_name, s.unit_phone) AS u
+                           FROM unnest(services) s) units), '[]');
+$$;
+
+CREATE FUNCTION api.municipal_services(pid text, purpose text DEFAULT NULL, include_history boolean DEFAULT false,
+                                       reason text DEFAULT NULL)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    kommuner text[] := deling.sharing_gate('municipal-services', pid, purpose, reason);
+    r record := deling.municipal_services_of(pid, kommuner, purpose, coalesce(include_history, false));
+    entries jsonb := deling.municipal_services_entries(r.services);
+BEGIN
+    IF cardinality(r.services) > 0 THEN
+        entries := entries || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(pid, kommuner)));
+    END IF;
+    RETURN deling.fhir_bundle('searchset', entries, cardinality(r.services), r.outcome);
+END
+$$;
+COMMENT ON FUNCTION api.municipal_services(text, text, boolean, text) IS
+    'The municipal health and care services of a citizen as a FHIR R4 searchset Bundle (Oversikt over kommunale tjenester).
+One EpisodeOfCare per service as HL7 Norway''s OKT guide maps it (type from code list 9151, status active or onhold during a temporary stop, period, managingOrganization, weekly extent as a Ratio h / 1 wk), the responsible units as Organizations, and the Patient; across every kommune the caller''s organisation reaches that shares the service. include_history adds ended, cancelled, planned and applied services. Blocked services are withheld (an OperationOutcome says so) unless emergency access (purpose ETREAT with a reason) opens them.';
+
+CREATE FUNCTION api.municipal_services_count(pid text, purpose text DEFAULT NULL) RETURNS integer
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    kommuner text[] := deling.sharing_gate('municipal-services', pid, purpose);
+BEGIN
+    RETURN cardinality((deling.municipal_services_of(pid, kommuner, purpose, false)).services);
+END
+$$;
+COMMENT ON FUNCTION api.municipal_services_count(text, text) IS
+    'The number of current (active or temporarily stopped) municipal services of a citizen that the caller may see (the OKT status call)';
+
+CREATE FUNCTION api.legevakt_summary(pid text, purpose text DEFAULT NULL, reason text DEFAULT NULL) RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    ms_kommuner text[] := deling.sharing_gate('municipal-services', pid, purpose, reason, require_reach => false);
+    n2_kommuner text[] := deling.sharing_gate('news2', pid, purpose, reason, require_reach => false);
+    ms record;
+    n2 record;
+    latest deling.news2_measurement;
+    entries jsonb;
+BEGIN
+    IF ms_kommuner = '{}' AND n2_kommuner = '{}' THEN
+        RAISE EXCEPTION 'your organisation reaches no kommune that shares municipal services or NEWS2' USING ERRCODE = '42501';
+    END IF;
+    ms := deling.municipal_services_of(pid, ms_kommuner, purpose, false);
+    n2 := deling.news2_readable(pid, n2_kommuner, purpose);
+    entries := deling.municipal_services_entries(ms.services);
+    -- the latest NEWS2 with its vital signs, and the four before it (totals only) for the trend
+    SELECT * INTO latest FROM deling.news2_rows(pid, n2.readable, NULL, 1);
+    IF latest.measurement_id IS NOT NULL THEN
+        entries := entries || deling.news2_fhir(latest)
+            || coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'match', 'resource', (deling.news2_fhir(m)->0->'resource') - 'derivedFrom')
+                                          ORDER BY m.measured_at DESC)
+                         FROM deling.news2_rows(pid, n2.readable, NULL, 5) m WHERE m.measurement_id <> latest.measurement_id), '[]');
+    END IF;
+    IF jsonb_array_length(entries) > 0 THEN
+        entries := jsonb_build_array(jsonb_build_object('mode', 'include',
+                       'resource', deling.fhir_patient(pid, ms_kommuner || n2_kommuner))) || entries;
+    END IF;
+    RETURN deling.fhir_bundle('collection', entries, NULL, coalesce(ms.outcome, n2.outcome));
+END
+$$;
+COMMENT ON FUNCTION api.legevakt_summary(text, text, text) IS
+    'The legevakt''s lookup in one call: a FHIR R4 collection Bundle with the Patient, the current municipal services (EpisodeOfCare + Organizations), the latest NEWS2 with its vital signs and the four NEWS2 scores before it (the trend).
+Same access rules as municipal_services and news2_observations.';
