@@ -31,6 +31,12 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
            WHEN 'epj_baerum' THEN jsonb_build_object(
                 'helseid://claims/client/claims/orgnr_parent', '935478715',
                 'helseid://claims/client/client_id', 'epj-baerum')
+           WHEN 'innbygger' THEN jsonb_build_object(
+                'helseid://claims/identity/pid', deling.synthetic_fnr('1941-04-09', 0),
+                'helseid://claims/identity/security_level', '4',
+                'helseid://claims/identity/assurance_level', 'high',
+                'helseid://claims/client/claims/orgnr_parent', deling.synthetic_orgnr(900001),
+                'helseid://claims/client/client_id', 'innbyggerkanal')
            WHEN 'lege_ab' THEN jsonb_build_object(
                 'helseid://claims/identity/pid', '13916300004',
                 'helseid://claims/identity/security_level', '4',
@@ -120,7 +126,7 @@ DO $$
 DECLARE r text;
 BEGIN
     FOREACH r IN ARRAY ARRAY['regress_epj_bodo', 'regress_epj_baerum', 'regress_epj_asker', 'regress_epj_unbound',
-                             'regress_lege', 'regress_kpr', 'regress_dba'] LOOP
+                             'regress_lege', 'regress_innbygger', 'regress_kpr', 'regress_dba'] LOOP
         IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) THEN
             EXECUTE format('CREATE ROLE %I LOGIN', r);
         END IF;
@@ -128,6 +134,7 @@ BEGIN
 END $$;
 GRANT deling_integrasjon TO regress_epj_bodo, regress_epj_baerum, regress_epj_asker, regress_epj_unbound;
 GRANT deling_helsepersonell TO regress_lege;
+GRANT deling_innbygger TO regress_innbygger;
 GRANT deling_kpr TO regress_kpr;
 GRANT deling_admin TO regress_dba;
 SELECT deling.bind_integration('regress_epj_bodo', '1804');

@@ -138,15 +138,16 @@ BEGIN
     END IF;
     WITH added AS (
         INSERT INTO deling.citizen_block (kommune_nr, pid, sharing_service, service_codes, organisations, registered_by)
-        SELECT k, pid, sharing_service, codes,
-               CASE WHEN organisations IS NOT NULL THEN ARRAY(SELECT DISTINCT o FROM unnest(organisations) o ORDER BY 1) END,
+        SELECT k, block_sharing.pid, block_sharing.sharing_service, codes,
+               CASE WHEN block_sharing.organisations IS NOT NULL
+                    THEN ARRAY(SELECT DISTINCT o FROM unnest(block_sharing.organisations) o ORDER BY 1) END,
                caller
         FROM unnest(covered) k
         RETURNING *)
-    SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('block_id', block_id, 'kommune_nr', kommune_nr,
-               'sharing_service', sharing_service, 'service_codes', service_codes,
-               'organisations', organisations, 'registered_by', registered_by)) ORDER BY kommune_nr)
-    INTO result FROM added;
+    SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('block_id', a.block_id, 'kommune_nr', a.kommune_nr,
+               'sharing_service', a.sharing_service, 'service_codes', a.service_codes,
+               'organisations', a.organisations, 'registered_by', a.registered_by)) ORDER BY a.kommune_nr)
+    INTO result FROM added a;
     RETURN jsonb_build_object('blocks', result);
 END
 $$;
@@ -162,7 +163,7 @@ BEGIN
     SELECT * INTO b FROM deling.citizen_block x WHERE x.block_id = unblock_sharing.block_id AND x.revoked_at IS NULL;
     IF NOT FOUND OR deling.block_caller(b.pid) <> b.registered_by
        OR (b.registered_by = 'kommune' AND b.kommune_nr IS DISTINCT FROM deling.current_kommune()) THEN
-        RAISE EXCEPTION 'no active block % that you registered', block_id USING ERRCODE = '42501';
+        RAISE EXCEPTION 'no active block with that id that you registered' USING ERRCODE = '42501';
     END IF;
     UPDATE deling.citizen_block x SET revoked_at = now()
     WHERE x.kommune_nr = b.kommune_nr AND x.block_id = b.block_id;

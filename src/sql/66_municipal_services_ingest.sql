@@ -241,8 +241,9 @@ BEGIN
             'stay_type', (SELECT c->'code' FROM jsonb_array_elements(eoc->'type') t, jsonb_array_elements(t->'coding') c
                           WHERE c->>'system' = 'http://hl7.no/fhir/ig/okt/CodeSystem/OktStayTypeCs' LIMIT 1),
             'weekly_hours', coalesce(
-                (SELECT (x->'valueRatio'->'numerator'->>'value')::numeric / nullif((x->'valueRatio'->'denominator'->>'value')::numeric, 0)
-                        * CASE x->'valueRatio'->'denominator'->>'code' WHEN 'd' THEN 7 ELSE 1 END
+                (SELECT round((x->'valueRatio'->'numerator'->>'value')::numeric
+                              / nullif((x->'valueRatio'->'denominator'->>'value')::numeric, 0)
+                              * CASE x->'valueRatio'->'denominator'->>'code' WHEN 'd' THEN 7 ELSE 1 END, 2)
                  FROM jsonb_array_elements(eoc->'extension') x WHERE x->>'url' = okt || 'WeeklyExtentRatio' LIMIT 1),
                 (SELECT (x->'valueQuantity'->>'value')::numeric
                  FROM jsonb_array_elements(eoc->'extension') x WHERE x->>'url' = okt || 'WeeklyExtentQuantity' LIMIT 1)),

@@ -1,0 +1,186 @@
+-- "Oversikt over kommunale tjenester": code list 9151, ingest by the
+-- kommune's EPJ (idempotent, corrections keep history, each rejection),
+-- FHIR EpisodeOfCare ingest, and the read across kommuner: Asker og Bærum
+-- legevakt reaches 3201 and 3203 but not 1804.  Bundles go to
+-- $DELING_FHIR_OUT for schema validation.
+\set VERBOSITY terse
+\getenv fhir_dir DELING_FHIR_OUT
+\if :{?fhir_dir}
+\else
+\set fhir_dir /tmp
+\endif
+SELECT deling.synthetic_fnr('1941-04-09', 0) AS pid \gset
+SELECT deling.synthetic_fnr('1933-12-24', 0) AS moved_pid \gset
+SELECT deling.synthetic_fnr('1950-06-15', 0) AS bodo_pid \gset
+
+-- code list 9151
+SELECT status, count(*), string_agg(code, ',' ORDER BY code::int) FROM deling.service_type GROUP BY status ORDER BY status;
+SELECT v, deling.code_9151(v) FROM (VALUES ('15'), ('015'), ('02'), ('0'), ('00'), ('x'), ('12345')) t(v);
+
+-- the Asker EPJ registers a citizen's services
+SET SESSION AUTHORIZATION regress_epj_asker;
+SELECT deling_test.mask(api.municipal_services_ingest_batch(jsonb_build_array(
+    jsonb_build_object('pid', :'pid', 'service_code', '015', 'status', 'active', 'vedtak_date', '2026-08-25',
+        'period_start', '2026-09-01', 'weekly_hours', 7.5, 'description', 'Medisiner morgen og kveld; sårstell',
+        'unit_name', 'Hjemmesykepleien Asker sentrum', 'unit_orgnr', '944382038', 'unit_phone', '+47 66 90 00 00',
+        'source_system', 'gerica', 'source_id', 'a-15',
+        'stops', jsonb_build_array(jsonb_build_object('from', '2026-10-01', 'to', '2026-10-05'))),
+    jsonb_build_object('pid', :'pid', 'service_code', '1', 'status', 'active', 'period_start', '2026-01-01',
+        'weekly_hours', 2, 'unit_name', 'Praktisk bistand Asker', 'source_system', 'gerica', 'source_id', 'a-1'),
+    jsonb_build_object('pid', :'pid', 'service_code', '18', 'status', 'ended', 'period_start', '2026-08-01',
+        'period_end', '2026-08-20', 'stay_type', 'korttidsopphold', 'unit_name', 'Asker helsehus',
+        'source_system', 'gerica', 'source_id', 'a-18'),
+    jsonb_build_object('pid', :'pid', 'service_code', '21', 'status', 'applied', 'period_start', to_char(current_date + 30, 'YYYY-MM-DD'),
+        'stay_type', 'langtidsopphold', 'unit_name', 'Asker sykehjem', 'source_system', 'gerica', 'source_id', 'a-21'),
+    jsonb_build_object('pid', :'pid', 'service_code', '4', 'status', 'active', 'period_start', '2026-03-01',
+        'unit_name', 'Dagsenteret', 'source_system', 'gerica', 'source_id', 'a-4',
+        'stops', jsonb_build_array(jsonb_build_object('from', to_char(current_date - 2, 'YYYY-MM-DD')))))));
+-- the same again: unchanged; a correction: amended, with the old version kept
+SELECT (api.municipal_services_ingest(jsonb_build_object('pid', :'pid', 'service_code', '1', 'status', 'active',
+    'period_start', '2026-01-01', 'weekly_hours', 2, 'unit_name', 'Praktisk bistand Asker', 'source_system', 'gerica',
+    'source_id', 'a-1'))) - 'service_id' AS resent;
+SELECT (api.municipal_services_ingest(jsonb_build_object('pid', :'pid', 'service_code', '01', 'status', 'active',
+    'period_start', '2026-01-01', 'weekly_hours', 3.5, 'unit_name', 'Praktisk bistand Asker', 'source_system', 'gerica',
+    'source_id', 'a-1'))) - 'service_id' AS corrected;
+SELECT version, weekly_hours FROM deling.municipal_service WHERE source_id = 'a-1';
+SELECT h.version, h.snapshot->>'weekly_hours' AS old_hours FROM deling.municipal_service_history h
+    JOIN deling.municipal_service s USING (kommune_nr, service_id) WHERE s.source_id = 'a-1';
+RESET SESSION AUTHORIZATION;
+
+-- a service registered before code 12 was recoded to 29 may still be corrected with its old code
+INSERT INTO deling.municipal_service (kommune_nr, pid, service_code, status, period_start, source_system, source_id)
+VALUES ('3203', :'pid', '12', 'active', '2019-01-01', 'gerica', 'a-12');
+SET SESSION AUTHORIZATION regress_epj_asker;
+SELECT (api.municipal_services_ingest(jsonb_build_object('pid', :'pid', 'service_code', '12', 'status', 'ended',
+    'period_start', '2019-01-01', 'period_end', '2025-12-31', 'source_system', 'gerica', 'source_id', 'a-12')))->>'result' AS correction_with_old_code;
+
+-- each rejection, named
+SELECT label, deling_test.try(format('SELECT api.municipal_services_ingest(%L)', item)) AS result
+FROM (SELECT label, jsonb_build_object('pid', :'pid', 'service_code', '15', 'status', 'active', 'period_start', '2026-01-01',
+                                       'source_system', 'gerica', 'source_id', 'x') || o AS item
+      FROM (VALUES
+        ('withdrawn code on a new service', '{"service_code": "6"}'::jsonb),
+        ('historical code on a new service', '{"service_code": "13"}'),
+        ('unknown code',                     '{"service_code": "10"}'),
+        ('not a code',                       '{"service_code": "hjemmesykepleie"}'),
+        ('invalid pid',                      '{"pid": "02013299998"}'),
+        ('end before start',                 '{"period_end": "2025-12-31"}'),
+        ('not a date',                       '{"period_start": "2026-02-30"}'),
+        ('extent over 168',                  '{"weekly_hours": 168.5}'),
+        ('negative extent',                  '{"weekly_hours": -1}'),
+        ('unknown status',                   '{"status": "paused"}'),
+        ('ended without end',                '{"status": "ended"}'),
+        ('unknown stay type',                '{"stay_type": "hotell"}'),
+        ('bad phone',                        '{"unit_phone": "ring meg"}'),
+        ('stop before the service',          '{"stops": [{"from": "2025-06-01"}]}'),
+        ('stop ending before it starts',     '{"stops": [{"from": "2026-03-10", "to": "2026-03-01"}]}'),
+        ('overlapping stops',                '{"stops": [{"from": "2026-03-01", "to": "2026-03-10"}, {"from": "2026-03-10"}]}'),
+        ('stop without from',                '{"stops": [{"to": "2026-03-10"}]}'),
+        ('unknown field',                    '{"hours": 3}'),
+        ('missing fields',                   '{"status": null, "period_start": null}'),
+        ('another kommune',                  '{"kommune_nr": "3201"}')) t(label, o)) x;
+RESET SESSION AUTHORIZATION;
+-- a kommune that has switched the service off cannot write it
+SELECT deling.disable_service('3203', 'municipal-services');
+SET SESSION AUTHORIZATION regress_epj_asker;
+SELECT deling_test.try(format('SELECT api.municipal_services_ingest(%L)', jsonb_build_object('pid', :'pid',
+    'service_code', '15', 'status', 'active', 'period_start', '2026-01-01', 'source_system', 'gerica', 'source_id', 'y')));
+RESET SESSION AUTHORIZATION;
+SELECT deling.enable_service('3203', 'municipal-services');
+
+-- a FHIR Bundle of OKT EpisodeOfCare resources, from Bærum's EPJ, for a citizen who moved from Asker
+SET SESSION AUTHORIZATION regress_epj_baerum;
+SELECT deling_test.mask(api.municipal_services_ingest_fhir(jsonb_build_object(
+    'resourceType', 'Bundle', 'type', 'transaction',
+    'entry', jsonb_build_array(
+        jsonb_build_object('fullUrl', 'urn:uuid:10000000-0000-4000-8000-000000000001', 'resource', jsonb_build_object(
+            'resourceType', 'Patient', 'identifier', jsonb_build_array(jsonb_build_object(
+                'system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', :'moved_pid')))),
+        jsonb_build_object('fullUrl', 'urn:uuid:10000000-0000-4000-8000-000000000002', 'resource', jsonb_build_object(
+            'resourceType', 'Organization', 'name', 'Hjemmetjenesten Sandvika',
+            'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.101', 'value', '935478715')),
+            'telecom', jsonb_build_array(jsonb_build_object('system', 'phone', 'value', '+47 67 50 40 50')))),
+        jsonb_build_object('fullUrl', 'urn:uuid:10000000-0000-4000-8000-000000000003', 'resource', jsonb_build_object(
+            'resourceType', 'EpisodeOfCare', 'status', 'onhold',
+            'identifier', jsonb_build_array(jsonb_build_object('system', 'cosdoc', 'value', 'b-77')),
+            'type', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
+                'system', 'urn:oid:2.16.578.1.12.4.1.1.9151', 'code', '15')))),
+            'patient', jsonb_build_object('reference', 'urn:uuid:10000000-0000-4000-8000-000000000001'),
+            'managingOrganization', jsonb_build_object('reference', 'urn:uuid:10000000-0000-4000-8000-000000000002'),
+            'period', jsonb_build_object('start', '2026-10-15'),
+            'statusHistory', jsonb_build_array(jsonb_build_object('status', 'onhold', 'period', jsonb_build_object('start', '2026-11-01'))),
+            'extension', jsonb_build_array(
+                jsonb_build_object('url', 'http://hl7.no/fhir/ig/okt/StructureDefinition/WeeklyExtentRatio',
+                    'valueRatio', jsonb_build_object('numerator', jsonb_build_object('value', 1.5, 'code', 'h'),
+                                                     'denominator', jsonb_build_object('value', 1, 'code', 'd'))),
+                jsonb_build_object('url', 'http://hl7.no/fhir/ig/okt/StructureDefinition/ServiceDescriptionMarkdown',
+                    'valueMarkdown', 'Insulin morgen'))))))));
+SELECT service_code, status, period_start, stops, weekly_hours, description, unit_name, unit_orgnr, unit_phone
+FROM deling.municipal_service WHERE source_id = 'b-77';
+SELECT deling_test.try($$SELECT api.municipal_services_ingest_fhir('{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "EpisodeOfCare", "status": "active", "identifier": [{"system": "x", "value": "1"}], "managingOrganization": {"reference": "Organization/nowhere"}}}]}')$$);
+SELECT deling_test.try($$SELECT api.municipal_services_ingest_fhir('{"resourceType": "Bundle", "type": "collection"}')$$);
+RESET SESSION AUTHORIZATION;
+-- the moved citizen also still has an ended service in Asker, and a Bodø citizen has one in Bodø
+INSERT INTO deling.citizen (kommune_nr, pid) VALUES ('3203', :'moved_pid'), ('1804', :'bodo_pid');
+INSERT INTO deling.municipal_service (kommune_nr, pid, service_code, status, period_start, period_end, source_system, source_id)
+VALUES ('3203', :'moved_pid', '15', 'ended', '2024-01-01', '2026-10-14', 'gerica', 'a-moved'),
+       ('3203', :'moved_pid', '1', 'active', '2024-01-01', NULL, 'gerica', 'a-moved-1'),
+       ('1804', :'bodo_pid', '15', 'active', '2025-01-01', NULL, 'profil', 'b-1');
+
+-- tenant isolation: Bærum's EPJ sees none of Asker's services
+SET SESSION AUTHORIZATION regress_epj_baerum;
+SELECT kommune_nr, count(*) FROM deling.municipal_service GROUP BY 1;
+RESET SESSION AUTHORIZATION;
+
+-- the doctor at Asker og Bærum legevakt
+SELECT deling_test.claims('lege_ab') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+SET SESSION AUTHORIZATION regress_lege;
+SELECT deling.authenticate(:'tok', for_session => true)->'reach' AS reach;
+SELECT api.municipal_services(:'pid') AS b \gset
+SELECT (:'b')::jsonb \g (format=unaligned tuples_only=on) :fhir_dir/municipal_services.json
+SELECT (:'b')::jsonb->>'type' AS type, (:'b')::jsonb->>'total' AS total;
+SELECT e->'resource'->'type'->0->'coding'->0->>'code' AS code, e->'resource'->'type'->0->'coding'->0->>'display' AS display,
+       e->'resource'->>'status' AS status, e->'resource'->'period' AS period,
+       e->'resource'->'extension'->0->'valueRatio'->'numerator'->>'value' AS hours_per_week,
+       e->'resource'->'managingOrganization'->>'display' AS unit
+FROM jsonb_array_elements((:'b')::jsonb->'entry') e WHERE e->'search'->>'mode' = 'match';
+-- the responsible unit as an Organization with telecom, part of Asker kommune
+SELECT deling_test.mask(e->'resource') AS unit FROM jsonb_array_elements((:'b')::jsonb->'entry') e
+WHERE e->'resource'->>'name' = 'Hjemmesykepleien Asker sentrum';
+SELECT count(*) AS unresolved_references FROM jsonb_array_elements((:'b')::jsonb->'entry') e
+WHERE e->'resource'->>'resourceType' = 'EpisodeOfCare'
+  AND NOT EXISTS (SELECT FROM jsonb_array_elements((:'b')::jsonb->'entry') f
+                  WHERE f->>'fullUrl' = e->'resource'->'managingOrganization'->>'reference')
+   OR NOT EXISTS (SELECT FROM jsonb_array_elements((:'b')::jsonb->'entry') f
+                  WHERE f->>'fullUrl' = e->'resource'->'patient'->>'reference');
+-- with history: ended, planned and applied services too; the temporary stop as statusHistory
+SELECT api.municipal_services(:'pid', include_history => true) AS h \gset
+SELECT (:'h')::jsonb \g (format=unaligned tuples_only=on) :fhir_dir/municipal_services_history.json
+SELECT e->'resource'->'type'->0->'coding'->0->>'code' AS code, e->'resource'->>'status' AS status,
+       CASE WHEN e->'resource'->'type'->0->'coding'->0->>'code' = '4'
+            THEN jsonb_build_array(e->'resource'->'statusHistory'->0->'period'->>'start' = to_char(current_date - 2, 'YYYY-MM-DD'), e->'resource'->'statusHistory'->0->'period' ? 'end')
+            ELSE e->'resource'->'statusHistory' END AS stops
+FROM jsonb_array_elements((:'h')::jsonb->'entry') e WHERE e->'search'->>'mode' = 'match' ORDER BY 1;
+SELECT api.municipal_services_count(:'pid') AS active_services;
+-- services in two kommuner for one citizen
+SELECT e->'resource'->'type'->0->'coding'->0->>'code' AS code, e->'resource'->>'status' AS status,
+       e->'resource'->'managingOrganization'->>'display' AS unit
+FROM jsonb_array_elements(api.municipal_services(:'moved_pid', include_history => true)->'entry') e
+WHERE e->'search'->>'mode' = 'match' ORDER BY 1, 2;
+-- Bodø is outside the legevakt's reach
+SELECT (api.municipal_services(:'bodo_pid'))->>'total' AS bodo_citizen, api.municipal_services_count(:'bodo_pid') AS bodo_count;
+-- the legevakt summary: Patient, services, units and NEWS2 in one collection Bundle
+SELECT api.legevakt_summary(:'moved_pid') AS s \gset
+SELECT (:'s')::jsonb \g (format=unaligned tuples_only=on) :fhir_dir/legevakt_summary.json
+SELECT (:'s')::jsonb->>'type' AS type,
+       (SELECT string_agg(r, ', ' ORDER BY r) FROM (SELECT e->'resource'->>'resourceType' || ' x' || count(*) AS r
+         FROM jsonb_array_elements((:'s')::jsonb->'entry') e GROUP BY e->'resource'->>'resourceType') x) AS resources;
+SELECT deling_test.try(format('SELECT api.municipal_services(%L)', '12345678901'));
+SELECT deling.logout();
+RESET SESSION AUTHORIZATION;
+
+-- integrations read their own kommune through the same function
+SET SESSION AUTHORIZATION regress_epj_asker;
+SELECT (api.municipal_services(:'moved_pid', include_history => true))->>'total' AS asker_reads_own;
+RESET SESSION AUTHORIZATION;
