@@ -135,3 +135,64 @@ SET SESSION AUTHORIZATION demo_epj_asker;
 SELECT api.news2_ingest(jsonb_build_object('pid', deling.fnr_check('01814512319')::text));
 \set ON_ERROR_STOP 1
 RESET SESSION AUTHORIZATION;
+
+\echo
+\echo '== 8. Oversikt over kommunale tjenester: Asker records a citizen''s services; the DBA opts Asker in to NEWS2'
+SELECT deling.enable_service('3203', 'news2');
+SELECT pid AS asker_patient, given_name || ' ' || family_name AS asker_name
+FROM deling.citizen WHERE kommune_nr = '3203' ORDER BY pid LIMIT 1 \gset
+SET SESSION AUTHORIZATION demo_epj_asker;
+SELECT (api.municipal_services_ingest_batch(jsonb_build_array(
+    jsonb_build_object('pid', :'asker_patient', 'service_code', '15', 'status', 'active', 'vedtak_date', '2026-08-25',
+        'period_start', '2026-09-01', 'weekly_hours', 7.5, 'description', 'Medisiner morgen og kveld; sårstell',
+        'unit_name', 'Hjemmesykepleien Asker sentrum', 'unit_orgnr', '944382038', 'unit_phone', '+47 66 90 00 00',
+        'source_system', 'gerica', 'source_id', 'demo-15'),
+    jsonb_build_object('pid', :'asker_patient', 'service_code', '1', 'status', 'active', 'period_start', '2026-01-01',
+        'weekly_hours', 2, 'unit_name', 'Praktisk bistand Asker', 'unit_phone', '+47 66 90 10 10',
+        'source_system', 'gerica', 'source_id', 'demo-1'),
+    jsonb_build_object('pid', :'asker_patient', 'service_code', '5', 'status', 'active', 'period_start', '2026-02-01',
+        'unit_name', 'Matombringing Asker', 'source_system', 'gerica', 'source_id', 'demo-5')))) - 'items' AS "services ingest";
+SELECT (api.news2_ingest(jsonb_build_object('pid', :'asker_patient',
+    'measured_at', to_char(now() - interval '2 hours', 'YYYY-MM-DD"T"HH24:MI:SSOF'), 'resp_rate', 22, 'spo2', 94,
+    'on_oxygen', false, 'systolic_bp', 108, 'pulse', 96, 'consciousness', 'A', 'temperature', 38.4,
+    'source_system', 'gerica', 'source_id', 'demo-n1'))) - 'measurement_id' AS "NEWS2 ingest";
+RESET SESSION AUTHORIZATION;
+
+\echo
+\echo '== 9. The citizen blocks sharing of Matombringing (9151 code 5) through the citizen''s channel'
+CREATE ROLE demo_innbygger LOGIN IN ROLE deling_innbygger;
+SELECT jsonb_build_object('iss', 'https://helseid-sts.nhn.no', 'aud', 'nhn:deling',
+         'iat', extract(epoch FROM now())::int, 'exp', extract(epoch FROM now())::int + 300,
+         'helseid://claims/identity/pid', :'asker_patient', 'helseid://claims/identity/security_level', '4',
+         'helseid://claims/identity/assurance_level', 'high',
+         'helseid://claims/client/claims/orgnr_parent', deling.synthetic_orgnr(900001))::text AS p \gset
+\set citizen_token `tests/tools/mint-jwt RS256 demo-key :'p'`
+SET SESSION AUTHORIZATION demo_innbygger;
+SELECT deling.authenticate(:'citizen_token')->>'kind' AS caller,
+       jsonb_array_length(api.block_sharing(:'asker_patient', service_codes => ARRAY['5'])->'blocks') AS "kommuner covered";
+RESET SESSION AUTHORIZATION;
+
+\echo
+\echo '== 10. The Asker og Bærum legevakt doctor looks up the Asker citizen: one call, one FHIR Bundle'
+SET SESSION AUTHORIZATION demo_lege;
+SELECT deling.authenticate(:'lege_token', for_session => true) IS NOT NULL AS authenticated;
+\echo 'Patient:' :asker_name :asker_patient
+SELECT api.legevakt_summary(:'asker_patient') AS summary \gset
+SELECT e->'resource'->>'resourceType' AS resource,
+       coalesce(e->'resource'->'type'->0->'coding'->0->>'display',
+                e->'resource'->'code'->'coding'->0->>'display',
+                CASE e->'resource'->>'resourceType' WHEN 'Patient'
+                     THEN (e->'resource'->'name'->0->'given'->>0) || ' ' || (e->'resource'->'name'->0->>'family')
+                     ELSE e->'resource'->>'name' END,
+                e->'resource'->'issue'->0->>'diagnostics', e->'resource'->'identifier'->0->>'value') AS what,
+       coalesce(e->'resource'->>'status', e->'resource'->'valueQuantity'->>'value') AS status_or_value,
+       coalesce(e->'resource'->'managingOrganization'->>'display', e->'resource'->'telecom'->0->>'value',
+                e->'resource'->'interpretation'->0->'coding'->0->>'code') AS detail
+FROM jsonb_array_elements(:'summary'::jsonb->'entry') e
+WHERE e->'resource'->>'resourceType' <> 'Observation' OR e->'resource'->'category'->0->'coding'->0->>'code' = 'survey';
+SELECT :'summary'::jsonb->'meta'->'security' AS "Bundle marker";
+\echo 'The same lookup as emergency access (ETREAT) would show the blocked service and be flagged for review.'
+SELECT deling.logout();
+RESET SESSION AUTHORIZATION;
+\echo
+\echo 'Done: the cluster is thrown away now.'
