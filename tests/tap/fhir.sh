@@ -4,7 +4,11 @@
 # Each file is one TAP line; a missing file fails too.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-validator=../shared/tools/fhir-validate/fhir-validate
+validator=${DELING_SHARED:-../shared}/tools/fhir-validate/fhir-validate
+if [ ! -x "$validator" ]; then
+  echo "not ok 1 - the FHIR validator is not at $validator (shared/ must sit beside the checkout, or set DELING_SHARED)"
+  exit 1
+fi
 out=${DELING_FHIR_OUT:?run by scripts/run-suites.sh, which sets DELING_FHIR_OUT}
 expected=(news2_observations.json news2_max1.json news2_empty.json municipal_services.json
           municipal_services_history.json legevakt_summary.json blocked_services.json emergency_services.json
