@@ -8,5 +8,6 @@ export LC_ALL=C.UTF-8 LANG=C.UTF-8
 rows=1000000
 [ "${SCALE:-}" = small ] && rows=200000
 echo "deling benchmarks on $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(date -u +%Y-%m-%d), $(pg_config --version)"
-pg_virtualenv -t -v 15 -o "shared_preload_libraries=deling" -o "wal_level=logical" -o "shared_buffers=1GB" \
+mapfile -t o < <(scripts/pg-options.sh postgres); opts=(); for x in "${o[@]}"; do opts+=(-o "$x"); done
+pg_virtualenv -t -v 15 "${opts[@]}" -o "shared_buffers=1GB" \
   sh -c "psql -X -q -c 'CREATE EXTENSION deling' && psql -X -q -v rows=$rows -f tests/bench/news2_scoring.sql"

@@ -10,5 +10,6 @@ export LC_ALL=C.UTF-8 LANG=C.UTF-8
 DELING_TEST_KEYS=$(mktemp -d)
 export DELING_TEST_KEYS
 trap 'rm -rf "$DELING_TEST_KEYS"' EXIT
-pg_virtualenv -t -v 15 -o "shared_preload_libraries=deling" -o "wal_level=logical" \
+mapfile -t o < <(scripts/pg-options.sh postgres); opts=(); for x in "${o[@]}"; do opts+=(-o "$x"); done
+pg_virtualenv -t -v 15 "${opts[@]}" \
   psql -X -q -v ON_ERROR_STOP=1 -f scripts/demo.sql

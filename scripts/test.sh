@@ -10,8 +10,9 @@ DELING_TEST_KEYS=$(mktemp -d)          # RS256 test keys, made per run, never co
 DELING_SUMMARY=$(mktemp)
 export DELING_TEST_KEYS DELING_SUMMARY
 trap 'rm -rf "$DELING_TEST_KEYS" "$DELING_SUMMARY"' EXIT
+mapfile -t o < <(scripts/pg-options.sh contrib_regression); opts=(); for x in "${o[@]}"; do opts+=(-o "$x"); done
 pg_virtualenv -t -v 15 \
-  -o "shared_preload_libraries=deling" -o "wal_level=logical" -o "max_prepared_transactions=10" \
+  "${opts[@]}" -o "max_prepared_transactions=10" \
   scripts/run-suites.sh
 rc=$?
 echo

@@ -143,6 +143,17 @@ SELECT deling.bind_integration('regress_epj_asker', '3203');
 GRANT SELECT ON ALL TABLES IN SCHEMA deling_test TO PUBLIC;
 RESET client_min_messages;
 
+-- the access log must be running before any sharing read is allowed:
+-- wait (at most 60 s) for the worker to create its slot in this database
+DO $$
+BEGIN
+    FOR i IN 1..600 LOOP
+        EXIT WHEN deling.access_log_ready();
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END $$;
+SELECT deling.access_log_ready() AS access_log_ready;
+
 SELECT kommune_nr, count(*) AS citizens FROM deling.citizen GROUP BY 1 ORDER BY 1;
 SELECT name, kind, host_kommune_nr, array_agg(r.kommune_nr ORDER BY r.kommune_nr) AS reaches
 FROM deling.organisation o JOIN deling.organisation_reach r USING (orgnr)

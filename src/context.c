@@ -32,6 +32,7 @@ static const char *const context_names[] = {
 	"deling.ctx_token_id",
 	"deling.ctx_client_id",
 	"deling.ctx_session_user",
+	"deling.ctx_request_id",
 };
 
 #define N_CONTEXT lengthof(context_names)
@@ -77,8 +78,6 @@ deling_context_define_gucs(void)
 							"Maximum age of a Tillitsrammeverk attestation (toa).",
 							NULL, &attestation_max_age, 3600, 60, 86400,
 							PGC_SUSET, GUC_UNIT_S, NULL, NULL, NULL);
-
-	MarkGUCPrefixReserved("deling");
 }
 
 PG_FUNCTION_INFO_V1(deling_set_context_value);

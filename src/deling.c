@@ -5,13 +5,15 @@
  *
  * The caller context lives in PGC_SUSET settings that only this library's
  * C code assigns; they must exist before any session can try to SET them,
- * so the library has to be preloaded.  Loading it any other way (CREATE
+ * and the access log needs a background worker: so the library has to be
+ * preloaded.  Loading it any other way (CREATE
  * EXTENSION, LOAD) fails with a message telling the DBA what to configure.
  */
 #include "postgres.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 
 #include "deling.h"
 
@@ -33,4 +35,7 @@ _PG_init(void)
 				 errhint("Set shared_preload_libraries = 'deling' and wal_level = logical in postgresql.conf, then restart the server.")));
 
 	deling_context_define_gucs();
+	deling_access_log_init();
+	/* after every deling.* setting exists: no placeholders, no typos */
+	MarkGUCPrefixReserved("deling");
 }

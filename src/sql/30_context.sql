@@ -259,7 +259,7 @@ LANGUAGE sql SET search_path = pg_catalog AS $$
                CASE jsonb_typeof(ctx->k) WHEN 'string' THEN ctx->>k WHEN 'null' THEN '' ELSE (ctx->k)::text END,
                is_local)
     FROM unnest(ARRAY['kind', 'role', 'pid', 'hpr', 'name', 'orgnr_parent', 'orgnr_child', 'kommune_nr',
-                      'purpose', 'decision_ref', 'token_id', 'client_id', 'session_user']) AS k;
+                      'purpose', 'decision_ref', 'token_id', 'client_id', 'session_user', 'request_id']) AS k;
 $$;
 
 -- The kommune an integration acts for: from its token, or from the DBA's
@@ -417,7 +417,8 @@ BEGIN
         RAISE EXCEPTION 'token is for role %, but the request runs as %', ctx->>'role', outer_role
             USING ERRCODE = '42501';
     END IF;
-    PERFORM deling.apply_context(ctx || jsonb_build_object('session_user', session_user), true);
+    PERFORM deling.apply_context(ctx || jsonb_build_object('session_user', session_user,
+                                                           'request_id', left(headers->>'x-request-id', 200)), true);
 END
 $$;
 COMMENT ON FUNCTION deling.pre_request() IS

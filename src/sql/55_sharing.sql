@@ -21,57 +21,64 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
 $$;
 
 -- sharing_gate: may the caller read this citizen through this service, and
--- from which kommuner?  Raises 42501 naming what is missing; returns the
--- kommuner to read (never empty unless require_reach is false, for reads
--- that combine services).
+-- from which kommuner?  Every refusal is written to the access log before
+-- it is raised (42501 naming what is missing, 22023 for a bad argument).
+-- Returns the kommuner to read (never empty unless require_reach is false,
+-- for reads that combine services).  No log, no read: while the access log
+-- cannot take entries, every read is refused (55000).
 CREATE FUNCTION deling.sharing_gate(service text, pid text, purpose text, reason text DEFAULT NULL,
                                     require_reach boolean DEFAULT true) RETURNS text[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
     kind      text := deling.ctx_kind();
     attested  text := nullif(current_setting('deling.ctx_purpose'), '');
-    kommuner  text[];
+    kommuner  text[] := deling.reach_for(service);
+    code      text;
+    msg       text;
+    hint      text;
 BEGIN
     IF NOT EXISTS (SELECT FROM deling.service s WHERE s.service_code = sharing_gate.service AND s.available) THEN
         RAISE EXCEPTION 'unknown sharing service "%"', service USING ERRCODE = '22023';
     END IF;
+    IF NOT deling.access_log_ready() THEN
+        RAISE EXCEPTION 'the access log is not running, so no sharing-service read is allowed'
+            USING ERRCODE = '55000',
+                  HINT = 'The DBA checks deling.access_log_status: shared_preload_libraries, wal_level = logical, deling.access_log_database.';
+    END IF;
     IF kind = 'person' THEN
         IF nullif(current_setting('deling.ctx_hpr'), '') IS NULL THEN
-            RAISE EXCEPTION 'sharing services are for health personnel: the token has no HPR number' USING ERRCODE = '42501';
-        END IF;
-        IF attested IS NULL AND purpose IS NULL THEN
-            RAISE EXCEPTION 'a purpose of use is required: TREAT, ETREAT or COC'
-                USING ERRCODE = '42501',
-                      HINT = 'Attest it in the token (Tillitsrammeverk), or pass the purpose argument when the token has none.';
-        END IF;
-        IF attested IS NOT NULL AND purpose IS NOT NULL AND purpose <> attested THEN
-            RAISE EXCEPTION 'purpose % differs from the purpose % attested in the token', purpose, attested
-                USING ERRCODE = '42501';
-        END IF;
-        IF coalesce(attested, purpose) NOT IN ('TREAT', 'ETREAT', 'COC') THEN
-            RAISE EXCEPTION 'purpose of use "%" is not TREAT, ETREAT or COC', purpose USING ERRCODE = '22023';
-        END IF;
-        IF coalesce(attested, purpose) = 'ETREAT' AND deling.emergency_reason(reason) IS NULL THEN
-            RAISE EXCEPTION 'emergency access (ETREAT) needs a reason'
-                USING ERRCODE = '42501',
-                      HINT = 'Give it in the token''s decision_ref description or as the reason argument; it is logged and reviewed.';
+            code := '42501'; msg := 'sharing services are for health personnel: the token has no HPR number';
+        ELSIF attested IS NULL AND purpose IS NULL THEN
+            code := '42501'; msg := 'a purpose of use is required: TREAT, ETREAT or COC';
+            hint := 'Attest it in the token (Tillitsrammeverk), or pass the purpose argument when the token has none.';
+        ELSIF attested IS NOT NULL AND purpose IS NOT NULL AND purpose <> attested THEN
+            code := '42501'; msg := format('purpose %s differs from the purpose %s attested in the token', purpose, attested);
+        ELSIF coalesce(attested, purpose) NOT IN ('TREAT', 'ETREAT', 'COC') THEN
+            code := '22023'; msg := format('purpose of use "%s" is not TREAT, ETREAT or COC', purpose);
+        ELSIF coalesce(attested, purpose) = 'ETREAT' AND deling.emergency_reason(reason) IS NULL THEN
+            code := '42501'; msg := 'emergency access (ETREAT) needs a reason';
+            hint := 'Give it in the token''s decision_ref description or as the reason argument; it is logged and reviewed.';
         END IF;
     ELSIF kind = 'citizen' THEN
-        RAISE EXCEPTION 'sharing services are for health personnel and integrations, not the citizen''s channel'
-            USING ERRCODE = '42501';
+        code := '42501'; msg := 'sharing services are for health personnel and integrations, not the citizen''s channel';
     ELSIF deling.current_kommune() IS NULL THEN
-        RAISE EXCEPTION 'no caller context: sharing services need a verified token'
-            USING ERRCODE = '42501',
-                  HINT = 'Call through PostgREST with a bearer token, or run deling.authenticate(token) first.';
+        code := '42501'; msg := 'no caller context: sharing services need a verified token';
+        hint := 'Call through PostgREST with a bearer token, or run deling.authenticate(token) first.';
     END IF;
-    IF pid IS NULL THEN
-        RAISE EXCEPTION 'pid is required' USING ERRCODE = '22023';
+    IF code IS NULL AND pid IS NULL THEN
+        code := '22023'; msg := 'pid is required';
+    ELSIF code IS NULL AND deling.fnr_problem(pid) IS NOT NULL THEN
+        code := '22023'; msg := format('invalid identity number "%s": %s', pid, deling.fnr_problem(pid));
     END IF;
-    PERFORM deling.fnr_check(pid);
-    kommuner := deling.reach_for(service);
-    IF kommuner = '{}' AND require_reach THEN
-        RAISE EXCEPTION 'your organisation reaches no kommune that shares through "%"', service
-            USING ERRCODE = '42501';
+    IF code IS NULL AND kommuner = '{}' AND require_reach THEN
+        code := '42501'; msg := format('your organisation reaches no kommune that shares through "%s"', service);
+    END IF;
+    IF code IS NOT NULL THEN
+        PERFORM deling.log_access(service, pid, kommuner, purpose, reason, false, msg, 0);
+        IF hint IS NULL THEN
+            RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg;
+        END IF;
+        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, HINT = hint;
     END IF;
     RETURN kommuner;
 END

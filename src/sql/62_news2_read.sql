@@ -169,6 +169,8 @@ BEGIN
     IF matches > 0 THEN
         entries := entries || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(pid, kommuner)));
     END IF;
+    PERFORM deling.log_access('news2', pid, gate, purpose, reason, true, NULL, jsonb_array_length(entries),
+                              jsonb_build_object('opened_block', r.outcome->'issue'->0->>'code' = 'informational'));
     RETURN deling.fhir_bundle('searchset', entries, matches, r.outcome);
 END
 $$;
@@ -203,12 +205,16 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
     gate text[] := deling.sharing_gate('news2', pid, purpose, reason);
     r record := deling.news2_readable(pid, gate, purpose);
+    result jsonb;
 BEGIN
     IF n IS NULL OR n < 1 OR n > 100 THEN
         RAISE EXCEPTION 'n must be between 1 and 100, not %', n USING ERRCODE = '22023';
     END IF;
-    RETURN deling.news2_trend_of(pid, r.readable, n)
+    result := deling.news2_trend_of(pid, r.readable, n)
         || CASE WHEN r.outcome IS NOT NULL THEN jsonb_build_object('notice', r.outcome->'issue'->0->>'diagnostics') ELSE '{}' END;
+    PERFORM deling.log_access('news2', pid, gate, purpose, reason, true, NULL, (result->>'measurements')::int,
+                              jsonb_build_object('opened_block', r.outcome->'issue'->0->>'code' = 'informational'));
+    RETURN result;
 END
 $$;
 COMMENT ON FUNCTION api.news2_trend(text, text, integer, text) IS

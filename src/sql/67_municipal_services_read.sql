@@ -115,6 +115,8 @@ BEGIN
     IF cardinality(r.services) > 0 THEN
         entries := entries || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(pid, kommuner)));
     END IF;
+    PERFORM deling.log_access('municipal-services', pid, kommuner, purpose, reason, true, NULL, jsonb_array_length(entries),
+                              jsonb_build_object('opened_block', r.outcome->'issue'->0->>'code' = 'informational'));
     RETURN deling.fhir_bundle('searchset', entries, cardinality(r.services), r.outcome);
 END
 $$;
@@ -126,8 +128,11 @@ CREATE FUNCTION api.municipal_services_count(pid text, purpose text DEFAULT NULL
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
     kommuner text[] := deling.sharing_gate('municipal-services', pid, purpose);
+    n integer := cardinality((deling.municipal_services_of(pid, kommuner, purpose, false)).services);
 BEGIN
-    RETURN cardinality((deling.municipal_services_of(pid, kommuner, purpose, false)).services);
+    PERFORM deling.log_access('municipal-services', pid, kommuner, purpose, NULL, true, NULL, 0,
+                              jsonb_build_object('count', n));
+    RETURN n;
 END
 $$;
 COMMENT ON FUNCTION api.municipal_services_count(text, text) IS
@@ -161,6 +166,9 @@ BEGIN
         entries := jsonb_build_array(jsonb_build_object('mode', 'include',
                        'resource', deling.fhir_patient(pid, ms_kommuner || n2_kommuner))) || entries;
     END IF;
+    PERFORM deling.log_access('legevakt-summary', pid, ARRAY(SELECT DISTINCT k FROM unnest(ms_kommuner || n2_kommuner) k ORDER BY 1),
+                              purpose, reason, true, NULL, jsonb_array_length(entries),
+                              jsonb_build_object('opened_block', coalesce(ms.outcome, n2.outcome)->'issue'->0->>'code' = 'informational'));
     RETURN deling.fhir_bundle('collection', entries, NULL, coalesce(ms.outcome, n2.outcome));
 END
 $$;

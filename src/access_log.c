@@ -1,0 +1,226 @@
+/*
+ * access_log.c
+ *	  The durable access log (innsynslogg): emitting entries as
+ *	  non-transactional logical WAL messages flushed before the data is
+ *	  returned, the logical-decoding output plugin that passes them on, the
+ *	  background worker that drains them into deling.access_log, and SHA-256
+ *	  for the per-kommune hash chain.
+ *
+ * An entry written this way survives the caller's ROLLBACK, is allowed in a
+ * READ ONLY transaction (no transaction id is needed), and is on disk before
+ * the read returns, so it survives a crash right after.  The worker runs the
+ * SQL function deling.access_log_drain(), which peeks the slot, appends the
+ * entries idempotently (keyed by LSN) and only then advances the slot.
+ */
+#include "postgres.h"
+
+#include <openssl/evp.h>
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "tcop/tcopprot.h"
+#include "replication/logical.h"
+#include "replication/message.h"
+#include "replication/output_plugin.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/jsonb.h"
+#include "utils/pg_lsn.h"
+#include "utils/snapmgr.h"
+
+#include "deling.h"
+
+/* The prefix that marks deling's messages in the WAL. */
+#define ACCESS_LOG_PREFIX "deling.access_log"
+
+static char *access_log_database = NULL;
+static int	access_log_naptime = 1000;
+
+void		deling_access_log_worker_main(Datum main_arg);
+void		_PG_output_plugin_init(OutputPluginCallbacks *cb);
+
+/*
+ * deling_access_log_init: settings and the drain worker; called at preload.
+ */
+void
+deling_access_log_init(void)
+{
+	BackgroundWorker worker = {0};
+
+	DefineCustomStringVariable("deling.access_log_database",
+							   "Database whose access log the background worker drains.",
+							   NULL, &access_log_database, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("deling.access_log_naptime",
+							"Time between two drains of the access-log slot.",
+							NULL, &access_log_naptime, 1000, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "deling");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "deling_access_log_worker_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "deling access log");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "deling access log");
+	RegisterBackgroundWorker(&worker);
+}
+
+PG_FUNCTION_INFO_V1(deling_access_log_emit);
+
+/*
+ * access_log_emit(entry jsonb): write the entry as a non-transactional
+ * logical message and flush the WAL up to it; returns its LSN.  Only
+ * deling_owner may execute it (the sharing functions).
+ */
+Datum
+deling_access_log_emit(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *entry = PG_GETARG_JSONB_P(0);
+	char	   *text = JsonbToCString(NULL, &entry->root, VARSIZE(entry));
+	XLogRecPtr	lsn;
+
+	lsn = LogLogicalMessage(ACCESS_LOG_PREFIX, text, strlen(text), false);
+	XLogFlush(lsn);
+	PG_RETURN_LSN(lsn);
+}
+
+PG_FUNCTION_INFO_V1(deling_sha256);
+
+/*
+ * sha256(bytea): the SHA-256 digest (OpenSSL), for the log's hash chain.
+ */
+Datum
+deling_sha256(PG_FUNCTION_ARGS)
+{
+	bytea	   *in = PG_GETARG_BYTEA_PP(0);
+	bytea	   *out = palloc(VARHDRSZ + 32);
+	unsigned int len = 0;
+
+	if (EVP_Digest(VARDATA_ANY(in), VARSIZE_ANY_EXHDR(in), (unsigned char *) VARDATA(out),
+				   &len, EVP_sha256(), NULL) != 1 || len != 32)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("SHA-256 digest failed")));
+	SET_VARSIZE(out, VARHDRSZ + 32);
+	PG_RETURN_BYTEA_P(out);
+}
+
+/*
+ * Output plugin: deling's own messages, as text, and nothing else.
+ */
+static void
+plugin_startup(LogicalDecodingContext *ctx, OutputPluginOptions *opt, bool is_init)
+{
+	opt->output_type = OUTPUT_PLUGIN_TEXTUAL_OUTPUT;
+}
+
+/* begin, change and commit callbacks are mandatory; table changes are not logged */
+static void
+plugin_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
+{
+}
+
+static void
+plugin_change(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, Relation rel, ReorderBufferChange *change)
+{
+}
+
+static void
+plugin_commit(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr commit_lsn)
+{
+}
+
+/*
+ * plugin_message: pass on a deling access-log message (and no other).
+ */
+static void
+plugin_message(LogicalDecodingContext *ctx, ReorderBufferTXN *txn, XLogRecPtr lsn,
+			   bool transactional, const char *prefix, Size sz, const char *message)
+{
+	if (transactional || strcmp(prefix, ACCESS_LOG_PREFIX) != 0)
+		return;
+	OutputPluginPrepareWrite(ctx, true);
+	appendBinaryStringInfo(ctx->out, message, sz);
+	OutputPluginWrite(ctx, true);
+}
+
+/*
+ * _PG_output_plugin_init: deling.so doubles as the output plugin of the
+ * access-log slot (pg_create_logical_replication_slot(..., 'deling')).
+ */
+void
+_PG_output_plugin_init(OutputPluginCallbacks *cb)
+{
+	cb->startup_cb = plugin_startup;
+	cb->begin_cb = plugin_begin;
+	cb->change_cb = plugin_change;
+	cb->commit_cb = plugin_commit;
+	cb->message_cb = plugin_message;
+}
+
+/*
+ * run_in_transaction: run one SQL statement in its own transaction, if the
+ * extension is installed in this database (until then there is nothing to
+ * call); returns whether it ran.
+ */
+static bool
+run_in_transaction(const char *sql)
+{
+	bool		installed;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, sql);
+	installed = SPI_execute("SELECT FROM pg_catalog.pg_extension WHERE extname = 'deling'", true, 1) == SPI_OK_SELECT
+		&& SPI_processed == 1;
+	if (installed)
+		SPI_execute(sql, false, 0);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return installed;
+}
+
+/*
+ * deling_access_log_worker_main: keep the access-log slot drained.  Each
+ * round: make sure the slot exists (once the extension is installed), drain
+ * it into the table in one transaction, advance the slot in the next.
+ */
+void
+deling_access_log_worker_main(Datum main_arg)
+{
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(access_log_database, NULL, 0);
+
+	for (;;)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (run_in_transaction("SELECT deling.access_log_prepare()"))
+		{
+			run_in_transaction("SELECT deling.access_log_drain()");
+			run_in_transaction("SELECT deling.access_log_advance()");
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 access_log_naptime, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
+}
