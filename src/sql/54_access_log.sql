@@ -64,18 +64,24 @@ CREATE TRIGGER access_log_append_only BEFORE UPDATE OR DELETE ON deling.access_l
 CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON deling.access_log
     FOR EACH STATEMENT EXECUTE FUNCTION deling.access_log_append_only();
 
+-- access_log_slot: this database's access-log slot (slot names are cluster-wide).
+CREATE FUNCTION deling.access_log_slot() RETURNS name
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT ('deling_access_log_' || d.oid)::name FROM pg_database d WHERE d.datname = current_database();
+$$;
+
 -- access_log_ready: is the slot there to carry entries into the log?  Reads
 -- are refused while it is not (an entry emitted then would be lost).
 CREATE FUNCTION deling.access_log_ready() RETURNS boolean
 LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
     SELECT EXISTS (SELECT FROM pg_replication_slots
-                   WHERE slot_name = 'deling_access_log' AND database = current_database() AND plugin = 'deling');
+                   WHERE slot_name = deling.access_log_slot() AND database = current_database() AND plugin = 'deling');
 $$;
 
 -- access_log_prepare (worker): create the slot once the extension is installed.
 CREATE FUNCTION deling.access_log_prepare() RETURNS void
 LANGUAGE sql SET search_path = pg_catalog AS $$
-    SELECT pg_create_logical_replication_slot('deling_access_log', 'deling')
+    SELECT pg_create_logical_replication_slot(deling.access_log_slot(), 'deling')
     WHERE NOT deling.access_log_ready();
 $$;
 
@@ -109,7 +115,7 @@ BEGIN
         RETURN 0;
     END IF;
     FOR r IN SELECT c.lsn, c.data::jsonb AS entry
-             FROM pg_logical_slot_peek_changes('deling_access_log', NULL, max_changes) c ORDER BY c.lsn
+             FROM pg_logical_slot_peek_changes(deling.access_log_slot(), NULL, max_changes) c ORDER BY c.lsn
     LOOP
         seen := seen + 1;
         last := r.lsn;
@@ -138,9 +144,9 @@ COMMENT ON FUNCTION deling.access_log_drain(integer) IS
 -- access_log_advance (worker): release WAL the log no longer needs.
 CREATE FUNCTION deling.access_log_advance() RETURNS void
 LANGUAGE sql SET search_path = pg_catalog AS $$
-    SELECT pg_replication_slot_advance('deling_access_log', h.safe_lsn)
+    SELECT pg_replication_slot_advance(deling.access_log_slot(), h.safe_lsn)
     FROM deling.access_log_head h, pg_replication_slots s
-    WHERE s.slot_name = 'deling_access_log' AND s.database = current_database()
+    WHERE s.slot_name = deling.access_log_slot() AND s.database = current_database()
       AND h.safe_lsn > coalesce(s.confirmed_flush_lsn, '0/0');
 $$;
 
@@ -263,7 +269,8 @@ $$;
 
 -- access_log_status: what a DBA monitors.
 CREATE VIEW deling.access_log_status AS
-SELECT s.slot_name IS NOT NULL AS slot_exists,
+SELECT deling.access_log_slot() AS slot_name,
+       s.slot_name IS NOT NULL AS slot_exists,
        s.active AS slot_in_use,
        pg_wal_lsn_diff(pg_current_wal_lsn(), s.confirmed_flush_lsn) AS slot_lag_bytes,
        pg_wal_lsn_diff(pg_current_wal_lsn(), s.restart_lsn) AS wal_retained_bytes,
@@ -273,7 +280,7 @@ SELECT s.slot_name IS NOT NULL AS slot_exists,
        (SELECT max(appended_at) FROM deling.access_log) AS last_entry_appended,
        current_setting('wal_level') AS wal_level
 FROM deling.access_log_head h
-LEFT JOIN pg_replication_slots s ON s.slot_name = 'deling_access_log' AND s.database = current_database();
+LEFT JOIN pg_replication_slots s ON s.slot_name = deling.access_log_slot() AND s.database = current_database();
 COMMENT ON VIEW deling.access_log_status IS
     'Access-log health for the DBA: slot present and lag, WAL retained, last drain, worker running';
 

@@ -86,15 +86,20 @@ SELECT deling.set_context_value('deling.ctx_kind', 'integration', false), deling
 SELECT deling.set_context_value('search_path', 'x', false);
 
 SELECT deling.outer_role(), deling.whoami();
+
+SELECT encode(deling.sha256(convert_to(repeat('deling', n), 'UTF8')), 'hex') FROM generate_series(0, 50, 7) n;
+
+SELECT deling.access_log_emit(jsonb_build_object('time', now(), 'service', 'memcheck', 'n', n)) IS NOT NULL FROM generate_series(1, 3) n;
 SQL
 
 as_pg valgrind --quiet --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
-  --num-callers=30 --log-file="$dir/valgrind.log" \
+  --num-callers=30 --suppressions=tests/tools/valgrind.supp --log-file="$dir/valgrind.log" \
   "$bindir/postgres" --single -j -D "$dir/data" postgres < "$dir/calls.sql" > "$dir/out.log" 2>&1
 rc=$?
 check "the single-user backend ran every call under valgrind (exit $rc)" test $rc -eq 0
 check "every call produced output" grep -q 'news2_subscores' "$dir/out.log"
 check "error paths were exercised" grep -q 'invalid token: algorithm "HS256"' "$dir/out.log"
+check "the access-log emitter and SHA-256 ran" grep -q 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' "$dir/out.log"
 # valgrind error records are separated by blank "==PID== " lines; ours are
 # those with a frame in deling.so, a deling_ symbol or one of src/*.c
 files=$(cd src && ls *.c | sed 's/\./\\./' | paste -sd'|')
