@@ -6,8 +6,9 @@ cd "$(dirname "$0")/.."
 unset PGHOST PGPORT PGUSER PGDATABASE PGPASSWORD PGSERVICE PGCLUSTER
 export LC_ALL=C.UTF-8 LANG=C.UTF-8
 rows=1000000
-[ "${SCALE:-}" = small ] && rows=200000
+reads=2000
+[ "${SCALE:-}" = small ] && rows=200000 && reads=500
 echo "deling benchmarks on $(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(date -u +%Y-%m-%d), $(pg_config --version)"
 mapfile -t o < <(scripts/pg-options.sh postgres); opts=(); for x in "${o[@]}"; do opts+=(-o "$x"); done
 pg_virtualenv -t -v 15 "${opts[@]}" -o "shared_buffers=1GB" \
-  sh -c "psql -X -q -c 'CREATE EXTENSION deling' && psql -X -q -v rows=$rows -f tests/bench/news2_scoring.sql"
+  sh -c "psql -X -q -c 'CREATE EXTENSION deling' && psql -X -q -v rows=$rows -f tests/bench/news2_scoring.sql && psql -X -q -v reads=$reads -f tests/bench/access_log.sql"
