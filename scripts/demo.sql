@@ -5,6 +5,8 @@ SET client_min_messages = warning;
 \echo '== 1. A DBA installs deling and loads the synthetic Bodø/Bærum/Asker data set'
 CREATE EXTENSION deling;
 SELECT deling.generate_synthetic(3000, 3) AS loaded;
+-- no log, no read: wait for the access-log worker to create its slot
+DO $$ BEGIN FOR i IN 1..600 LOOP EXIT WHEN deling.access_log_ready(); PERFORM pg_sleep(0.1); END LOOP; END $$;
 SELECT kommune_nr, name, orgnr, (SELECT count(*) FROM deling.citizen c WHERE c.kommune_nr = k.kommune_nr) AS citizens,
        (SELECT string_agg(service_code, ', ' ORDER BY service_code) FROM deling.kommune_service s WHERE s.kommune_nr = k.kommune_nr) AS services
 FROM deling.kommune k ORDER BY 1;
@@ -194,5 +196,23 @@ SELECT :'summary'::jsonb->'meta'->'security' AS "Bundle marker";
 \echo 'The same lookup as emergency access (ETREAT) would show the blocked service and be flagged for review.'
 SELECT deling.logout();
 RESET SESSION AUTHORIZATION;
+\echo
+\echo '== 11. Innsyn i logg: the citizen sees who read their information; the DBA verifies the log'
+SELECT deling.access_log_drain() >= 0 AS drained;
+SET SESSION AUTHORIZATION demo_innbygger;
+SELECT deling.authenticate(:'citizen_token', for_session => true) IS NOT NULL AS authenticated;
+SELECT to_char((e->'resource'->>'recorded')::timestamptz AT TIME ZONE 'Europe/Oslo', 'DD.MM.YYYY HH24:MI:SS') AS "when",
+       e->'resource'->'agent'->0->'who'->>'display' AS who,
+       e->'resource'->'agent'->0->'who'->'identifier'->>'value' AS hpr,
+       e->'resource'->'agent'->1->'who'->>'display' AS organisation,
+       e->'resource'->'purposeOfEvent'->0->'coding'->0->>'code' AS purpose,
+       e->'resource'->'entity'->0->>'description' AS service,
+       CASE e->'resource'->>'outcome' WHEN '0' THEN 'granted' ELSE 'denied' END AS decision
+FROM jsonb_array_elements(api.my_access_log()->'entry') e;
+RESET SESSION AUTHORIZATION;
+SELECT k AS kommune_nr, (v->>'valid')::boolean AS chain_valid, v->>'entries' AS entries
+FROM (SELECT k, deling.verify_access_log(k) AS v FROM (SELECT DISTINCT kommune_nr::text AS k FROM deling.access_log) x) y ORDER BY 1;
+SELECT slot_exists, workers, slot_lag_bytes IS NOT NULL AS lag_known, since_last_drain < interval '1 minute' AS draining
+FROM deling.access_log_status;
 \echo
 \echo 'Done: the cluster is thrown away now.'
