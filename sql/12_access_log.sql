@@ -136,4 +136,10 @@ SELECT r->'verification'->>'valid' AS chain_valid, jsonb_array_length(r->'emerge
        r->'emergency'->0->>'reason' AS reason, jsonb_array_length(r->'denials') >= 1 AS denials_listed,
        r->'unusual_volume' AS unusual
 FROM (SELECT api.access_review('3201', now() - interval '1 day', now() + interval '1 minute') AS r) x;
+-- and the export as AuditEvents
+SELECT deling.access_log_export('3201', now() - interval '1 day', now() + interval '1 minute') AS export \gset
+SELECT (:'export')::jsonb \g (format=unaligned tuples_only=on) :fhir_dir/access_log_export.json
+SELECT (:'export')::jsonb->>'type' AS type,
+       jsonb_array_length((:'export')::jsonb->'entry') = (SELECT count(*) FROM deling.access_log WHERE kommune_nr = '3201'
+           AND logged_at >= now() - interval '1 day') AS every_entry;
 RESET SESSION AUTHORIZATION;

@@ -344,3 +344,14 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
 $$;
 COMMENT ON FUNCTION api.access_review(text, timestamptz, timestamptz) IS
     'For the kommune''s privacy officer (deling_admin): emergency (ETREAT) reads, denials and users reading unusually many citizens in a period, with the chain verification';
+
+CREATE FUNCTION deling.access_log_export(kommune_nr text, from_time timestamptz, to_time timestamptz) RETURNS jsonb
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT deling.fhir_bundle('collection',
+        coalesce((SELECT jsonb_agg(jsonb_build_object('resource', deling.access_log_auditevent(l)) ORDER BY l.seq)
+                  FROM deling.access_log l
+                  WHERE l.kommune_nr = access_log_export.kommune_nr AND l.logged_at >= from_time AND l.logged_at < to_time),
+                 '[]'), NULL);
+$$;
+COMMENT ON FUNCTION deling.access_log_export(text, timestamptz, timestamptz) IS
+    'DBA / privacy officer: a kommune''s access log for a period as a FHIR R4 collection Bundle of AuditEvents (with reasons kept in the table)';

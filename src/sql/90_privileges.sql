@@ -103,6 +103,7 @@ GRANT EXECUTE ON FUNCTION api.block_sharing(text, text, text[], text[], text[]),
 -- access log: the citizen's view, the review; the log itself only through them
 GRANT EXECUTE ON FUNCTION api.my_access_log(timestamptz) TO deling_innbygger;
 GRANT EXECUTE ON FUNCTION api.access_review(text, timestamptz, timestamptz) TO deling_admin;
+GRANT EXECUTE ON FUNCTION deling.access_log_export(text, timestamptz, timestamptz) TO deling_admin;
 GRANT SELECT ON deling.access_log, deling.access_log_status TO deling_admin;
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON deling.access_log, deling.access_log_head FROM deling_admin;
 REVOKE EXECUTE ON FUNCTION deling.access_log_emit(jsonb), deling.log_access(text, text, text[], text, text, boolean, text, integer, jsonb)

@@ -12,7 +12,7 @@ fi
 out=${DELING_FHIR_OUT:?run by scripts/run-suites.sh, which sets DELING_FHIR_OUT}
 expected=(news2_observations.json news2_max1.json news2_empty.json municipal_services.json
           municipal_services_history.json legevakt_summary.json blocked_services.json emergency_services.json
-          blocked_news2.json my_access_log.json)
+          blocked_news2.json my_access_log.json access_log_export.json)
 n=0
 for f in "${expected[@]}" $(cd "$out" && ls *.json 2>/dev/null | grep -vxF "$(printf '%s\n' "${expected[@]}")"); do
   n=$((n + 1))
