@@ -86,19 +86,20 @@ $$;
 COMMENT ON FUNCTION deling.sharing_gate(text, text, text, text, boolean) IS
     'The single gate of every sharing-service read: caller, purpose of use, citizen, reach; returns the kommuner to read';
 
--- fhir_datetime: a FHIR dateTime/instant in Norwegian local time with its offset.
+-- fhir_datetime: a FHIR dateTime/instant in Norwegian local time with its
+-- offset.  One expression and no pinned search_path, so it is inlined.
 CREATE FUNCTION deling.fhir_datetime(ts timestamptz) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
     SELECT to_char(ts AT TIME ZONE 'Europe/Oslo', 'YYYY-MM-DD"T"HH24:MI:SS')
-        || CASE WHEN o < interval '0' THEN '-' ELSE '+' END
-        || to_char(abs(extract(epoch FROM o))::int / 3600, 'FM00') || ':'
-        || to_char(abs(extract(epoch FROM o))::int % 3600 / 60, 'FM00')
-    FROM (SELECT (ts AT TIME ZONE 'Europe/Oslo') - (ts AT TIME ZONE 'UTC') AS o) s;
+        || CASE WHEN (ts AT TIME ZONE 'Europe/Oslo') < (ts AT TIME ZONE 'UTC') THEN '-' ELSE '+' END
+        || to_char(abs(extract(epoch FROM (ts AT TIME ZONE 'Europe/Oslo') - (ts AT TIME ZONE 'UTC'))::int) / 3600, 'FM00')
+        || ':'
+        || to_char(abs(extract(epoch FROM (ts AT TIME ZONE 'Europe/Oslo') - (ts AT TIME ZONE 'UTC'))::int) % 3600 / 60, 'FM00')
 $$;
 
 -- fhir_pid_identifier: the FHIR identifier of an identity number (no-basis systems).
 CREATE FUNCTION deling.fhir_pid_identifier(pid text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $$
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT jsonb_build_object('system', CASE deling.fnr_kind(pid)
                WHEN 'fnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.1'
                WHEN 'dnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.2'
@@ -109,7 +110,7 @@ $$;
 
 -- fhir_patient_id: one stable Patient id per person, whichever kommune holds them.
 CREATE FUNCTION deling.fhir_patient_id(pid text) RETURNS uuid
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $$
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     SELECT md5('deling-patient:' || pid)::uuid;
 $$;
 

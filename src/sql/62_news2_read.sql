@@ -4,17 +4,19 @@
 -- through deling.sharing_gate().
 -- ---------------------------------------------------------------------------
 
--- fhir_coding: one-coding CodeableConcept.
+-- fhir_concept: a one-coding CodeableConcept (inlined: no pinned search_path).
 CREATE FUNCTION deling.fhir_concept(system text, code text, display text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', system, 'code', code, 'display', display)));
 $$;
 
 -- news2_fhir: the FHIR resources of one measurement as search entries: the
 -- NEWS2 total (mode match) first, then its vital signs (mode include).
 CREATE FUNCTION deling.news2_fhir(m deling.news2_measurement) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    WITH base AS (
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+BEGIN
+    -- PL/pgSQL, so the plan of this large query is cached per session
+    RETURN (WITH base AS (
         SELECT jsonb_strip_nulls(jsonb_build_object(
                    'status', m.status,
                    'subject', jsonb_build_object('reference', 'urn:uuid:' || deling.fhir_patient_id(m.pid),
@@ -115,7 +117,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
         || (SELECT jsonb_agg(jsonb_build_object('mode', 'include', 'resource',
                 jsonb_build_object('resourceType', 'Observation', 'id', vs.id, 'category', vital) || vs.resource || common)
                 ORDER BY vs.name) FROM vs)
-    FROM base;
+    FROM base);
+END
 $$;
 COMMENT ON FUNCTION deling.news2_fhir(deling.news2_measurement) IS
     'FHIR R4 Observations of one NEWS2 measurement: the total (match) and its vital signs (include)';

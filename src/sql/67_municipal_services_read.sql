@@ -6,7 +6,7 @@
 
 -- fhir_unit_id: one stable Organization id per responsible unit of a kommune.
 CREATE FUNCTION deling.fhir_unit_id(kommune_nr text, unit_orgnr text, unit_name text) RETURNS uuid
-LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT md5('deling-unit:' || kommune_nr || ':' || coalesce(unit_orgnr, '') || ':' || coalesce(unit_name, ''))::uuid;
 $$;
 
@@ -30,8 +30,10 @@ $$;
 
 -- municipal_service_fhir: one service as an OKT EpisodeOfCare.
 CREATE FUNCTION deling.municipal_service_fhir(s deling.municipal_service) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    SELECT jsonb_strip_nulls(jsonb_build_object(
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+BEGIN
+    -- PL/pgSQL, so the plan of this large query is cached per session
+    RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
         'resourceType', 'EpisodeOfCare',
         'id', s.service_id,
         'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.no/fhir/ig/okt/StructureDefinition/OktEpisodeOfCare'),
@@ -64,7 +66,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
             'reference', 'urn:uuid:' || deling.fhir_unit_id(s.kommune_nr, s.unit_orgnr, s.unit_name),
             'display', coalesce(s.unit_name, (SELECT k.name || ' kommune' FROM deling.kommune k WHERE k.kommune_nr = s.kommune_nr))),
         'period', jsonb_strip_nulls(jsonb_build_object('start', to_char(s.period_start, 'YYYY-MM-DD'),
-                                                       'end', to_char(s.period_end, 'YYYY-MM-DD')))));
+                                                       'end', to_char(s.period_end, 'YYYY-MM-DD'))))));
+END
 $$;
 COMMENT ON FUNCTION deling.municipal_service_fhir(deling.municipal_service) IS
     'A municipal service as an HL7 Norway OKT EpisodeOfCare';
