@@ -120,6 +120,20 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 $$;
 GRANT EXECUTE ON FUNCTION deling_test.m(text, jsonb) TO PUBLIC;
 
+-- summary(body): a short, stable description of a PostgREST response body
+CREATE FUNCTION deling_test.summary(body text) RETURNS text
+LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE
+        WHEN j->>'resourceType' = 'Bundle' THEN format('Bundle %s, total %s: %s', j->>'type', coalesce(j->>'total', '-'),
+            coalesce((SELECT string_agg(t || ' x' || n, ', ' ORDER BY t) FROM (SELECT e->'resource'->>'resourceType' AS t, count(*) AS n
+                      FROM jsonb_array_elements(j->'entry') e GROUP BY 1) x), 'no entries'))
+        WHEN jsonb_typeof(j) = 'array' THEN format('array of %s', jsonb_array_length(j))
+        WHEN jsonb_typeof(j) = 'object' THEN deling_test.mask(j - 'measurement_id' - 'service_id' - 'block_id')
+        ELSE j::text END
+    FROM (SELECT body::jsonb AS j) x;
+$$;
+GRANT EXECUTE ON FUNCTION deling_test.summary(text) TO PUBLIC;
+
 -- direct-SQL integration login roles, one bound to Bodø and one to Bærum,
 -- and one login role of each kind that has no binding
 DO $$
