@@ -124,13 +124,14 @@ GRANT EXECUTE ON FUNCTION deling_test.m(text, jsonb) TO PUBLIC;
 CREATE FUNCTION deling_test.summary(body text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
     SELECT CASE
+        WHEN j IS NULL THEN 'empty body'
         WHEN j->>'resourceType' = 'Bundle' THEN format('Bundle %s, total %s: %s', j->>'type', coalesce(j->>'total', '-'),
             coalesce((SELECT string_agg(t || ' x' || n, ', ' ORDER BY t) FROM (SELECT e->'resource'->>'resourceType' AS t, count(*) AS n
                       FROM jsonb_array_elements(j->'entry') e GROUP BY 1) x), 'no entries'))
         WHEN jsonb_typeof(j) = 'array' THEN format('array of %s', jsonb_array_length(j))
         WHEN jsonb_typeof(j) = 'object' THEN deling_test.mask(j - 'measurement_id' - 'service_id' - 'block_id')
         ELSE j::text END
-    FROM (SELECT body::jsonb AS j) x;
+    FROM (SELECT nullif(body, '')::jsonb AS j) x;
 $$;
 GRANT EXECUTE ON FUNCTION deling_test.summary(text) TO PUBLIC;
 

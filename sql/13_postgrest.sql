@@ -44,6 +44,27 @@ SELECT pg_temp.rpc_query('block_sharing', jsonb_build_object('pid', :'pid', 'sha
     '{"pid": "text", "sharing_service": "text", "kommuner": "text[]"}') AS q_block \gset
 SELECT pg_temp.rpc_query('sharing_blocks', jsonb_build_object('pid', :'pid'), '{"pid": "text"}') AS q_blocks \gset
 SELECT pg_temp.rpc_query('my_access_log', '{}', '{}') AS q_my_log \gset
+SELECT pg_temp.rpc_query('municipal_services_ingest_batch', jsonb_build_object('services', jsonb_build_array(
+    jsonb_build_object('pid', :'new_pid', 'service_code', '1', 'status', 'active', 'period_start', '2026-11-01',
+                       'source_system', 'pgrst', 'source_id', 's-2'))), '{"services": "jsonb"}') AS q_services_batch \gset
+SELECT pg_temp.rpc_query('municipal_services_ingest_fhir', jsonb_build_object('bundle', jsonb_build_object(
+    'resourceType', 'Bundle', 'type', 'batch', 'entry', jsonb_build_array(jsonb_build_object('resource', jsonb_build_object(
+        'resourceType', 'EpisodeOfCare', 'status', 'active',
+        'identifier', jsonb_build_array(jsonb_build_object('system', 'pgrst', 'value', 's-3')),
+        'type', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
+            'system', 'urn:oid:2.16.578.1.12.4.1.1.9151', 'code', '5')))),
+        'patient', jsonb_build_object('identifier', jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', :'new_pid')),
+        'period', jsonb_build_object('start', '2026-11-02')))))), '{"bundle": "jsonb"}') AS q_services_fhir \gset
+SELECT pg_temp.rpc_query('news2_ingest_fhir', jsonb_build_object('bundle', jsonb_build_object('resourceType', 'Bundle', 'type', 'batch')),
+    '{"bundle": "jsonb"}') AS q_news2_fhir_bad \gset
+-- POST /citizens: an insert through the view, as PostgREST builds it
+SELECT format('WITH pgrst_source AS (INSERT INTO "api"."citizens"("pid") SELECT "pgrst_body"."pid" FROM (SELECT %L::json AS json_data) pgrst_payload, LATERAL (SELECT CASE WHEN json_typeof(pgrst_payload.json_data) = ''array'' THEN pgrst_payload.json_data ELSE json_build_array(pgrst_payload.json_data) END AS val) pgrst_uniform_json, LATERAL (SELECT * FROM json_to_recordset(pgrst_uniform_json.val) AS _("pid" text) ) pgrst_body  RETURNING 1) SELECT '''' AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, array[]::text[] AS header, ''''::text AS body, nullif(current_setting(''response.headers'', true), '''') AS response_headers, nullif(current_setting(''response.status'', true), '''') AS response_status, '''' AS response_inserted FROM (SELECT * FROM pgrst_source) _postgrest_t',
+              jsonb_build_object('pid', deling.synthetic_fnr('1966-06-06', 0))) AS q_insert \gset
+SELECT replace(:'q_insert', '"pid")', '"pid", "kommune_nr")') AS q_insert_other \gset
+SELECT replace(replace(:'q_insert_other', 'SELECT "pgrst_body"."pid" FROM', 'SELECT "pgrst_body"."pid", "pgrst_body"."kommune_nr" FROM'),
+               'AS _("pid" text)', 'AS _("pid" text, "kommune_nr" text)') AS q_insert_other \gset
+SELECT replace(:'q_insert_other', '"pid": "' || deling.synthetic_fnr('1966-06-06', 0) || '"',
+               '"pid": "' || deling.synthetic_fnr('1966-06-06', 1) || '", "kommune_nr": "1804"') AS q_insert_other \gset
 
 -- tokens and the request headers PostgREST passes on
 SELECT deling_test.claims('lege_ab') AS lege_claims \gset
@@ -98,6 +119,21 @@ SET SESSION AUTHORIZATION deling_authenticator;
 \set path /rpc/news2_ingest_batch
 \set query :q_bad_batch
 \i sql/include/pgrst_request.psql
+\set path /rpc/news2_ingest_fhir
+\set query :q_news2_fhir_bad
+\i sql/include/pgrst_request.psql
+\set path /rpc/municipal_services_ingest_batch
+\set query :q_services_batch
+\i sql/include/pgrst_request.psql
+\set path /rpc/municipal_services_ingest_fhir
+\set query :q_services_fhir
+\i sql/include/pgrst_request.psql
+\echo '--- POST /citizens: a Bærum citizen (201), and one for Bodø (refused by row-level security)'
+\set path /citizens
+\set query :q_insert
+\i sql/include/pgrst_request.psql
+\set query :q_insert_other
+\i sql/include/pgrst_request.psql
 
 \echo '--- the legevakt doctor (deling_helsepersonell): every read; no views, no ingest'
 \set role deling_helsepersonell
@@ -135,6 +171,18 @@ SET SESSION AUTHORIZATION deling_authenticator;
 \set headers :citizen_headers
 \set path /rpc/block_sharing
 \set query :q_block
+\i sql/include/pgrst_request.psql
+\set txmode 'READ ONLY'
+\set method GET
+\set path /rpc/sharing_blocks
+\set query :q_blocks
+\i sql/include/pgrst_request.psql
+SELECT pg_temp.rpc_query('unblock_sharing', jsonb_build_object('block_id', (:'resp_body')::jsonb->0->>'block_id'),
+                         '{"block_id": "uuid"}') AS q_unblock \gset
+\set txmode 'READ WRITE'
+\set method POST
+\set path /rpc/unblock_sharing
+\set query :q_unblock
 \i sql/include/pgrst_request.psql
 \set txmode 'READ ONLY'
 \set method GET
