@@ -79,3 +79,29 @@ CREATE FUNCTION deling.iso_date(v text) RETURNS date
 LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $$
     SELECT CASE WHEN v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN (deling.try_timestamptz(v || 'T12:00:00Z') AT TIME ZONE 'UTC')::date END;
 $$;
+
+-- fhir_bundle_index: check that an incoming FHIR document is a Bundle an
+-- EPJ may send (transaction, batch, collection) and index its resources by
+-- fullUrl and by Type/id, so references resolve inside the Bundle.
+CREATE FUNCTION deling.fhir_bundle_index(bundle jsonb) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    res jsonb;
+BEGIN
+    IF bundle->>'resourceType' IS DISTINCT FROM 'Bundle' THEN
+        RAISE EXCEPTION 'expected a FHIR Bundle, not %', coalesce(bundle->>'resourceType', jsonb_typeof(bundle))
+            USING ERRCODE = '22023';
+    END IF;
+    IF bundle->>'type' IS NULL OR bundle->>'type' NOT IN ('transaction', 'batch', 'collection') THEN
+        RAISE EXCEPTION 'Bundle.type must be transaction, batch or collection, not %', coalesce(bundle->>'type', 'missing')
+            USING ERRCODE = '22023';
+    END IF;
+    SELECT coalesce(jsonb_object_agg(k, r), '{}') INTO res
+    FROM (SELECT e->>'fullUrl' AS k, e->'resource' AS r FROM jsonb_array_elements(bundle->'entry') e WHERE e ? 'fullUrl'
+          UNION ALL
+          SELECT (e->'resource'->>'resourceType') || '/' || (e->'resource'->>'id'), e->'resource'
+          FROM jsonb_array_elements(bundle->'entry') e WHERE e->'resource' ? 'id') x
+    WHERE k IS NOT NULL;
+    RETURN res;
+END
+$$;

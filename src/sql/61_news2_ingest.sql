@@ -194,21 +194,7 @@ DECLARE
     codes  text[];
     v      jsonb;
 BEGIN
-    IF bundle->>'resourceType' IS DISTINCT FROM 'Bundle' THEN
-        RAISE EXCEPTION 'expected a FHIR Bundle, not %', coalesce(bundle->>'resourceType', jsonb_typeof(bundle))
-            USING ERRCODE = '22023';
-    END IF;
-    IF bundle->>'type' IS NULL OR bundle->>'type' NOT IN ('transaction', 'batch', 'collection') THEN
-        RAISE EXCEPTION 'Bundle.type must be transaction, batch or collection, not %', coalesce(bundle->>'type', 'missing')
-            USING ERRCODE = '22023';
-    END IF;
-    -- resources addressable by fullUrl and by Type/id
-    SELECT coalesce(jsonb_object_agg(k, r), '{}') INTO res
-    FROM (SELECT e->>'fullUrl' AS k, e->'resource' AS r FROM jsonb_array_elements(bundle->'entry') e WHERE e ? 'fullUrl'
-          UNION ALL
-          SELECT (e->'resource'->>'resourceType') || '/' || (e->'resource'->>'id'), e->'resource'
-          FROM jsonb_array_elements(bundle->'entry') e WHERE e->'resource' ? 'id') x
-    WHERE k IS NOT NULL;
+    res := deling.fhir_bundle_index(bundle);
 
     FOR total IN
         SELECT e->'resource' FROM jsonb_array_elements(bundle->'entry') WITH ORDINALITY AS x(e, ord)
