@@ -4,11 +4,7 @@
 -- written to $DELING_FHIR_OUT for the fhir suite to validate against the
 -- official FHIR R4 JSON schema.
 \set VERBOSITY terse
-\getenv fhir_dir DELING_FHIR_OUT
-\if :{?fhir_dir}
-\else
-\set fhir_dir /tmp
-\endif
+\i sql/include/fhir_dir.psql
 SELECT deling.synthetic_fnr('1938-03-14', 0) AS pid \gset
 SELECT deling.synthetic_fnr('1944-06-06', 0) AS bodo_pid \gset
 SELECT deling.synthetic_fnr('1951-09-09', 0) AS asker_pid \gset

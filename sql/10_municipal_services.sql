@@ -4,11 +4,7 @@
 -- legevakt reaches 3201 and 3203 but not 1804.  Bundles go to
 -- $DELING_FHIR_OUT for schema validation.
 \set VERBOSITY terse
-\getenv fhir_dir DELING_FHIR_OUT
-\if :{?fhir_dir}
-\else
-\set fhir_dir /tmp
-\endif
+\i sql/include/fhir_dir.psql
 SELECT deling.synthetic_fnr('1941-04-09', 0) AS pid \gset
 SELECT deling.synthetic_fnr('1933-12-24', 0) AS moved_pid \gset
 SELECT deling.synthetic_fnr('1950-06-15', 0) AS bodo_pid \gset

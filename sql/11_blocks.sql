@@ -3,11 +3,7 @@
 -- honours them and says that something is withheld, without what; an
 -- emergency (ETREAT with a reason) opens them and says so.
 \set VERBOSITY terse
-\getenv fhir_dir DELING_FHIR_OUT
-\if :{?fhir_dir}
-\else
-\set fhir_dir /tmp
-\endif
+\i sql/include/fhir_dir.psql
 SELECT deling.synthetic_fnr('1941-04-09', 0) AS pid \gset
 SELECT deling.synthetic_fnr('1938-03-14', 0) AS news2_pid \gset
 SELECT orgnr AS ab_legevakt FROM deling.organisation WHERE name = 'Asker og Bærum legevakt' \gset

@@ -4,11 +4,7 @@
 -- forge entries; the citizen sees who read their data (without free-text
 -- reasons); the privacy officer reviews emergency reads and denials.
 \set VERBOSITY terse
-\getenv fhir_dir DELING_FHIR_OUT
-\if :{?fhir_dir}
-\else
-\set fhir_dir /tmp
-\endif
+\i sql/include/fhir_dir.psql
 SELECT deling.synthetic_fnr('1938-03-14', 0) AS pid \gset
 SELECT deling_test.claims('lege_ab') AS p \gset
 \set lege_tok `tests/tools/mint-jwt RS256 k1 :'p'`

@@ -189,6 +189,10 @@ SELECT pg_temp.rpc_query('unblock_sharing', jsonb_build_object('block_id', (:'re
 \set path /rpc/sharing_blocks
 \set query :q_blocks
 \i sql/include/pgrst_request.psql
+-- (every entry so far appended first, so the count does not depend on the worker's timing)
+RESET SESSION AUTHORIZATION;
+SELECT deling.access_log_drain() >= 0 AS drained;
+SET SESSION AUTHORIZATION deling_authenticator;
 \set path /rpc/my_access_log
 \set query :q_my_log
 \i sql/include/pgrst_request.psql

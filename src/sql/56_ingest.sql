@@ -5,6 +5,35 @@
 -- with one report before anything is written.
 -- ---------------------------------------------------------------------------
 
+-- share_table: put a sharing service's table under the platform's rules:
+-- RLS enabled and forced; integrations read and write their own kommune's
+-- rows while it has enabled the service; the sharing functions (running as
+-- deling_owner) read the kommuner the caller reaches (when readable); the
+-- DBA's role sees everything.  A new sharing service calls this for each of
+-- its tables in its install or upgrade script.
+CREATE FUNCTION deling.share_table(tbl regclass, service text, readable boolean) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+DECLARE
+    t text := (SELECT c.relname FROM pg_class c WHERE c.oid = tbl);
+BEGIN
+    IF NOT EXISTS (SELECT FROM deling.service s WHERE s.service_code = share_table.service) THEN
+        RAISE EXCEPTION 'unknown sharing service "%"', service USING ERRCODE = '22023';
+    END IF;
+    EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
+    EXECUTE format('CREATE POLICY %I ON %s TO deling_integrasjon '
+                   'USING (kommune_nr = (SELECT deling.current_kommune_for(%L))) '
+                   'WITH CHECK (kommune_nr = (SELECT deling.current_kommune_for(%L)))', t || '_integrasjon', tbl, service, service);
+    IF readable THEN
+        EXECUTE format('CREATE POLICY %I ON %s FOR SELECT TO deling_owner '
+                       'USING (kommune_nr = ANY ((SELECT deling.reach_for(%L))::text[]))', t || '_sharing', tbl, service);
+    END IF;
+    EXECUTE format('CREATE POLICY %I ON %s TO deling_admin USING (true) WITH CHECK (true)', t || '_admin', tbl);
+END
+$$;
+COMMENT ON FUNCTION deling.share_table(regclass, text, boolean) IS
+    'Install scripts: forced RLS and the standard policies for a sharing service''s table';
+
 -- ingest_kommune: the kommune an ingest writes for; 42501 when the caller
 -- acts for none, or its kommune has not enabled the service.
 CREATE FUNCTION deling.ingest_kommune(service text) RETURNS text

@@ -163,17 +163,5 @@ $$;
 CREATE TRIGGER news2_keep_history AFTER UPDATE ON deling.news2_measurement
     FOR EACH ROW EXECUTE FUNCTION deling.news2_keep_history();
 
-ALTER TABLE deling.news2_measurement ENABLE ROW LEVEL SECURITY;
-ALTER TABLE deling.news2_measurement FORCE ROW LEVEL SECURITY;
-ALTER TABLE deling.news2_measurement_history ENABLE ROW LEVEL SECURITY;
-ALTER TABLE deling.news2_measurement_history FORCE ROW LEVEL SECURITY;
-CREATE POLICY news2_integrasjon ON deling.news2_measurement TO deling_integrasjon
-    USING (kommune_nr = (SELECT deling.current_kommune_for('news2')))
-    WITH CHECK (kommune_nr = (SELECT deling.current_kommune_for('news2')));
-CREATE POLICY news2_sharing ON deling.news2_measurement FOR SELECT TO deling_owner
-    USING (kommune_nr = ANY ((SELECT deling.reach_for('news2'))::text[]));
-CREATE POLICY news2_admin ON deling.news2_measurement TO deling_admin USING (true) WITH CHECK (true);
-CREATE POLICY news2_history_integrasjon ON deling.news2_measurement_history TO deling_integrasjon
-    USING (kommune_nr = (SELECT deling.current_kommune_for('news2')))
-    WITH CHECK (kommune_nr = (SELECT deling.current_kommune_for('news2')));
-CREATE POLICY news2_history_admin ON deling.news2_measurement_history TO deling_admin USING (true) WITH CHECK (true);
+SELECT deling.share_table('deling.news2_measurement', 'news2', readable => true);
+SELECT deling.share_table('deling.news2_measurement_history', 'news2', readable => false);

@@ -95,20 +95,8 @@ $$;
 CREATE TRIGGER municipal_service_keep_history AFTER UPDATE ON deling.municipal_service
     FOR EACH ROW EXECUTE FUNCTION deling.municipal_service_keep_history();
 
-ALTER TABLE deling.municipal_service ENABLE ROW LEVEL SECURITY;
-ALTER TABLE deling.municipal_service FORCE ROW LEVEL SECURITY;
-ALTER TABLE deling.municipal_service_history ENABLE ROW LEVEL SECURITY;
-ALTER TABLE deling.municipal_service_history FORCE ROW LEVEL SECURITY;
-CREATE POLICY ms_integrasjon ON deling.municipal_service TO deling_integrasjon
-    USING (kommune_nr = (SELECT deling.current_kommune_for('municipal-services')))
-    WITH CHECK (kommune_nr = (SELECT deling.current_kommune_for('municipal-services')));
-CREATE POLICY ms_sharing ON deling.municipal_service FOR SELECT TO deling_owner
-    USING (kommune_nr = ANY ((SELECT deling.reach_for('municipal-services'))::text[]));
-CREATE POLICY ms_admin ON deling.municipal_service TO deling_admin USING (true) WITH CHECK (true);
-CREATE POLICY ms_history_integrasjon ON deling.municipal_service_history TO deling_integrasjon
-    USING (kommune_nr = (SELECT deling.current_kommune_for('municipal-services')))
-    WITH CHECK (kommune_nr = (SELECT deling.current_kommune_for('municipal-services')));
-CREATE POLICY ms_history_admin ON deling.municipal_service_history TO deling_admin USING (true) WITH CHECK (true);
+SELECT deling.share_table('deling.municipal_service', 'municipal-services', readable => true);
+SELECT deling.share_table('deling.municipal_service_history', 'municipal-services', readable => false);
 
 -- municipal_service_fhir_status: the EpisodeOfCare status of a service on a
 -- day (OKT mapping): a started active or granted service is on-hold while a
