@@ -33,7 +33,14 @@ endif
 $(DATA_built): $(SQL_PARTS) Makefile
 	cat $(SQL_PARTS) > $@
 
-.PHONY: bootstrap demo test bench
+# KPR's official XSD files (names with parentheses, so not through PGXS DATA)
+KPR_XSD_DIR = $(DESTDIR)$(datadir)/extension/deling/xpr-ipl-56.0.0
+install: install-kpr-xsd
+install-kpr-xsd:
+	$(MKDIR_P) '$(KPR_XSD_DIR)'
+	$(INSTALL_DATA) kpr/xpr-ipl-56.0.0/*.xsd '$(KPR_XSD_DIR)/'
+
+.PHONY: bootstrap demo test bench install-kpr-xsd
 
 bootstrap:
 	scripts/bootstrap.sh

@@ -109,4 +109,7 @@ REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON deling.access_log, deling.access_log_
 REVOKE EXECUTE ON FUNCTION deling.access_log_emit(jsonb), deling.log_access(text, text, text[], text, text, boolean, text, integer, jsonb)
     FROM deling_admin;
 
+-- KPR
+GRANT EXECUTE ON FUNCTION kpr.validate_xpr_ipl(text) TO deling_kpr, deling_admin;
+
 NOTIFY pgrst, 'reload schema';

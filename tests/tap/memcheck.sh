@@ -90,6 +90,10 @@ SELECT deling.outer_role(), deling.whoami();
 SELECT encode(deling.sha256(convert_to(repeat('deling', n), 'UTF8')), 'hex') FROM generate_series(0, 50, 7) n;
 
 SELECT deling.access_log_emit(jsonb_build_object('time', now(), 'service', 'memcheck', 'n', n)) IS NOT NULL FROM generate_series(1, 3) n;
+
+SELECT kpr.validate_xpr_ipl(m) FROM unnest(ARRAY['<Melding xmlns="http://www.npr.no/xmlstds/56_0_0_ipl" versjon="56.0.0"/>', '<x/>', '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>']) m;
+
+SELECT kpr.validate_xpr_ipl('<not xml');
 SQL
 
 as_pg valgrind --quiet --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
@@ -99,6 +103,7 @@ rc=$?
 check "the single-user backend ran every call under valgrind (exit $rc)" test $rc -eq 0
 check "every call produced output" grep -q 'news2_subscores' "$dir/out.log"
 check "error paths were exercised" grep -q 'invalid token: algorithm "HS256"' "$dir/out.log"
+check "the XPR(ipl) schema validator ran" grep -q "Missing child element" "$dir/out.log"
 check "the access-log emitter and SHA-256 ran" grep -q 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' "$dir/out.log"
 # valgrind error records are separated by blank "==PID== " lines; ours are
 # those with a frame in deling.so, a deling_ symbol or one of src/*.c

@@ -1,0 +1,25 @@
+-- KPR: XPR(ipl) 56.0.0 messages are validated against the official XSD
+-- with libxml2; each kind of schema error is reported, every one at once.
+\set VERBOSITY terse
+\set good '<?xml version="1.0" encoding="UTF-8"?><Melding xmlns="http://www.npr.no/xmlstds/56_0_0_ipl" versjon="56.0.0" meldingstype="K" leverandor="Norsk helsenett" navnEPJ="deling" versjonEPJ="0.1.0" versjonUt="0.1.0"><Notifikasjon statusNotifikasjon="N" notifikasjonTid="2026-11-20T10:00:00" notifikasjonGUID="6f1c2a52-8a3e-4c1b-9a55-3f1b2c3d4e5f" notifikasjonForrigeGUID="00000000-0000-0000-0000-000000000000" notifikasjonLopeNr="1"><TjenesteStart tjenesteType="21" hendelseRegTid="2026-11-20T09:00:00" hendelseDato="2026-11-20" tjenesteID="9d9c1c7e-2c1a-4f7e-8a3b-1e2d3c4b5a69" hendelseGUID="0b7f9a10-5d2c-4e8f-9b1a-2c3d4e5f6a7b"><Bruker pasientGUID="3c2b1a09-8f7e-4d6c-5b4a-392817161514" brukerNr="1" fid="01814512319" typeID="1"/></TjenesteStart></Notifikasjon><Kontaktperson kontPerson="Kari Nordmann" meldEpost1="kpr@bodo.kommune.no" typeKontaktperson="1"/><Kommune kommuneNr="1804"/></Melding>'
+SELECT kpr.validate_xpr_ipl(:'good') AS valid_message_errors;
+-- a message that breaks the schema in several ways at once
+SELECT unnest(kpr.validate_xpr_ipl(replace(replace(:'good',
+    'notifikasjonForrigeGUID="00000000-0000-0000-0000-000000000000" ', ''),     -- required attribute missing
+    '<Kommune kommuneNr="1804"/>', ''))) AS error;                                -- required element missing
+-- the XSD does not enumerate statusNotifikasjon (N, M, C): a message builder must check it itself
+SELECT kpr.validate_xpr_ipl(replace(:'good', 'statusNotifikasjon="N"', 'statusNotifikasjon="X"')) AS not_checked_by_the_xsd;
+SELECT unnest(kpr.validate_xpr_ipl(replace(:'good', 'versjon="56.0.0"', 'versjon="55.0.0"'))) AS wrong_version;
+SELECT unnest(kpr.validate_xpr_ipl(replace(:'good', 'hendelseGUID="0b7f9a10', 'hendelseGUID="zz7f9a10'))) AS bad_guid;
+SELECT unnest(kpr.validate_xpr_ipl(replace(:'good', 'hendelseDato="2026-11-20"', 'hendelseDato="20.11.2026"'))) AS bad_date;
+-- not XML at all, and an external entity that must not be fetched
+SELECT kpr.validate_xpr_ipl('<Melding');
+SELECT NOT EXISTS (SELECT FROM unnest(kpr.validate_xpr_ipl('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>')) e
+                   WHERE e LIKE '%root:%') AS external_entity_not_loaded;
+-- who may validate
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT cardinality(kpr.validate_xpr_ipl(:'good')) AS kpr_role_can_validate;
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_lege;
+SELECT kpr.validate_xpr_ipl(:'good');
+RESET SESSION AUTHORIZATION;
