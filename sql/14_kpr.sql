@@ -23,3 +23,30 @@ RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION regress_lege;
 SELECT kpr.validate_xpr_ipl(:'good');
 RESET SESSION AUTHORIZATION;
+
+-- the person-level events of Asker's services (fixed period: the rest depend on today)
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT event, event_date, service_code, provider_orgnr, stop_id IS NOT NULL AS has_stop_id, type_id, test_person,
+       bruker_nr IS NOT NULL AS has_bruker_nr
+FROM kpr.service_events('3203', '2019-01-01', '2026-11-15');
+-- brukerNr is stable: the same person has the same number in every event
+SELECT count(DISTINCT bruker_nr) = count(DISTINCT pid) AS one_bruker_nr_per_person
+FROM kpr.service_events('3203', '2019-01-01', '2026-11-15');
+-- what KPR would reject or statistics would drop
+SELECT source_id, service_code, problem FROM kpr.data_quality('3203') WHERE problem NOT LIKE 'test person%';
+SELECT count(*) AS test_person_services FROM kpr.data_quality('3203') WHERE problem LIKE 'test person%';
+-- aggregates: synthetic persons only count in test mode
+SELECT count(*) AS rows_in_production_mode FROM kpr.service_statistics('3203', '2026-09-01', '2026-10-01');
+RESET SESSION AUTHORIZATION;
+SET deling.kpr_test_mode = on;
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT * FROM kpr.service_statistics('3203', '2026-09-01', '2026-10-01');
+RESET SESSION AUTHORIZATION;
+RESET deling.kpr_test_mode;
+SELECT deling_test.try($$SELECT kpr.service_events('5001', '2026-01-01', '2026-12-31')$$);
+-- KPR reads are in the access log; other roles are refused
+SELECT deling.access_log_drain() >= 0 AS drained;
+SELECT entry->'report' AS report, count(*) FROM deling.access_log WHERE entry->>'service' = 'kpr' GROUP BY 1 ORDER BY 1;
+SET SESSION AUTHORIZATION regress_epj_asker;
+SELECT deling_test.try($$SELECT count(*) FROM kpr.service_events('3203', '2026-01-01', '2026-12-31')$$);
+RESET SESSION AUTHORIZATION;

@@ -11,4 +11,7 @@ extern void deling_context_define_gucs(void);
 /* access_log.c: access-log settings and its drain worker, at preload */
 extern void deling_access_log_init(void);
 
+/* kpr.c: KPR settings, at preload */
+extern void deling_kpr_init(void);
+
 #endif							/* DELING_H */

@@ -22,12 +22,27 @@
 #include "nodes/pg_list.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/xml.h"
 
+#include "deling.h"
+
 /* The parsed XPR(ipl) schema and the file it came from. */
+static bool kpr_test_mode = false;
 static xmlSchemaPtr xpr_schema = NULL;
 static char *xpr_schema_path = NULL;
+
+/*
+ * deling_kpr_init: KPR settings, defined at preload.
+ */
+void
+deling_kpr_init(void)
+{
+	DefineCustomBoolVariable("deling.kpr_test_mode",
+							 "Include synthetic (Tenor) test persons in KPR reporting; never in production.",
+							 NULL, &kpr_test_mode, false, PGC_SUSET, 0, NULL, NULL, NULL);
+}
 
 /*
  * xpr_ipl_schema_path: where the extension installed XPR(ipl).xsd.

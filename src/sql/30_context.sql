@@ -357,6 +357,15 @@ $$;
 COMMENT ON FUNCTION deling.whoami() IS
     'The caller context of this transaction or session as JSON: who, which organisation and kommune, reach, purpose';
 
+-- kpr_reading: the caller outside the SECURITY DEFINER function is a KPR
+-- reader (deling_kpr or deling_admin); KPR's reporting functions then read
+-- every kommune's services (and log it).  Policies call it once per statement.
+CREATE FUNCTION deling.kpr_reading() RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
+    SELECT pg_has_role(deling.outer_role(), 'deling_kpr', 'MEMBER')
+        OR pg_has_role(deling.outer_role(), 'deling_admin', 'MEMBER');
+$$;
+
 -- The two ways in ---------------------------------------------------------------
 
 CREATE FUNCTION deling.authenticate(token text, for_session boolean DEFAULT false) RETURNS jsonb

@@ -24,7 +24,7 @@ CREATE POLICY citizen_integrasjon ON deling.citizen TO deling_integrasjon
     USING (kommune_nr = (SELECT deling.current_kommune()))
     WITH CHECK (kommune_nr = (SELECT deling.current_kommune()));
 CREATE POLICY citizen_sharing ON deling.citizen FOR SELECT TO deling_owner
-    USING (kommune_nr = ANY ((SELECT deling.reach_for(NULL))::text[]));
+    USING (kommune_nr = ANY ((SELECT deling.reach_for(NULL))::text[]) OR (SELECT deling.kpr_reading()));
 CREATE POLICY citizen_admin ON deling.citizen TO deling_admin
     USING (true) WITH CHECK (true);
 

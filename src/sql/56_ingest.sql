@@ -8,8 +8,9 @@
 -- share_table: put a sharing service's table under the platform's rules:
 -- RLS enabled and forced; integrations read and write their own kommune's
 -- rows while it has enabled the service; the sharing functions (running as
--- deling_owner) read the kommuner the caller reaches (when readable); the
--- DBA's role sees everything.  A new sharing service calls this for each of
+-- deling_owner) read the kommuner the caller reaches (when readable), and
+-- KPR's logged reporting functions read every kommune; the DBA's role sees
+-- everything.  A new sharing service calls this for each of
 -- its tables in its install or upgrade script.
 CREATE FUNCTION deling.share_table(tbl regclass, service text, readable boolean) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog AS $$
@@ -26,7 +27,8 @@ BEGIN
                    'WITH CHECK (kommune_nr = (SELECT deling.current_kommune_for(%L)))', t || '_integrasjon', tbl, service, service);
     IF readable THEN
         EXECUTE format('CREATE POLICY %I ON %s FOR SELECT TO deling_owner '
-                       'USING (kommune_nr = ANY ((SELECT deling.reach_for(%L))::text[]))', t || '_sharing', tbl, service);
+                       'USING (kommune_nr = ANY ((SELECT deling.reach_for(%L))::text[]) OR (SELECT deling.kpr_reading()))',
+                       t || '_sharing', tbl, service);
     END IF;
     EXECUTE format('CREATE POLICY %I ON %s TO deling_admin USING (true) WITH CHECK (true)', t || '_admin', tbl);
 END

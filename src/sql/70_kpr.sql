@@ -7,3 +7,119 @@ CREATE FUNCTION kpr.validate_xpr_ipl(message text) RETURNS text[]
     AS 'MODULE_PATHNAME', 'deling_xpr_ipl_validate' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION kpr.validate_xpr_ipl(text) IS
     'The XSD errors of an XPR(ipl) 56.0.0 message (empty when valid); 2200M when it is not well-formed XML';
+
+-- kpr_reader: the caller may read KPR data (deling_kpr or deling_admin);
+-- every person-level read is access-logged like any other.
+CREATE FUNCTION kpr.kpr_reader(kommune_nr text, what text) RETURNS void
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    IF NOT (pg_has_role(deling.outer_role(), 'deling_kpr', 'MEMBER') OR pg_has_role(deling.outer_role(), 'deling_admin', 'MEMBER')) THEN
+        RAISE EXCEPTION 'KPR reporting is for deling_kpr and deling_admin' USING ERRCODE = '42501';
+    END IF;
+    IF NOT EXISTS (SELECT FROM deling.kommune k WHERE k.kommune_nr = kpr_reader.kommune_nr) THEN
+        RAISE EXCEPTION 'kommune % is not registered', kommune_nr USING ERRCODE = '22023';
+    END IF;
+    PERFORM deling.log_access('kpr', NULL, ARRAY[kommune_nr], NULL, NULL, true, NULL, NULL, jsonb_build_object('report', what));
+END
+$$;
+
+-- kpr_type_id: the 9032 identifier type KPR expects for an identity number.
+CREATE FUNCTION kpr.type_id(pid text) RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+    SELECT CASE deling.fnr_kind(pid) WHEN 'fnr' THEN 1 WHEN 'dnr' THEN 2 WHEN 'hnr' THEN 3 WHEN 'fhnr' THEN 12 END;
+$$;
+COMMENT ON FUNCTION kpr.type_id(text) IS 'Identifier type (code system 9032): 1 fødselsnummer, 2 D-nummer, 3 H-nummer, 12 FH-nummer';
+
+-- service_events: the person-level events KPR's continuous report is made
+-- of, for a kommune and period: start, end, temporary stop from and to, and
+-- provider change (between versions of a service).
+CREATE FUNCTION kpr.service_events(kommune_nr text, from_date date, to_date date)
+RETURNS TABLE (service_id uuid, bruker_nr text, pid text, type_id integer, test_person boolean, event text,
+               event_date date, service_code text, provider_orgnr text, stop_id text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    PERFORM kpr.kpr_reader(kommune_nr, 'service_events');
+    RETURN QUERY
+    WITH s AS (
+        SELECT m.*, c.citizen_id FROM deling.municipal_service m
+        JOIN deling.citizen c ON c.kommune_nr = m.kommune_nr AND c.pid = m.pid
+        WHERE m.kommune_nr = service_events.kommune_nr AND m.status IN ('granted', 'active', 'on-hold', 'ended')),
+    e AS (
+        SELECT s.service_id, s.citizen_id, s.pid, 'TjenesteStart' AS event, s.period_start AS d, s.service_code, s.unit_orgnr, NULL::text AS stop_id FROM s
+        UNION ALL
+        SELECT s.service_id, s.citizen_id, s.pid, 'TjenesteSlutt', s.period_end, s.service_code, s.unit_orgnr, NULL FROM s WHERE s.period_end IS NOT NULL
+        UNION ALL
+        SELECT s.service_id, s.citizen_id, s.pid, 'MidlertidigStoppFra', lower(r), s.service_code, s.unit_orgnr, s.service_id || ':' || lower(r)
+        FROM s, unnest(s.stops) r
+        UNION ALL
+        SELECT s.service_id, s.citizen_id, s.pid, 'MidlertidigStoppTil', upper(r) - 1, s.service_code, s.unit_orgnr, s.service_id || ':' || lower(r)
+        FROM s, unnest(s.stops) r WHERE NOT upper_inf(r)
+        UNION ALL
+        SELECT s.service_id, s.citizen_id, s.pid, 'TjenesteutforerEndret', (h.superseded_at AT TIME ZONE 'Europe/Oslo')::date,
+               s.service_code, s.unit_orgnr, NULL
+        FROM s JOIN deling.municipal_service_history h ON h.kommune_nr = s.kommune_nr AND h.service_id = s.service_id
+        WHERE h.snapshot->>'unit_orgnr' IS DISTINCT FROM
+              coalesce((SELECT h2.snapshot->>'unit_orgnr' FROM deling.municipal_service_history h2
+                        WHERE h2.kommune_nr = h.kommune_nr AND h2.service_id = h.service_id AND h2.version = h.version + 1),
+                       s.unit_orgnr))
+    SELECT e.service_id, e.citizen_id::text, e.pid::text, kpr.type_id(e.pid), deling.fnr_synthetic(e.pid), e.event, e.d,
+           e.service_code, e.unit_orgnr::text, e.stop_id
+    FROM e WHERE e.d BETWEEN from_date AND to_date
+    ORDER BY e.d, e.service_id, e.event;
+END
+$$;
+COMMENT ON FUNCTION kpr.service_events(text, date, date) IS
+    'Person-level KPR events (TjenesteStart, TjenesteSlutt, MidlertidigStoppFra/-Til, TjenesteutforerEndret) of a kommune in a period; brukerNr is the stable citizen id; access-logged';
+
+-- data_quality: services KPR would reject or statistics would drop.
+CREATE FUNCTION kpr.data_quality(kommune_nr text)
+RETURNS TABLE (service_id uuid, source_id text, service_code text, problem text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    PERFORM kpr.kpr_reader(kommune_nr, 'data_quality');
+    RETURN QUERY
+    SELECT m.service_id, m.source_id, m.service_code, p.problem
+    FROM deling.municipal_service m
+    JOIN deling.service_type t ON t.code = m.service_code
+    CROSS JOIN LATERAL (VALUES
+        (CASE WHEN t.status <> 'active' THEN format('service code %s is %s in code list 9151', m.service_code, t.status) END),
+        (CASE WHEN m.period_end < m.period_start THEN 'period ends before it starts' END),
+        (CASE WHEN m.unit_orgnr IS NULL AND m.service_code IN ('1', '2', '3', '4', '15', '17', '18', '19', '20', '21', '22', '25')
+              THEN 'no provider organisation number (required by KPR for this service type)' END),
+        (CASE WHEN m.weekly_hours > 168 THEN 'more than 168 hours a week' END),
+        (CASE WHEN deling.fnr_synthetic(m.pid) THEN 'test person (never reported in production)' END),
+        (CASE WHEN kpr.type_id(m.pid) NOT IN (1, 2) THEN 'identity number gives no KPR person id (H- or FH-nummer)' END)
+    ) p(problem)
+    WHERE m.kommune_nr = data_quality.kommune_nr AND m.status <> 'entered-in-error' AND p.problem IS NOT NULL
+    ORDER BY m.source_id, p.problem;
+END
+$$;
+COMMENT ON FUNCTION kpr.data_quality(text) IS
+    'Services of a kommune that KPR would reject or statistics would drop, with the reason; access-logged';
+
+-- service_statistics: persons and services per month, service type, age
+-- band and sex, and hours per week; no person-level data.
+CREATE FUNCTION kpr.service_statistics(kommune_nr text, from_month date, to_month date)
+RETURNS TABLE (month date, service_code text, age_band text, sex text, persons bigint, services bigint,
+               weekly_hours numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+BEGIN
+    PERFORM kpr.kpr_reader(kommune_nr, 'service_statistics');
+    RETURN QUERY
+    SELECT mo::date, m.service_code,
+           CASE WHEN age < 18 THEN '0-17' WHEN age < 50 THEN '18-49' WHEN age < 67 THEN '50-66'
+                WHEN age < 80 THEN '67-79' WHEN age < 90 THEN '80-89' ELSE '90+' END,
+           coalesce(c.sex, 'unknown'), count(DISTINCT m.pid), count(*), sum(m.weekly_hours)
+    FROM generate_series(date_trunc('month', from_month), date_trunc('month', to_month), interval '1 month') mo
+    JOIN deling.municipal_service m ON m.kommune_nr = service_statistics.kommune_nr
+         AND m.status IN ('granted', 'active', 'on-hold', 'ended')
+         AND m.period_start < mo + interval '1 month' AND (m.period_end IS NULL OR m.period_end >= mo)
+    JOIN deling.citizen c ON c.kommune_nr = m.kommune_nr AND c.pid = m.pid
+    CROSS JOIN LATERAL (SELECT extract(year FROM age(mo::date, coalesce(c.birth_date, deling.fnr_birth_date(m.pid))))::int AS age) a
+    WHERE NOT deling.fnr_synthetic(m.pid) OR current_setting('deling.kpr_test_mode') = 'on'
+    GROUP BY 1, 2, 3, 4
+    ORDER BY 1, 2, 3, 4;
+END
+$$;
+COMMENT ON FUNCTION kpr.service_statistics(text, date, date) IS
+    'Aggregates for the kommune''s management: persons, services and weekly hours per month, service type, age band and sex';

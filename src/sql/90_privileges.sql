@@ -110,6 +110,9 @@ REVOKE EXECUTE ON FUNCTION deling.access_log_emit(jsonb), deling.log_access(text
     FROM deling_admin;
 
 -- KPR
-GRANT EXECUTE ON FUNCTION kpr.validate_xpr_ipl(text) TO deling_kpr, deling_admin;
+GRANT EXECUTE ON FUNCTION kpr.validate_xpr_ipl(text), kpr.type_id(text), kpr.service_events(text, date, date),
+    kpr.data_quality(text), kpr.service_statistics(text, date, date)
+    TO deling_kpr, deling_admin;
+GRANT EXECUTE ON FUNCTION kpr.type_id(text) TO deling_owner;
 
 NOTIFY pgrst, 'reload schema';
