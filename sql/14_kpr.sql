@@ -50,3 +50,36 @@ SELECT entry->'report' AS report, count(*) FROM deling.access_log WHERE entry->>
 SET SESSION AUTHORIZATION regress_epj_asker;
 SELECT deling_test.try($$SELECT count(*) FROM kpr.service_events('3203', '2026-01-01', '2026-12-31')$$);
 RESET SESSION AUTHORIZATION;
+
+-- pseudonymised research export: HMAC-SHA256 under the DBA's key
+SELECT deling.add_pseudonym_key('forskning-2026', 'Studie av hjemmetjenester 2026');
+SELECT deling_test.try($$SELECT deling.add_pseudonym_key('forskning-2026', 'again')$$);
+SET deling.kpr_test_mode = on;
+SET SESSION AUTHORIZATION regress_kpr;
+CREATE TEMP TABLE p1 AS SELECT * FROM kpr.pseudonymised_services('3203', 'forskning-2026');
+CREATE TEMP TABLE p2 AS SELECT * FROM kpr.pseudonymised_services('3203', 'forskning-2026');
+SELECT count(*) AS services, count(DISTINCT pseudonym) AS persons,
+       bool_and(pseudonym ~ '^[0-9a-f]{64}$') AS hex_sha256,
+       (SELECT array_agg(pseudonym ORDER BY pseudonym, period_start, service_code) FROM p1)
+         = (SELECT array_agg(pseudonym ORDER BY pseudonym, period_start, service_code) FROM p2) AS stable_under_the_same_key
+FROM p1;
+SELECT deling_test.try($$SELECT * FROM kpr.pseudonymised_services('3203', 'no-such-key')$$);
+SELECT deling_test.try('SELECT secret FROM deling.pseudonym_key');
+RESET SESSION AUTHORIZATION;
+SELECT count(*) AS pseudonyms_that_are_identity_numbers,
+       count(*) FILTER (WHERE p1.pseudonym IN (SELECT pid FROM deling.citizen)) AS pseudonyms_matching_a_citizen
+FROM p1 WHERE deling.fnr_valid(p1.pseudonym);
+-- another key gives unrelated pseudonyms; the HMAC agrees with the openssl command line
+SELECT deling.add_pseudonym_key('forskning-annen', 'Annen studie');
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT count(*) AS shared_pseudonyms FROM p1 JOIN kpr.pseudonymised_services('3203', 'forskning-annen') x USING (pseudonym);
+RESET SESSION AUTHORIZATION;
+RESET deling.kpr_test_mode;
+\set hmac_ref `printf 'what do ya want for nothing?' | openssl dgst -sha256 -mac HMAC -macopt hexkey:4a6566654a6566654a6566654a6566654a6566654a6566654a6566654a656665 | awk '{print $NF}'`
+SELECT encode(deling.hmac_sha256(convert_to('what do ya want for nothing?', 'UTF8'),
+                                 decode(repeat('4a656665', 8), 'hex')), 'hex') = :'hmac_ref' AS hmac_matches_openssl;
+SELECT deling_test.try($$SELECT deling.hmac_sha256('x', 'short key')$$);
+SET SESSION AUTHORIZATION regress_dba;
+SELECT key_id, purpose FROM deling.pseudonym_key ORDER BY 1;
+SELECT deling_test.try('SELECT secret FROM deling.pseudonym_key');
+RESET SESSION AUTHORIZATION;

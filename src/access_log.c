@@ -3,8 +3,8 @@
  *	  The durable access log (innsynslogg): emitting entries as
  *	  non-transactional logical WAL messages flushed before the data is
  *	  returned, the logical-decoding output plugin that passes them on, the
- *	  background worker that drains them into deling.access_log, and SHA-256
- *	  for the per-kommune hash chain.
+ *	  background worker that drains them into deling.access_log, SHA-256
+ *	  for the per-kommune hash chain, and HMAC-SHA256 for pseudonyms.
  *
  * An entry written this way survives the caller's ROLLBACK, is allowed in a
  * READ ONLY transaction (no transaction id is needed), and is on disk before
@@ -15,6 +15,7 @@
 #include "postgres.h"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 
 #include "access/xact.h"
 #include "access/xlog.h"
@@ -110,6 +111,53 @@ deling_sha256(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("SHA-256 digest failed")));
+	SET_VARSIZE(out, VARHDRSZ + 32);
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(deling_hmac_sha256);
+
+/*
+ * hmac_sha256(data bytea, key bytea): HMAC-SHA256 (OpenSSL), for pseudonyms
+ * that the same key reproduces and nothing else links back.
+ */
+Datum
+deling_hmac_sha256(PG_FUNCTION_ARGS)
+{
+	bytea	   *data = PG_GETARG_BYTEA_PP(0);
+	bytea	   *key = PG_GETARG_BYTEA_PP(1);
+	bytea	   *out = palloc(VARHDRSZ + 32);
+	unsigned int len = 0;
+
+	if (VARSIZE_ANY_EXHDR(key) < 32)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an HMAC key must be at least 32 bytes")));
+	if (HMAC(EVP_sha256(), VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key),
+			 (const unsigned char *) VARDATA_ANY(data), VARSIZE_ANY_EXHDR(data),
+			 (unsigned char *) VARDATA(out), &len) == NULL || len != 32)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("HMAC-SHA256 failed")));
+	SET_VARSIZE(out, VARHDRSZ + 32);
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(deling_random_key);
+
+/*
+ * random_key(): 32 bytes from the server's strong random source, for new
+ * HMAC keys.
+ */
+Datum
+deling_random_key(PG_FUNCTION_ARGS)
+{
+	bytea	   *out = palloc(VARHDRSZ + 32);
+
+	if (!pg_strong_random(VARDATA(out), 32))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate random bytes")));
 	SET_VARSIZE(out, VARHDRSZ + 32);
 	PG_RETURN_BYTEA_P(out);
 }

@@ -123,3 +123,57 @@ END
 $$;
 COMMENT ON FUNCTION kpr.service_statistics(text, date, date) IS
     'Aggregates for the kommune''s management: persons, services and weekly hours per month, service type, age band and sex';
+
+CREATE FUNCTION deling.hmac_sha256(data bytea, key bytea) RETURNS bytea
+    AS 'MODULE_PATHNAME', 'deling_hmac_sha256' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION deling.hmac_sha256(bytea, bytea) IS 'HMAC-SHA256 (OpenSSL); keys of at least 32 bytes';
+
+-- keys for pseudonymised research exports; only the DBA and the functions see them
+CREATE TABLE deling.pseudonym_key (
+    key_id      text PRIMARY KEY CHECK (key_id ~ '^[a-z0-9][a-z0-9_-]{0,62}$'),
+    secret      bytea NOT NULL CHECK (octet_length(secret) >= 32),
+    purpose     text NOT NULL,
+    created_at  timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE deling.pseudonym_key IS 'Secret HMAC keys for pseudonymised statistics exports, one per research purpose';
+
+CREATE FUNCTION deling.random_key() RETURNS bytea
+    AS 'MODULE_PATHNAME', 'deling_random_key' LANGUAGE C VOLATILE;
+COMMENT ON FUNCTION deling.random_key() IS '32 bytes from the server''s strong random source';
+
+CREATE FUNCTION deling.add_pseudonym_key(key_id text, purpose text) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog AS $$
+    INSERT INTO deling.pseudonym_key (key_id, secret, purpose) VALUES (key_id, deling.random_key(), purpose);
+$$;
+COMMENT ON FUNCTION deling.add_pseudonym_key(text, text) IS
+    'DBA: create a secret key for one research purpose''s pseudonymised exports';
+
+-- pseudonymised_services: a kommune's services for research, the identity
+-- number replaced by HMAC-SHA256 under the key: the same person gets the
+-- same pseudonym under the same key, and nothing else links back.
+CREATE FUNCTION kpr.pseudonymised_services(kommune_nr text, key_id text)
+RETURNS TABLE (pseudonym text, birth_year integer, sex text, service_code text, status text, period_start date,
+               period_end date, weekly_hours numeric)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    secret bytea;
+BEGIN
+    PERFORM kpr.kpr_reader(kommune_nr, 'pseudonymised_services');
+    SELECT k.secret INTO secret FROM deling.pseudonym_key k WHERE k.key_id = pseudonymised_services.key_id;
+    IF secret IS NULL THEN
+        RAISE EXCEPTION 'no pseudonym key "%"', key_id USING ERRCODE = '22023',
+            HINT = 'The DBA creates one with deling.add_pseudonym_key(key_id, purpose).';
+    END IF;
+    RETURN QUERY
+    SELECT encode(deling.hmac_sha256(convert_to(m.pid, 'UTF8'), secret), 'hex'),
+           extract(year FROM coalesce(c.birth_date, deling.fnr_birth_date(m.pid)))::int, c.sex,
+           m.service_code, m.status, m.period_start, m.period_end, m.weekly_hours
+    FROM deling.municipal_service m
+    JOIN deling.citizen c ON c.kommune_nr = m.kommune_nr AND c.pid = m.pid
+    WHERE m.kommune_nr = pseudonymised_services.kommune_nr AND m.status <> 'entered-in-error'
+      AND (NOT deling.fnr_synthetic(m.pid) OR current_setting('deling.kpr_test_mode') = 'on')
+    ORDER BY 1, m.period_start, m.service_code;
+END
+$$;
+COMMENT ON FUNCTION kpr.pseudonymised_services(text, text) IS
+    'Pseudonymised services of a kommune for research: identity numbers replaced by HMAC-SHA256 under the DBA''s key; access-logged';

@@ -111,8 +111,10 @@ REVOKE EXECUTE ON FUNCTION deling.access_log_emit(jsonb), deling.log_access(text
 
 -- KPR
 GRANT EXECUTE ON FUNCTION kpr.validate_xpr_ipl(text), kpr.type_id(text), kpr.service_events(text, date, date),
-    kpr.data_quality(text), kpr.service_statistics(text, date, date)
+    kpr.data_quality(text), kpr.service_statistics(text, date, date), kpr.pseudonymised_services(text, text)
     TO deling_kpr, deling_admin;
+REVOKE ALL ON deling.pseudonym_key FROM deling_admin;
+GRANT SELECT (key_id, purpose, created_at) ON deling.pseudonym_key TO deling_admin;
 GRANT EXECUTE ON FUNCTION kpr.type_id(text) TO deling_owner;
 
 NOTIFY pgrst, 'reload schema';

@@ -94,6 +94,10 @@ SELECT deling.access_log_emit(jsonb_build_object('time', now(), 'service', 'memc
 SELECT kpr.validate_xpr_ipl(m) FROM unnest(ARRAY['<Melding xmlns="http://www.npr.no/xmlstds/56_0_0_ipl" versjon="56.0.0"/>', '<x/>', '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>']) m;
 
 SELECT kpr.validate_xpr_ipl('<not xml');
+
+SELECT encode(deling.hmac_sha256(convert_to('x' || n, 'UTF8'), deling.random_key()), 'hex') FROM generate_series(1, 5) n;
+
+SELECT deling.hmac_sha256('x', 'short');
 SQL
 
 as_pg valgrind --quiet --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
