@@ -28,7 +28,7 @@ RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION regress_kpr;
 SELECT event, event_date, service_code, provider_orgnr, stop_id IS NOT NULL AS has_stop_id, type_id, test_person,
        bruker_nr IS NOT NULL AS has_bruker_nr
-FROM kpr.service_events('3203', '2019-01-01', '2026-11-15');
+FROM kpr.service_events('3203', '2019-01-01', '2026-11-15') ORDER BY event_date, service_code, event;
 -- brukerNr is stable: the same person has the same number in every event
 SELECT count(DISTINCT bruker_nr) = count(DISTINCT pid) AS one_bruker_nr_per_person
 FROM kpr.service_events('3203', '2019-01-01', '2026-11-15');
