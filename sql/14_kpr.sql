@@ -83,3 +83,54 @@ SET SESSION AUTHORIZATION regress_dba;
 SELECT key_id, purpose FROM deling.pseudonym_key ORDER BY 1;
 SELECT deling_test.try('SELECT secret FROM deling.pseudonym_key');
 RESET SESSION AUTHORIZATION;
+
+-- the continuous XPR(ipl) message ------------------------------------------------
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT deling_test.try($$SELECT kpr.xpr_ipl_message('3203')$$);      -- no contact person yet
+RESET SESSION AUTHORIZATION;
+SELECT kpr.set_contact('3203', 'Kari Rapportør', 'kpr@asker.kommune.no', '+47 66 90 00 00');
+CREATE FUNCTION pg_temp.notifications(m text) RETURNS TABLE (lopenr int, guid text, forrige text, status text, event text)
+LANGUAGE sql AS $$
+    SELECT (xpath('/*/@notifikasjonLopeNr', n))[1]::text::int, (xpath('/*/@notifikasjonGUID', n))[1]::text,
+           (xpath('/*/@notifikasjonForrigeGUID', n))[1]::text, (xpath('/*/@statusNotifikasjon', n))[1]::text,
+           (xpath('local-name(/*/*)', n))[1]::text
+    FROM unnest(xpath('/npr:Melding/npr:Notifikasjon', m::xml, ARRAY[ARRAY['npr', 'http://www.npr.no/xmlstds/56_0_0_ipl']])) n;
+$$;
+-- production mode: the synthetic persons are never reported
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT kpr.xpr_ipl_message('3203') AS m \gset
+RESET SESSION AUTHORIZATION;
+SELECT kpr.validate_xpr_ipl(:'m') AS errors, (SELECT count(*) FROM pg_temp.notifications(:'m')) AS notifications;
+-- test mode: every event up to today, numbered 1.. and chained
+SET deling.kpr_test_mode = on;
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT kpr.xpr_ipl_message('3203') AS m1 \gset
+RESET SESSION AUTHORIZATION;
+SELECT kpr.validate_xpr_ipl(:'m1') AS errors;
+SELECT lopenr, status, event FROM pg_temp.notifications(:'m1') ORDER BY lopenr;
+SELECT bool_and(n.forrige = coalesce(p.guid, '00000000-0000-0000-0000-000000000000')) AS chained
+FROM pg_temp.notifications(:'m1') n LEFT JOIN pg_temp.notifications(:'m1') p ON p.lopenr = n.lopenr - 1;
+SELECT count(*) = (SELECT count(*) FROM kpr.service_events('3203', '-infinity', current_date)) AS every_event_once
+FROM pg_temp.notifications(:'m1');
+-- nothing new: an empty (still valid) message, and the state is unchanged
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT kpr.xpr_ipl_message('3203') AS m2 \gset
+RESET SESSION AUTHORIZATION;
+SELECT kpr.validate_xpr_ipl(:'m2') AS errors, (SELECT count(*) FROM pg_temp.notifications(:'m2')) AS notifications;
+-- a new service: the next message continues the numbering and the chain
+SET SESSION AUTHORIZATION regress_epj_asker;
+SELECT (api.municipal_services_ingest(jsonb_build_object('pid', '01814512319', 'service_code', '5',
+    'status', 'active', 'period_start', '2026-11-02', 'unit_name', 'Matombringing Asker', 'unit_orgnr', '944382038',
+    'source_system', 'gerica', 'source_id', 'a-5')))->>'result' AS new_service;
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT kpr.xpr_ipl_message('3203') AS m3 \gset
+RESET SESSION AUTHORIZATION;
+SELECT kpr.validate_xpr_ipl(:'m3') AS errors;
+SELECT n.lopenr = (SELECT max(lopenr) FROM pg_temp.notifications(:'m1')) + 1 AS continues_numbering,
+       n.forrige = (SELECT guid FROM pg_temp.notifications(:'m1') ORDER BY lopenr DESC LIMIT 1) AS continues_chain,
+       n.event, (xpath('//npr:TjenesteStart/@tjenesteType', :'m3'::xml, ARRAY[ARRAY['npr', 'http://www.npr.no/xmlstds/56_0_0_ipl']]))[1]::text AS service_type
+FROM pg_temp.notifications(:'m3') n;
+SELECT kommune_nr, last_lopenr = (SELECT count(*) FROM deling.kpr_reported_event WHERE kommune_nr = '3203') AS state_matches_sent
+FROM deling.kpr_report_state;
+RESET deling.kpr_test_mode;

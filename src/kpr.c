@@ -23,6 +23,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/jsonb.h"
 #include "utils/memutils.h"
 #include "utils/xml.h"
 
@@ -160,4 +161,130 @@ deling_xpr_ipl_validate(PG_FUNCTION_ARGS)
 	foreach(lc, errors)
 		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * json_string: a jsonb scalar as a palloc'd C string (strings unquoted).
+ */
+static char *
+json_string(JsonbValue *v)
+{
+	switch (v->type)
+	{
+		case jbvString:
+			return pnstrdup(v->val.string.val, v->val.string.len);
+		case jbvNumeric:
+			return DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+		case jbvBool:
+			return pstrdup(v->val.boolean ? "true" : "false");
+		default:
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("XML attribute values must be strings, numbers or booleans")));
+	}
+	return NULL;					/* keep compiler quiet */
+}
+
+/*
+ * add_element: build the element a jsonb object describes -- {"name": ...,
+ * "attrs": {...}, "children": [...]} -- under parent (or as the document's
+ * root when parent is NULL), in the XPR(ipl) namespace.
+ */
+static xmlNodePtr
+add_element(xmlDocPtr doc, xmlNodePtr parent, xmlNsPtr *ns, JsonbContainer *obj)
+{
+	JsonbValue	v;
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+	xmlNodePtr	node;
+	char	   *name;
+
+	if (getKeyJsonValueFromContainer(obj, "name", 4, &v) == NULL || v.type != jbvString)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("every element needs a \"name\"")));
+	name = pnstrdup(v.val.string.val, v.val.string.len);
+	if (parent == NULL)
+	{
+		node = xmlNewDocNode(doc, NULL, (const xmlChar *) name, NULL);
+		xmlDocSetRootElement(doc, node);
+		*ns = xmlNewNs(node, (const xmlChar *) "http://www.npr.no/xmlstds/56_0_0_ipl", NULL);
+		xmlSetNs(node, *ns);
+	}
+	else
+		node = xmlNewChild(parent, *ns, (const xmlChar *) name, NULL);
+	if (node == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("could not create element \"%s\"", name)));
+
+	if (getKeyJsonValueFromContainer(obj, "attrs", 5, &v) != NULL && v.type == jbvBinary)
+	{
+		char	   *key = NULL;
+
+		it = JsonbIteratorInit(v.val.binary.data);
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		{
+			if (tok == WJB_KEY)
+				key = pnstrdup(v.val.string.val, v.val.string.len);
+			else if (tok == WJB_VALUE && v.type != jbvNull)
+				xmlNewProp(node, (const xmlChar *) key, (const xmlChar *) json_string(&v));
+		}
+	}
+	if (getKeyJsonValueFromContainer(obj, "children", 8, &v) != NULL && v.type == jbvBinary)
+	{
+		it = JsonbIteratorInit(v.val.binary.data);
+		while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+			if (tok == WJB_ELEM && v.type == jbvBinary)
+				add_element(doc, node, ns, v.val.binary.data);
+	}
+	return node;
+}
+
+PG_FUNCTION_INFO_V1(deling_xpr_ipl_build);
+
+/*
+ * xpr_ipl_build(message jsonb): the XPR(ipl) XML document (UTF-8) for a
+ * message described as nested {"name", "attrs", "children"} objects; the
+ * SQL layer decides what is reported, libxml2 writes the XML.
+ */
+Datum
+deling_xpr_ipl_build(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *message = PG_GETARG_JSONB_P(0);
+	PgXmlErrorContext *xmlerrcxt;
+	xmlDocPtr	volatile doc = NULL;
+	xmlChar    *volatile buf = NULL;
+	int			len = 0;
+	xmlNsPtr	ns = NULL;
+	text	   *result;
+
+	if (!JB_ROOT_IS_OBJECT(message) || JB_ROOT_IS_SCALAR(message))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("the message must be a JSON object")));
+	xmlerrcxt = pg_xml_init(PG_XML_STRICTNESS_ALL);
+	PG_TRY();
+	{
+		doc = xmlNewDoc((const xmlChar *) "1.0");
+		if (doc == NULL)
+			xml_ereport(xmlerrcxt, ERROR, ERRCODE_OUT_OF_MEMORY, "could not create an XML document");
+		add_element(doc, NULL, &ns, &message->root);
+		xmlDocDumpFormatMemoryEnc(doc, (xmlChar **) &buf, &len, "UTF-8", 1);
+		if (buf == NULL)
+			xml_ereport(xmlerrcxt, ERROR, ERRCODE_OUT_OF_MEMORY, "could not write the XML document");
+	}
+	PG_CATCH();
+	{
+		if (buf)
+			xmlFree(buf);
+		if (doc)
+			xmlFreeDoc(doc);
+		pg_xml_done(xmlerrcxt, true);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	result = cstring_to_text_with_len((const char *) buf, len);
+	xmlFree(buf);
+	xmlFreeDoc(doc);
+	pg_xml_done(xmlerrcxt, false);
+	PG_RETURN_TEXT_P(result);
 }

@@ -177,3 +177,128 @@ END
 $$;
 COMMENT ON FUNCTION kpr.pseudonymised_services(text, text) IS
     'Pseudonymised services of a kommune for research: identity numbers replaced by HMAC-SHA256 under the DBA''s key; access-logged';
+
+-- The continuous message ------------------------------------------------------
+
+CREATE FUNCTION deling.xpr_ipl_build(message jsonb) RETURNS text
+    AS 'MODULE_PATHNAME', 'deling_xpr_ipl_build' LANGUAGE C IMMUTABLE STRICT;
+COMMENT ON FUNCTION deling.xpr_ipl_build(jsonb) IS
+    'Write an XPR(ipl) document with libxml2 from nested {"name", "attrs", "children"} objects';
+
+CREATE TABLE deling.kpr_report_state (
+    kommune_nr    deling.kommunenr PRIMARY KEY REFERENCES deling.kommune,
+    last_lopenr   bigint NOT NULL DEFAULT 0,
+    last_guid     uuid NOT NULL DEFAULT '00000000-0000-0000-0000-000000000000',
+    contact_name  text NOT NULL CHECK (btrim(contact_name) <> ''),
+    contact_email text NOT NULL CHECK (contact_email ~ '^[^@\s]+@[^@\s]+$'),
+    contact_phone text
+);
+COMMENT ON TABLE deling.kpr_report_state IS
+    'Per kommune: the last notifikasjonLopeNr and GUID sent to KPR (the chain continues from them) and the contact person';
+
+CREATE TABLE deling.kpr_reported_event (
+    kommune_nr        deling.kommunenr NOT NULL,
+    event_key         text NOT NULL,
+    notification_guid uuid NOT NULL,
+    lopenr            bigint NOT NULL,
+    status            text NOT NULL CHECK (status IN ('N', 'M', 'C')),
+    sent_at           timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (kommune_nr, event_key),
+    UNIQUE (kommune_nr, lopenr)
+);
+COMMENT ON TABLE deling.kpr_reported_event IS 'Events already sent to KPR, with the notification that carried them';
+
+SELECT deling.share_table('deling.kpr_reported_event', 'municipal-services', readable => true);
+ALTER TABLE deling.kpr_report_state ENABLE ROW LEVEL SECURITY;
+ALTER TABLE deling.kpr_report_state FORCE ROW LEVEL SECURITY;
+CREATE POLICY kpr_report_state_owner ON deling.kpr_report_state TO deling_owner
+    USING ((SELECT deling.kpr_reading())) WITH CHECK ((SELECT deling.kpr_reading()));
+CREATE POLICY kpr_report_state_admin ON deling.kpr_report_state TO deling_admin USING (true) WITH CHECK (true);
+CREATE POLICY kpr_reported_event_owner_write ON deling.kpr_reported_event FOR INSERT TO deling_owner
+    WITH CHECK ((SELECT deling.kpr_reading()));
+
+CREATE FUNCTION kpr.set_contact(kommune_nr text, name text, email text, phone text DEFAULT NULL) RETURNS void
+LANGUAGE sql SET search_path = pg_catalog AS $$
+    INSERT INTO deling.kpr_report_state (kommune_nr, contact_name, contact_email, contact_phone)
+    VALUES (kommune_nr, name, email, phone)
+    ON CONFLICT ON CONSTRAINT kpr_report_state_pkey DO UPDATE
+        SET contact_name = excluded.contact_name, contact_email = excluded.contact_email, contact_phone = excluded.contact_phone;
+$$;
+COMMENT ON FUNCTION kpr.set_contact(text, text, text, text) IS 'DBA: the kommune''s contact person for KPR (Kontaktperson in every message)';
+
+-- xpr_ipl_message: the next continuous message for a kommune: one original
+-- (N) notification for every event not yet sent, numbered on from the last
+-- løpenummer and chained to the last GUID.  It is validated against the XSD
+-- before anything is recorded; test persons only in test mode.
+CREATE FUNCTION kpr.xpr_ipl_message(kommune_nr text) RETURNS text
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    st deling.kpr_report_state;
+    ev record;
+    notifications jsonb := '[]';
+    lopenr bigint;
+    prev uuid;
+    guid uuid;
+    now_local text := to_char(now() AT TIME ZONE 'Europe/Oslo', 'YYYY-MM-DD"T"HH24:MI:SS');
+    version text := (SELECT extversion FROM pg_extension WHERE extname = 'deling');
+    message text;
+    errors text[];
+BEGIN
+    PERFORM kpr.kpr_reader(kommune_nr, 'xpr_ipl_message');
+    SELECT * INTO st FROM deling.kpr_report_state s WHERE s.kommune_nr = xpr_ipl_message.kommune_nr FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no KPR contact person registered for kommune %', kommune_nr
+            USING ERRCODE = '55000', HINT = 'The DBA registers one with kpr.set_contact(kommune_nr, name, email, phone).';
+    END IF;
+    lopenr := st.last_lopenr;
+    prev := st.last_guid;
+    FOR ev IN
+        SELECT e.*, e.service_id || ':' || e.event || ':' || e.event_date || ':' || coalesce(e.stop_id, '') AS event_key
+        FROM kpr.service_events(kommune_nr, '-infinity', current_date) e
+        WHERE (NOT e.test_person OR current_setting('deling.kpr_test_mode') = 'on')
+        ORDER BY e.event_date, e.service_id, e.event
+    LOOP
+        CONTINUE WHEN EXISTS (SELECT FROM deling.kpr_reported_event r
+                              WHERE r.kommune_nr = xpr_ipl_message.kommune_nr AND r.event_key = ev.event_key);
+        lopenr := lopenr + 1;
+        guid := gen_random_uuid();
+        notifications := notifications || jsonb_build_array(jsonb_build_object(
+            'name', 'Notifikasjon',
+            'attrs', jsonb_build_object('statusNotifikasjon', 'N', 'notifikasjonTid', now_local,
+                                        'notifikasjonGUID', guid, 'notifikasjonForrigeGUID', prev,
+                                        'notifikasjonLopeNr', lopenr::text),
+            'children', jsonb_build_array(jsonb_build_object(
+                'name', ev.event,
+                'attrs', jsonb_strip_nulls(jsonb_build_object(
+                    'tjenesteType', ev.service_code, 'hendelseRegTid', now_local, 'tjenesteOrgNr', ev.provider_orgnr,
+                    'hendelseDato', to_char(ev.event_date, 'YYYY-MM-DD'), 'tjenesteID', ev.service_id,
+                    'hendelseGUID', gen_random_uuid(), 'midlertidigStoppID', ev.stop_id)),
+                'children', jsonb_build_array(jsonb_build_object(
+                    'name', 'Bruker',
+                    'attrs', jsonb_build_object('pasientGUID', ev.bruker_nr, 'brukerNr', ev.bruker_nr,
+                                                'fid', ev.pid, 'typeID', ev.type_id::text)))))));
+        INSERT INTO deling.kpr_reported_event (kommune_nr, event_key, notification_guid, lopenr, status)
+        VALUES (kommune_nr, ev.event_key, guid, lopenr, 'N');
+        prev := guid;
+    END LOOP;
+    message := deling.xpr_ipl_build(jsonb_build_object(
+        'name', 'Melding',
+        'attrs', jsonb_build_object('versjon', '56.0.0', 'meldingstype', 'K', 'leverandor', 'Norsk helsenett',
+                                    'navnEPJ', 'deling', 'versjonEPJ', version, 'versjonUt', version),
+        'children', notifications || jsonb_build_array(
+            jsonb_build_object('name', 'Kontaktperson', 'attrs', jsonb_strip_nulls(jsonb_build_object(
+                'kontPerson', st.contact_name, 'meldTelefon', st.contact_phone, 'meldEpost1', st.contact_email,
+                'typeKontaktperson', '1'))),
+            jsonb_build_object('name', 'Kommune', 'attrs', jsonb_build_object('kommuneNr', kommune_nr)))));
+    errors := kpr.validate_xpr_ipl(message);
+    IF cardinality(errors) > 0 THEN
+        RAISE EXCEPTION 'the XPR(ipl) message for kommune % does not validate; nothing was recorded', kommune_nr
+            USING ERRCODE = '22023', DETAIL = array_to_string(errors, E'\n'),
+                  HINT = 'kpr.data_quality(kommune_nr) lists the services KPR would reject.';
+    END IF;
+    UPDATE deling.kpr_report_state s SET last_lopenr = lopenr, last_guid = prev WHERE s.kommune_nr = xpr_ipl_message.kommune_nr;
+    RETURN message;
+END
+$$;
+COMMENT ON FUNCTION kpr.xpr_ipl_message(text) IS
+    'The next XPR(ipl) 56.0.0 continuous message for a kommune: original notifications for the events not yet sent, numbered and chained on from the last message, validated against the XSD, recorded as sent; access-logged';

@@ -115,6 +115,9 @@ GRANT EXECUTE ON FUNCTION kpr.validate_xpr_ipl(text), kpr.type_id(text), kpr.ser
     TO deling_kpr, deling_admin;
 REVOKE ALL ON deling.pseudonym_key FROM deling_admin;
 GRANT SELECT (key_id, purpose, created_at) ON deling.pseudonym_key TO deling_admin;
-GRANT EXECUTE ON FUNCTION kpr.type_id(text) TO deling_owner;
+GRANT EXECUTE ON FUNCTION kpr.type_id(text), kpr.validate_xpr_ipl(text), kpr.service_events(text, date, date)
+    TO deling_owner;
+GRANT EXECUTE ON FUNCTION kpr.xpr_ipl_message(text) TO deling_kpr, deling_admin;
+GRANT EXECUTE ON FUNCTION kpr.set_contact(text, text, text, text) TO deling_admin;
 
 NOTIFY pgrst, 'reload schema';
