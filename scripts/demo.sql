@@ -215,4 +215,16 @@ FROM (SELECT k, deling.verify_access_log(k) AS v FROM (SELECT DISTINCT kommune_n
 SELECT slot_exists, workers, slot_lag_bytes IS NOT NULL AS lag_known, since_last_drain < interval '1 minute' AS draining
 FROM deling.access_log_status;
 \echo
+\echo '== 12. KPR: Asker''s continuous XPR(ipl) 56.0.0 message, validated against the official XSD'
+\echo '(test mode: every person in the demo is a synthetic Tenor number, which production never reports)'
+SELECT kpr.set_contact('3203', 'Kari Rapportør', 'kpr@asker.kommune.no', '+47 66 90 00 00');
+SET deling.kpr_test_mode = on;
+SELECT kpr.xpr_ipl_message('3203') AS xpr \gset
+\pset format unaligned
+\pset tuples_only on
+SELECT :'xpr';
+\pset format aligned
+\pset tuples_only off
+SELECT kpr.validate_xpr_ipl(:'xpr') AS "XSD errors (none)";
+\echo
 \echo 'Done: the cluster is thrown away now.'
