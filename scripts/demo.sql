@@ -197,7 +197,19 @@ SELECT :'summary'::jsonb->'meta'->'security' AS "Bundle marker";
 SELECT deling.logout();
 RESET SESSION AUTHORIZATION;
 \echo
-\echo '== 11. Innsyn i logg: the citizen sees who read their information; the DBA verifies the log'
+\echo '== 11. KPR: Asker''s continuous XPR(ipl) 56.0.0 message, validated against the official XSD'
+\echo '(test mode: every person in the demo is a synthetic Tenor number, which production never reports)'
+SELECT kpr.set_contact('3203', 'Kari Rapportør', 'kpr@asker.kommune.no', '+47 66 90 00 00');
+SET deling.kpr_test_mode = on;
+SELECT kpr.xpr_ipl_message('3203') AS xpr \gset
+\pset format unaligned
+\pset tuples_only on
+SELECT :'xpr';
+\pset format aligned
+\pset tuples_only off
+SELECT kpr.validate_xpr_ipl(:'xpr') AS "XSD errors (none)";
+\echo
+\echo '== 12. Innsyn i logg: the citizen sees who read their information; the DBA verifies the log'
 SELECT deling.access_log_drain() >= 0 AS drained;
 SET SESSION AUTHORIZATION demo_innbygger;
 SELECT deling.authenticate(:'citizen_token', for_session => true) IS NOT NULL AS authenticated;
@@ -214,17 +226,5 @@ SELECT k AS kommune_nr, (v->>'valid')::boolean AS chain_valid, v->>'entries' AS 
 FROM (SELECT k, deling.verify_access_log(k) AS v FROM (SELECT DISTINCT kommune_nr::text AS k FROM deling.access_log) x) y ORDER BY 1;
 SELECT slot_exists, workers, slot_lag_bytes IS NOT NULL AS lag_known, since_last_drain < interval '1 minute' AS draining
 FROM deling.access_log_status;
-\echo
-\echo '== 12. KPR: Asker''s continuous XPR(ipl) 56.0.0 message, validated against the official XSD'
-\echo '(test mode: every person in the demo is a synthetic Tenor number, which production never reports)'
-SELECT kpr.set_contact('3203', 'Kari Rapportør', 'kpr@asker.kommune.no', '+47 66 90 00 00');
-SET deling.kpr_test_mode = on;
-SELECT kpr.xpr_ipl_message('3203') AS xpr \gset
-\pset format unaligned
-\pset tuples_only on
-SELECT :'xpr';
-\pset format aligned
-\pset tuples_only off
-SELECT kpr.validate_xpr_ipl(:'xpr') AS "XSD errors (none)";
 \echo
 \echo 'Done: the cluster is thrown away now.'
