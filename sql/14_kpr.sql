@@ -134,3 +134,36 @@ FROM pg_temp.notifications(:'m3') n;
 SELECT kommune_nr, last_lopenr = (SELECT count(*) FROM deling.kpr_reported_event WHERE kommune_nr = '3203') AS state_matches_sent
 FROM deling.kpr_report_state;
 RESET deling.kpr_test_mode;
+
+-- corrections: the service type of the new service was wrong -> M, referring to the original
+SELECT (SELECT guid FROM pg_temp.notifications(:'m3')) AS original_guid \gset
+SET SESSION AUTHORIZATION regress_epj_asker;
+SELECT (api.municipal_services_ingest(jsonb_build_object('pid', '01814512319', 'service_code', '4',
+    'status', 'active', 'period_start', '2026-11-02', 'unit_name', 'Matombringing Asker', 'unit_orgnr', '944382038',
+    'source_system', 'gerica', 'source_id', 'a-5')))->>'result' AS corrected;
+RESET SESSION AUTHORIZATION;
+SET deling.kpr_test_mode = on;
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT kpr.xpr_ipl_message('3203') AS m4 \gset
+RESET SESSION AUTHORIZATION;
+SELECT kpr.validate_xpr_ipl(:'m4') AS errors;
+SELECT n.status, n.event, (xpath('/npr:Melding/npr:Notifikasjon/@notifikasjonRef', :'m4'::xml, ARRAY[ARRAY['npr', 'http://www.npr.no/xmlstds/56_0_0_ipl']]))[1]::text = :'original_guid' AS refers_to_original,
+       (xpath('//npr:TjenesteStart/@tjenesteType', :'m4'::xml, ARRAY[ARRAY['npr', 'http://www.npr.no/xmlstds/56_0_0_ipl']]))[1]::text AS corrected_type
+FROM pg_temp.notifications(:'m4') n;
+-- then it was entered in error -> C, referring to the original; then nothing is left to send
+SET SESSION AUTHORIZATION regress_epj_asker;
+SELECT (api.municipal_services_ingest(jsonb_build_object('pid', '01814512319', 'service_code', '4',
+    'status', 'entered-in-error', 'period_start', '2026-11-02', 'unit_name', 'Matombringing Asker', 'unit_orgnr', '944382038',
+    'source_system', 'gerica', 'source_id', 'a-5')))->>'result' AS withdrawn;
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT kpr.xpr_ipl_message('3203') AS m5 \gset
+SELECT kpr.xpr_ipl_message('3203') AS m6 \gset
+RESET SESSION AUTHORIZATION;
+SELECT kpr.validate_xpr_ipl(:'m5') AS errors;
+SELECT n.status, n.event, (xpath('/npr:Melding/npr:Notifikasjon/@notifikasjonRef', :'m5'::xml, ARRAY[ARRAY['npr', 'http://www.npr.no/xmlstds/56_0_0_ipl']]))[1]::text = :'original_guid' AS refers_to_original
+FROM pg_temp.notifications(:'m5') n;
+SELECT (SELECT count(*) FROM pg_temp.notifications(:'m6')) AS left_to_send,
+       (SELECT max(lopenr) FROM deling.kpr_reported_event WHERE kommune_nr = '3203')
+         = (SELECT last_lopenr FROM deling.kpr_report_state WHERE kommune_nr = '3203') AS numbering_recorded;
+RESET deling.kpr_test_mode;

@@ -202,10 +202,14 @@ CREATE TABLE deling.kpr_reported_event (
     notification_guid uuid NOT NULL,
     lopenr            bigint NOT NULL,
     status            text NOT NULL CHECK (status IN ('N', 'M', 'C')),
+    original_guid     uuid NOT NULL,
+    payload           jsonb NOT NULL,
     sent_at           timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (kommune_nr, event_key),
     UNIQUE (kommune_nr, lopenr)
 );
+COMMENT ON COLUMN deling.kpr_reported_event.payload IS 'The event element last sent (compared on each run: a change is sent as M, a vanished event as C)';
+COMMENT ON COLUMN deling.kpr_reported_event.original_guid IS 'The GUID of the original (N) notification that M and C notifications refer to';
 COMMENT ON TABLE deling.kpr_reported_event IS 'Events already sent to KPR, with the notification that carried them';
 
 SELECT deling.share_table('deling.kpr_reported_event', 'municipal-services', readable => true);
@@ -216,6 +220,8 @@ CREATE POLICY kpr_report_state_owner ON deling.kpr_report_state TO deling_owner
 CREATE POLICY kpr_report_state_admin ON deling.kpr_report_state TO deling_admin USING (true) WITH CHECK (true);
 CREATE POLICY kpr_reported_event_owner_write ON deling.kpr_reported_event FOR INSERT TO deling_owner
     WITH CHECK ((SELECT deling.kpr_reading()));
+CREATE POLICY kpr_reported_event_owner_update ON deling.kpr_reported_event FOR UPDATE TO deling_owner
+    USING ((SELECT deling.kpr_reading())) WITH CHECK ((SELECT deling.kpr_reading()));
 
 CREATE FUNCTION kpr.set_contact(kommune_nr text, name text, email text, phone text DEFAULT NULL) RETURNS void
 LANGUAGE sql SET search_path = pg_catalog AS $$
@@ -226,10 +232,12 @@ LANGUAGE sql SET search_path = pg_catalog AS $$
 $$;
 COMMENT ON FUNCTION kpr.set_contact(text, text, text, text) IS 'DBA: the kommune''s contact person for KPR (Kontaktperson in every message)';
 
--- xpr_ipl_message: the next continuous message for a kommune: one original
--- (N) notification for every event not yet sent, numbered on from the last
--- løpenummer and chained to the last GUID.  It is validated against the XSD
--- before anything is recorded; test persons only in test mode.
+-- xpr_ipl_message: the next continuous message for a kommune: an original
+-- (N) notification for every event not yet sent, a replacement (M) for a
+-- sent event whose content changed, a cancellation (C) for a sent event
+-- that no longer exists; numbered on from the last løpenummer and chained to
+-- the last GUID.  It is validated against the XSD before anything is
+-- recorded; test persons only in test mode.
 CREATE FUNCTION kpr.xpr_ipl_message(kommune_nr text) RETURNS text
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
 DECLARE
@@ -252,33 +260,54 @@ BEGIN
     END IF;
     lopenr := st.last_lopenr;
     prev := st.last_guid;
+    -- what should have been reported by today, as event elements
+    CREATE TEMP TABLE IF NOT EXISTS pg_temp.kpr_current (event_key text PRIMARY KEY, event_date date, payload jsonb) ON COMMIT DROP;
+    TRUNCATE pg_temp.kpr_current;
+    INSERT INTO pg_temp.kpr_current
+    SELECT e.service_id || ':' || e.event || ':' || e.event_date || ':' || coalesce(e.stop_id, ''), e.event_date,
+           jsonb_build_object(
+               'name', e.event,
+               'attrs', jsonb_strip_nulls(jsonb_build_object(
+                   'tjenesteType', e.service_code, 'tjenesteOrgNr', e.provider_orgnr,
+                   'hendelseDato', to_char(e.event_date, 'YYYY-MM-DD'), 'tjenesteID', e.service_id,
+                   'midlertidigStoppID', e.stop_id)),
+               'children', jsonb_build_array(jsonb_build_object(
+                   'name', 'Bruker',
+                   'attrs', jsonb_build_object('pasientGUID', e.bruker_nr, 'brukerNr', e.bruker_nr,
+                                               'fid', e.pid, 'typeID', e.type_id::text))))
+    FROM kpr.service_events(kommune_nr, '-infinity', current_date) e
+    WHERE NOT e.test_person OR current_setting('deling.kpr_test_mode') = 'on';
+
+    -- N for new events, M for sent events whose content changed, C for sent
+    -- events that no longer exist; in event-date order, C before N on a day
     FOR ev IN
-        SELECT e.*, e.service_id || ':' || e.event || ':' || e.event_date || ':' || coalesce(e.stop_id, '') AS event_key
-        FROM kpr.service_events(kommune_nr, '-infinity', current_date) e
-        WHERE (NOT e.test_person OR current_setting('deling.kpr_test_mode') = 'on')
-        ORDER BY e.event_date, e.service_id, e.event
+        SELECT coalesce(c.event_key, r.event_key) AS event_key, coalesce(c.payload, r.payload) AS payload,
+               CASE WHEN r.event_key IS NULL THEN 'N' WHEN c.event_key IS NULL THEN 'C' ELSE 'M' END AS status,
+               r.original_guid
+        FROM pg_temp.kpr_current c
+        FULL JOIN (SELECT * FROM deling.kpr_reported_event x
+                   WHERE x.kommune_nr = xpr_ipl_message.kommune_nr AND x.status <> 'C') r ON r.event_key = c.event_key
+        WHERE r.event_key IS NULL OR c.event_key IS NULL OR r.payload IS DISTINCT FROM c.payload
+        ORDER BY coalesce(c.event_date, (r.payload->'attrs'->>'hendelseDato')::date),
+                 CASE WHEN c.event_key IS NULL THEN 0 ELSE 1 END, 1
     LOOP
-        CONTINUE WHEN EXISTS (SELECT FROM deling.kpr_reported_event r
-                              WHERE r.kommune_nr = xpr_ipl_message.kommune_nr AND r.event_key = ev.event_key);
         lopenr := lopenr + 1;
         guid := gen_random_uuid();
         notifications := notifications || jsonb_build_array(jsonb_build_object(
             'name', 'Notifikasjon',
-            'attrs', jsonb_build_object('statusNotifikasjon', 'N', 'notifikasjonTid', now_local,
-                                        'notifikasjonGUID', guid, 'notifikasjonForrigeGUID', prev,
-                                        'notifikasjonLopeNr', lopenr::text),
-            'children', jsonb_build_array(jsonb_build_object(
-                'name', ev.event,
-                'attrs', jsonb_strip_nulls(jsonb_build_object(
-                    'tjenesteType', ev.service_code, 'hendelseRegTid', now_local, 'tjenesteOrgNr', ev.provider_orgnr,
-                    'hendelseDato', to_char(ev.event_date, 'YYYY-MM-DD'), 'tjenesteID', ev.service_id,
-                    'hendelseGUID', gen_random_uuid(), 'midlertidigStoppID', ev.stop_id)),
-                'children', jsonb_build_array(jsonb_build_object(
-                    'name', 'Bruker',
-                    'attrs', jsonb_build_object('pasientGUID', ev.bruker_nr, 'brukerNr', ev.bruker_nr,
-                                                'fid', ev.pid, 'typeID', ev.type_id::text)))))));
-        INSERT INTO deling.kpr_reported_event (kommune_nr, event_key, notification_guid, lopenr, status)
-        VALUES (kommune_nr, ev.event_key, guid, lopenr, 'N');
+            'attrs', jsonb_strip_nulls(jsonb_build_object(
+                'statusNotifikasjon', ev.status, 'notifikasjonTid', now_local,
+                'notifikasjonGUID', guid, 'notifikasjonForrigeGUID', prev,
+                'notifikasjonLopeNr', lopenr::text,
+                'notifikasjonRef', CASE WHEN ev.status <> 'N' THEN ev.original_guid END)),
+            'children', jsonb_build_array(jsonb_set(ev.payload, '{attrs}', ev.payload->'attrs'
+                || jsonb_build_object('hendelseRegTid', now_local, 'hendelseGUID', gen_random_uuid())))));
+        INSERT INTO deling.kpr_reported_event AS r
+            (kommune_nr, event_key, notification_guid, lopenr, status, original_guid, payload)
+        VALUES (kommune_nr, ev.event_key, guid, lopenr, ev.status, coalesce(ev.original_guid, guid), ev.payload)
+        ON CONFLICT ON CONSTRAINT kpr_reported_event_pkey DO UPDATE
+            SET notification_guid = excluded.notification_guid, lopenr = excluded.lopenr, status = excluded.status,
+                payload = excluded.payload, sent_at = now();
         prev := guid;
     END LOOP;
     message := deling.xpr_ipl_build(jsonb_build_object(
@@ -301,4 +330,4 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION kpr.xpr_ipl_message(text) IS
-    'The next XPR(ipl) 56.0.0 continuous message for a kommune: original notifications for the events not yet sent, numbered and chained on from the last message, validated against the XSD, recorded as sent; access-logged';
+    'The next XPR(ipl) 56.0.0 continuous message for a kommune: N for events not yet sent, M for sent events whose content changed, C for sent events that no longer exist (each M and C refers to the original), numbered and chained on from the last message, validated against the XSD, recorded as sent; access-logged';
