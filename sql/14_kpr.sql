@@ -167,3 +167,14 @@ SELECT (SELECT count(*) FROM pg_temp.notifications(:'m6')) AS left_to_send,
        (SELECT max(lopenr) FROM deling.kpr_reported_event WHERE kommune_nr = '3203')
          = (SELECT last_lopenr FROM deling.kpr_report_state WHERE kommune_nr = '3203') AS numbering_recorded;
 RESET deling.kpr_test_mode;
+-- re-send from a løpenummer: the notifications exactly as sent, nothing new recorded
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT kpr.xpr_ipl_message('3203', (SELECT max(lopenr) FROM pg_temp.notifications(:'m1')) + 1) AS resent \gset
+SELECT deling_test.try($$SELECT kpr.xpr_ipl_message('3203', 0)$$);
+RESET SESSION AUTHORIZATION;
+SELECT kpr.validate_xpr_ipl(:'resent') AS errors,
+       array_agg(n.status || ' ' || n.lopenr ORDER BY n.lopenr) AS notifications,
+       array_agg(n.guid ORDER BY n.lopenr) = (SELECT array_agg(guid ORDER BY lopenr) FROM (
+           SELECT * FROM pg_temp.notifications(:'m3') UNION ALL SELECT * FROM pg_temp.notifications(:'m4')
+           UNION ALL SELECT * FROM pg_temp.notifications(:'m5')) sent) AS same_as_sent
+FROM pg_temp.notifications(:'resent') n;

@@ -212,7 +212,20 @@ COMMENT ON COLUMN deling.kpr_reported_event.payload IS 'The event element last s
 COMMENT ON COLUMN deling.kpr_reported_event.original_guid IS 'The GUID of the original (N) notification that M and C notifications refer to';
 COMMENT ON TABLE deling.kpr_reported_event IS 'Events already sent to KPR, with the notification that carried them';
 
+-- every notification as sent, so a message can be rebuilt from a løpenummer
+CREATE TABLE deling.kpr_notification (
+    kommune_nr   deling.kommunenr NOT NULL,
+    lopenr       bigint NOT NULL,
+    notification jsonb NOT NULL,
+    sent_at      timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (kommune_nr, lopenr)
+);
+COMMENT ON TABLE deling.kpr_notification IS 'Every XPR(ipl) notification as sent to KPR, by løpenummer';
+
 SELECT deling.share_table('deling.kpr_reported_event', 'municipal-services', readable => true);
+SELECT deling.share_table('deling.kpr_notification', 'municipal-services', readable => true);
+CREATE POLICY kpr_notification_owner_write ON deling.kpr_notification FOR INSERT TO deling_owner
+    WITH CHECK ((SELECT deling.kpr_reading()));
 ALTER TABLE deling.kpr_report_state ENABLE ROW LEVEL SECURITY;
 ALTER TABLE deling.kpr_report_state FORCE ROW LEVEL SECURITY;
 CREATE POLICY kpr_report_state_owner ON deling.kpr_report_state TO deling_owner
@@ -232,6 +245,22 @@ LANGUAGE sql SET search_path = pg_catalog AS $$
 $$;
 COMMENT ON FUNCTION kpr.set_contact(text, text, text, text) IS 'DBA: the kommune''s contact person for KPR (Kontaktperson in every message)';
 
+-- xpr_ipl_envelope: the Melding around notifications, with the kommune's
+-- contact person, written by the C builder.
+CREATE FUNCTION kpr.xpr_ipl_envelope(st deling.kpr_report_state, notifications jsonb) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+    SELECT deling.xpr_ipl_build(jsonb_build_object(
+        'name', 'Melding',
+        'attrs', jsonb_build_object('versjon', '56.0.0', 'meldingstype', 'K', 'leverandor', 'Norsk helsenett',
+                                    'navnEPJ', 'deling', 'versjonEPJ', v.version, 'versjonUt', v.version),
+        'children', notifications || jsonb_build_array(
+            jsonb_build_object('name', 'Kontaktperson', 'attrs', jsonb_strip_nulls(jsonb_build_object(
+                'kontPerson', st.contact_name, 'meldTelefon', st.contact_phone, 'meldEpost1', st.contact_email,
+                'typeKontaktperson', '1'))),
+            jsonb_build_object('name', 'Kommune', 'attrs', jsonb_build_object('kommuneNr', st.kommune_nr)))))
+    FROM (SELECT extversion AS version FROM pg_extension WHERE extname = 'deling') v;
+$$;
+
 -- xpr_ipl_message: the next continuous message for a kommune: an original
 -- (N) notification for every event not yet sent, a replacement (M) for a
 -- sent event whose content changed, a cancellation (C) for a sent event
@@ -248,7 +277,6 @@ DECLARE
     prev uuid;
     guid uuid;
     now_local text := to_char(now() AT TIME ZONE 'Europe/Oslo', 'YYYY-MM-DD"T"HH24:MI:SS');
-    version text := (SELECT extversion FROM pg_extension WHERE extname = 'deling');
     message text;
     errors text[];
 BEGIN
@@ -302,6 +330,8 @@ BEGIN
                 'notifikasjonRef', CASE WHEN ev.status <> 'N' THEN ev.original_guid END)),
             'children', jsonb_build_array(jsonb_set(ev.payload, '{attrs}', ev.payload->'attrs'
                 || jsonb_build_object('hendelseRegTid', now_local, 'hendelseGUID', gen_random_uuid())))));
+        INSERT INTO deling.kpr_notification (kommune_nr, lopenr, notification)
+        VALUES (kommune_nr, lopenr, notifications->-1);
         INSERT INTO deling.kpr_reported_event AS r
             (kommune_nr, event_key, notification_guid, lopenr, status, original_guid, payload)
         VALUES (kommune_nr, ev.event_key, guid, lopenr, ev.status, coalesce(ev.original_guid, guid), ev.payload)
@@ -310,15 +340,7 @@ BEGIN
                 payload = excluded.payload, sent_at = now();
         prev := guid;
     END LOOP;
-    message := deling.xpr_ipl_build(jsonb_build_object(
-        'name', 'Melding',
-        'attrs', jsonb_build_object('versjon', '56.0.0', 'meldingstype', 'K', 'leverandor', 'Norsk helsenett',
-                                    'navnEPJ', 'deling', 'versjonEPJ', version, 'versjonUt', version),
-        'children', notifications || jsonb_build_array(
-            jsonb_build_object('name', 'Kontaktperson', 'attrs', jsonb_strip_nulls(jsonb_build_object(
-                'kontPerson', st.contact_name, 'meldTelefon', st.contact_phone, 'meldEpost1', st.contact_email,
-                'typeKontaktperson', '1'))),
-            jsonb_build_object('name', 'Kommune', 'attrs', jsonb_build_object('kommuneNr', kommune_nr)))));
+    message := kpr.xpr_ipl_envelope(st, notifications);
     errors := kpr.validate_xpr_ipl(message);
     IF cardinality(errors) > 0 THEN
         RAISE EXCEPTION 'the XPR(ipl) message for kommune % does not validate; nothing was recorded', kommune_nr
@@ -331,3 +353,24 @@ END
 $$;
 COMMENT ON FUNCTION kpr.xpr_ipl_message(text) IS
     'The next XPR(ipl) 56.0.0 continuous message for a kommune: N for events not yet sent, M for sent events whose content changed, C for sent events that no longer exist (each M and C refers to the original), numbered and chained on from the last message, validated against the XSD, recorded as sent; access-logged';
+
+CREATE FUNCTION kpr.xpr_ipl_message(kommune_nr text, since_lopenr bigint) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    st deling.kpr_report_state;
+BEGIN
+    PERFORM kpr.kpr_reader(kommune_nr, 'xpr_ipl_message_resend');
+    SELECT * INTO st FROM deling.kpr_report_state s WHERE s.kommune_nr = xpr_ipl_message.kommune_nr;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'nothing has been reported for kommune %', kommune_nr USING ERRCODE = '55000';
+    END IF;
+    IF since_lopenr IS NULL OR since_lopenr < 1 OR since_lopenr > st.last_lopenr THEN
+        RAISE EXCEPTION 'since_lopenr must be between 1 and %, the last løpenummer sent', st.last_lopenr
+            USING ERRCODE = '22023';
+    END IF;
+    RETURN kpr.xpr_ipl_envelope(st, (SELECT jsonb_agg(n.notification ORDER BY n.lopenr) FROM deling.kpr_notification n
+                                      WHERE n.kommune_nr = xpr_ipl_message.kommune_nr AND n.lopenr >= since_lopenr));
+END
+$$;
+COMMENT ON FUNCTION kpr.xpr_ipl_message(text, bigint) IS
+    'Re-send: the notifications already sent to KPR from a løpenummer on, exactly as sent, in one message (nothing new is recorded); access-logged';
