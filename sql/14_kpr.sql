@@ -110,7 +110,7 @@ SELECT kpr.validate_xpr_ipl(:'m1') AS errors;
 SELECT lopenr, status, event FROM pg_temp.notifications(:'m1') ORDER BY lopenr;
 SELECT bool_and(n.forrige = coalesce(p.guid, '00000000-0000-0000-0000-000000000000')) AS chained
 FROM pg_temp.notifications(:'m1') n LEFT JOIN pg_temp.notifications(:'m1') p ON p.lopenr = n.lopenr - 1;
-SELECT count(*) = (SELECT count(*) FROM kpr.service_events('3203', '-infinity', current_date)) AS every_event_once
+SELECT count(*) = (SELECT count(*) FROM kpr.service_events('3203', '-infinity', (now() AT TIME ZONE 'Europe/Oslo')::date)) AS every_event_once
 FROM pg_temp.notifications(:'m1');
 -- nothing new: an empty (still valid) message, and the state is unchanged
 SET SESSION AUTHORIZATION regress_kpr;
@@ -167,6 +167,25 @@ SELECT (SELECT count(*) FROM pg_temp.notifications(:'m6')) AS left_to_send,
        (SELECT max(lopenr) FROM deling.kpr_reported_event WHERE kommune_nr = '3203')
          = (SELECT last_lopenr FROM deling.kpr_report_state WHERE kommune_nr = '3203') AS numbering_recorded;
 RESET deling.kpr_test_mode;
+-- a provider change (from one known orgnr to another) is its own event
+SELECT deling.synthetic_fnr('1941-04-09', 0) AS pid, deling.orgnr_complete('99320301') AS new_orgnr \gset
+SET SESSION AUTHORIZATION regress_epj_asker;
+SELECT (api.municipal_services_ingest(jsonb_build_object('pid', :'pid', 'service_code', '015', 'status', 'active',
+    'vedtak_date', '2026-08-25', 'period_start', '2026-09-01', 'weekly_hours', 7.5, 'description', 'Medisiner morgen og kveld; sårstell',
+    'unit_name', 'Hjemmesykepleien Asker vest', 'unit_orgnr', :'new_orgnr', 'unit_phone', '+47 66 90 00 00',
+    'source_system', 'gerica', 'source_id', 'a-15',
+    'stops', jsonb_build_array(jsonb_build_object('from', '2026-10-01', 'to', '2026-10-05')))))->>'result' AS provider_changed;
+RESET SESSION AUTHORIZATION;
+SET deling.kpr_test_mode = on;
+SET SESSION AUTHORIZATION regress_kpr;
+-- dated by the Oslo calendar (the regression session runs in PST8PDT), and sent the same day
+SELECT event, event_date = (now() AT TIME ZONE 'Europe/Oslo')::date AS dated_today_in_oslo, provider_orgnr = :'new_orgnr' AS new_provider
+FROM kpr.service_events('3203', '-infinity', 'infinity') WHERE event = 'TjenesteutforerEndret';
+SELECT kpr.xpr_ipl_message('3203') AS m7 \gset
+RESET SESSION AUTHORIZATION;
+RESET deling.kpr_test_mode;
+SELECT kpr.validate_xpr_ipl(:'m7') AS errors;
+SELECT status, event, count(*) FROM pg_temp.notifications(:'m7') GROUP BY 1, 2 ORDER BY 1, 2;
 -- re-send from a løpenummer: the notifications exactly as sent, nothing new recorded
 SET SESSION AUTHORIZATION regress_kpr;
 SELECT kpr.xpr_ipl_message('3203', (SELECT max(lopenr) FROM pg_temp.notifications(:'m1')) + 1) AS resent \gset
@@ -176,5 +195,5 @@ SELECT kpr.validate_xpr_ipl(:'resent') AS errors,
        array_agg(n.status || ' ' || n.lopenr ORDER BY n.lopenr) AS notifications,
        array_agg(n.guid ORDER BY n.lopenr) = (SELECT array_agg(guid ORDER BY lopenr) FROM (
            SELECT * FROM pg_temp.notifications(:'m3') UNION ALL SELECT * FROM pg_temp.notifications(:'m4')
-           UNION ALL SELECT * FROM pg_temp.notifications(:'m5')) sent) AS same_as_sent
+           UNION ALL SELECT * FROM pg_temp.notifications(:'m5') UNION ALL SELECT * FROM pg_temp.notifications(:'m7')) sent) AS same_as_sent
 FROM pg_temp.notifications(:'resent') n;

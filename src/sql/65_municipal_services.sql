@@ -96,7 +96,7 @@ CREATE TRIGGER municipal_service_keep_history AFTER UPDATE ON deling.municipal_s
     FOR EACH ROW EXECUTE FUNCTION deling.municipal_service_keep_history();
 
 SELECT deling.share_table('deling.municipal_service', 'municipal-services', readable => true);
-SELECT deling.share_table('deling.municipal_service_history', 'municipal-services', readable => false);
+SELECT deling.share_table('deling.municipal_service_history', 'municipal-services', readable => true);
 
 -- municipal_service_fhir_status: the EpisodeOfCare status of a service on a
 -- day (OKT mapping): a started active or granted service is on-hold while a

@@ -58,10 +58,12 @@ BEGIN
         SELECT s.service_id, s.citizen_id, s.pid, 'TjenesteutforerEndret', (h.superseded_at AT TIME ZONE 'Europe/Oslo')::date,
                s.service_code, s.unit_orgnr, NULL
         FROM s JOIN deling.municipal_service_history h ON h.kommune_nr = s.kommune_nr AND h.service_id = s.service_id
-        WHERE h.snapshot->>'unit_orgnr' IS DISTINCT FROM
-              coalesce((SELECT h2.snapshot->>'unit_orgnr' FROM deling.municipal_service_history h2
+        -- a change from one known provider to another (filling in a missing
+        -- orgnr is a correction of the other events, sent as M)
+        WHERE h.snapshot->>'unit_orgnr' IS NOT NULL
+          AND coalesce((SELECT h2.snapshot->>'unit_orgnr' FROM deling.municipal_service_history h2
                         WHERE h2.kommune_nr = h.kommune_nr AND h2.service_id = h.service_id AND h2.version = h.version + 1),
-                       s.unit_orgnr))
+                       s.unit_orgnr) <> h.snapshot->>'unit_orgnr')
     SELECT e.service_id, e.citizen_id::text, e.pid::text, kpr.type_id(e.pid), deling.fnr_synthetic(e.pid), e.event, e.d,
            e.service_code, e.unit_orgnr::text, e.stop_id
     FROM e WHERE e.d BETWEEN from_date AND to_date
@@ -303,7 +305,7 @@ BEGIN
                    'name', 'Bruker',
                    'attrs', jsonb_build_object('pasientGUID', e.bruker_nr, 'brukerNr', e.bruker_nr,
                                                'fid', e.pid, 'typeID', e.type_id::text))))
-    FROM kpr.service_events(kommune_nr, '-infinity', current_date) e
+    FROM kpr.service_events(kommune_nr, '-infinity', (now() AT TIME ZONE 'Europe/Oslo')::date) e
     WHERE NOT e.test_person OR current_setting('deling.kpr_test_mode') = 'on';
 
     -- N for new events, M for sent events whose content changed, C for sent
