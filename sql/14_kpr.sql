@@ -197,3 +197,26 @@ SELECT kpr.validate_xpr_ipl(:'resent') AS errors,
            SELECT * FROM pg_temp.notifications(:'m3') UNION ALL SELECT * FROM pg_temp.notifications(:'m4')
            UNION ALL SELECT * FROM pg_temp.notifications(:'m5') UNION ALL SELECT * FROM pg_temp.notifications(:'m7')) sent) AS same_as_sent
 FROM pg_temp.notifications(:'resent') n;
+-- re-send by period (KPR asks for October again): every notification sent for
+-- an event dated in October, N and the M that followed, exactly as sent
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT kpr.xpr_ipl_message('3203', '2026-10-01', '2026-10-31') AS october \gset
+SELECT deling_test.try($$SELECT kpr.xpr_ipl_message('3203', '2026-10-31', '2026-10-01')$$);
+SELECT deling_test.try($$SELECT kpr.xpr_ipl_message('3203', NULL::date, '2026-10-01')$$);
+SELECT cardinality(kpr.validate_xpr_ipl(kpr.xpr_ipl_message('3203', '1990-01-01', '1990-01-31'))) AS empty_period_errors;
+RESET SESSION AUTHORIZATION;
+SELECT kpr.validate_xpr_ipl(:'october') AS errors;
+SELECT n.lopenr, n.status, n.event,
+       n.guid IN (SELECT guid FROM pg_temp.notifications(:'m1') UNION ALL SELECT guid FROM pg_temp.notifications(:'m7')) AS as_sent,
+       d.hendelse_dato
+FROM pg_temp.notifications(:'october') n,
+     LATERAL (SELECT (xpath('//@hendelseDato', x))[1]::text AS hendelse_dato
+              FROM unnest(xpath('/npr:Melding/npr:Notifikasjon', :'october'::xml,
+                                ARRAY[ARRAY['npr', 'http://www.npr.no/xmlstds/56_0_0_ipl']])) x
+              WHERE (xpath('/*/@notifikasjonLopeNr', x))[1]::text::int = n.lopenr) d
+ORDER BY n.lopenr;
+-- and what was sent for October in the first message is all there
+SELECT (SELECT count(*) FROM pg_temp.notifications(:'m1') m JOIN pg_temp.notifications(:'october') o USING (guid))
+     = (SELECT count(*) FROM unnest(xpath('/npr:Melding/npr:Notifikasjon', :'m1'::xml,
+                                          ARRAY[ARRAY['npr', 'http://www.npr.no/xmlstds/56_0_0_ipl']])) x
+        WHERE (xpath('//@hendelseDato', x))[1]::text BETWEEN '2026-10-01' AND '2026-10-31') AS every_october_original;

@@ -376,3 +376,31 @@ END
 $$;
 COMMENT ON FUNCTION kpr.xpr_ipl_message(text, bigint) IS
     'Re-send: the notifications already sent to KPR from a løpenummer on, exactly as sent, in one message (nothing new is recorded); access-logged';
+
+-- xpr_ipl_message(kommune, from, to): re-send by period, when KPR asks for
+-- a month again: every notification already sent (N, and any M or C that
+-- followed) for events dated in the period, exactly as sent, in løpenummer
+-- order.  Nothing new is recorded.
+CREATE FUNCTION kpr.xpr_ipl_message(kommune_nr text, from_date date, to_date date) RETURNS text
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+DECLARE
+    st deling.kpr_report_state;
+BEGIN
+    PERFORM kpr.kpr_reader(kommune_nr, 'xpr_ipl_message_resend');
+    IF from_date IS NULL OR to_date IS NULL OR from_date > to_date THEN
+        RAISE EXCEPTION 'the period must run from a date to the same or a later date (got % to %)',
+            coalesce(to_char(from_date, 'YYYY-MM-DD'), 'NULL'), coalesce(to_char(to_date, 'YYYY-MM-DD'), 'NULL') USING ERRCODE = '22023';
+    END IF;
+    SELECT * INTO st FROM deling.kpr_report_state s WHERE s.kommune_nr = xpr_ipl_message.kommune_nr;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'nothing has been reported for kommune %', kommune_nr USING ERRCODE = '55000';
+    END IF;
+    RETURN kpr.xpr_ipl_envelope(st, (SELECT coalesce(jsonb_agg(n.notification ORDER BY n.lopenr), '[]')
+                                      FROM deling.kpr_notification n
+                                      WHERE n.kommune_nr = xpr_ipl_message.kommune_nr
+                                        AND (n.notification->'children'->0->'attrs'->>'hendelseDato')::date
+                                            BETWEEN from_date AND to_date));
+END
+$$;
+COMMENT ON FUNCTION kpr.xpr_ipl_message(text, date, date) IS
+    'Re-send by period: every notification already sent to KPR (N, M and C) for events dated from from_date to to_date, exactly as sent, in one message (nothing new is recorded); access-logged';

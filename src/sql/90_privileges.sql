@@ -117,7 +117,8 @@ REVOKE ALL ON deling.pseudonym_key FROM deling_admin;
 GRANT SELECT (key_id, purpose, created_at) ON deling.pseudonym_key TO deling_admin;
 GRANT EXECUTE ON FUNCTION kpr.type_id(text), kpr.validate_xpr_ipl(text), kpr.service_events(text, date, date)
     TO deling_owner;
-GRANT EXECUTE ON FUNCTION kpr.xpr_ipl_message(text), kpr.xpr_ipl_message(text, bigint) TO deling_kpr, deling_admin;
+GRANT EXECUTE ON FUNCTION kpr.xpr_ipl_message(text), kpr.xpr_ipl_message(text, bigint),
+    kpr.xpr_ipl_message(text, date, date) TO deling_kpr, deling_admin;
 GRANT EXECUTE ON FUNCTION kpr.xpr_ipl_envelope(deling.kpr_report_state, jsonb) TO deling_owner;
 GRANT EXECUTE ON FUNCTION kpr.set_contact(text, text, text, text) TO deling_admin;
 
