@@ -22,6 +22,8 @@ BEGIN
     PERFORM deling.log_access('kpr', NULL, ARRAY[kommune_nr], NULL, NULL, true, NULL, NULL, jsonb_build_object('report', what));
 END
 $$;
+COMMENT ON FUNCTION kpr.kpr_reader(text, text) IS
+    'Internal: refuses callers other than deling_kpr and deling_admin (42501) and unknown kommuner (22023), then access-logs the KPR read';
 
 -- kpr_type_id: the 9032 identifier type KPR expects for an identity number.
 CREATE FUNCTION kpr.type_id(pid text) RETURNS integer
@@ -262,6 +264,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
             jsonb_build_object('name', 'Kommune', 'attrs', jsonb_build_object('kommuneNr', st.kommune_nr)))))
     FROM (SELECT extversion AS version FROM pg_extension WHERE extname = 'deling') v;
 $$;
+COMMENT ON FUNCTION kpr.xpr_ipl_envelope(deling.kpr_report_state, jsonb) IS
+    'Internal: the XPR(ipl) Melding around a list of notifications, with the kommune''s Kontaktperson and Kommune elements, written by the C builder';
 
 -- xpr_ipl_message: the next continuous message for a kommune: an original
 -- (N) notification for every event not yet sent, a replacement (M) for a
