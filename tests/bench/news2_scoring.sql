@@ -1,24 +1,14 @@
--- NEWS2 scoring of stored rows, single process: the C function against the
--- same chart in PL/pgSQL and as one inlinable SQL CASE expression, and a
--- plain scan reading the same columns (the physical floor).  All variants
--- must agree on every row before any time is reported.
--- psql -v rows=N -f tests/bench/news2_scoring.sql (in a database with deling)
+-- NEWS2 scoring of the stored measurements (deling.news2_measurement, loaded
+-- by setup.sql), single process: the C function against the same chart in
+-- PL/pgSQL and as one inlinable SQL CASE expression, and a plain scan that
+-- reads the same columns (the physical floor).  All variants must agree on
+-- every row before any time is recorded.
+-- psql -f tests/bench/news2_scoring.sql (as the DBA, after setup.sql)
 \set ON_ERROR_STOP 1
 SET max_parallel_workers_per_gather = 0;
 SET jit = off;
 SET client_min_messages = warning;
-DROP SCHEMA IF EXISTS bench CASCADE;
-CREATE SCHEMA bench;
-
--- deterministic rows spread over every band
-SELECT setseed(0.42);
-CREATE TABLE bench.m AS
-SELECT (4 + random() * 30)::int AS resp_rate, (80 + random() * 20)::int AS spo2, 1 + (random() < 0.1)::int AS spo2_scale,
-       random() < 0.2 AS on_oxygen, (80 + random() * 160)::int AS systolic_bp, (35 + random() * 110)::int AS pulse,
-       (ARRAY['A', 'A', 'A', 'A', 'C', 'V', 'P', 'U'])[1 + (random() * 7)::int] AS consciousness,
-       round((34 + random() * 7)::numeric, 1) AS temperature
-FROM generate_series(1, :rows);
-VACUUM ANALYZE bench.m;
+SELECT count(*) AS rows FROM deling.news2_measurement \gset
 
 CREATE FUNCTION bench.news2_plpgsql(rr int, s int, scale int, o2 boolean, bp int, hr int, c text, t numeric)
 RETURNS int LANGUAGE plpgsql IMMUTABLE STRICT AS $$
@@ -58,41 +48,34 @@ RETURNS int LANGUAGE sql IMMUTABLE AS $$
 $$;
 
 -- correctness first: every row scores the same three ways
-SELECT count(*) AS disagreements FROM bench.m
-WHERE deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)
-      <> bench.news2_sql(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)
-   OR deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)
-      <> bench.news2_plpgsql(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature) \gset
-\if :disagreements
-\echo 'BENCH FAILED: the variants disagree on' :disagreements 'rows'
-\quit
-\endif
-
--- best of 5 runs of each query, in ms
-CREATE FUNCTION bench.best_ms(q text, runs int DEFAULT 5) RETURNS numeric LANGUAGE plpgsql AS $$
+DO $$
 DECLARE
-    t0 timestamptz;
-    best numeric;
-    ms numeric;
+    bad bigint;
 BEGIN
-    FOR i IN 1..runs LOOP
-        t0 := clock_timestamp();
-        EXECUTE q;
-        ms := extract(epoch FROM clock_timestamp() - t0) * 1000;
-        best := least(best, ms);
-    END LOOP;
-    RETURN round(best, 1);
+    SELECT count(*) INTO bad FROM deling.news2_measurement
+    WHERE deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)
+          <> bench.news2_sql(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)
+       OR deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)
+          <> bench.news2_plpgsql(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)
+       OR deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature) <> score;
+    IF bad > 0 THEN
+        RAISE EXCEPTION 'BENCH FAILED: the scoring variants disagree on % rows', bad;
+    END IF;
 END
 $$;
 
+-- best of 3 runs of each query, in ms (the table is in shared buffers after the check)
 WITH r AS (
-    SELECT 'plain scan of the same columns' AS variant, 1 AS o, bench.best_ms($$SELECT sum(resp_rate + spo2 + spo2_scale + systolic_bp + pulse + on_oxygen::int), count(consciousness), count(temperature) FROM bench.m$$) AS ms
-    UNION ALL SELECT 'C: deling.news2_score', 2, bench.best_ms($$SELECT sum(deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM bench.m$$)
-    UNION ALL SELECT 'SQL CASE (inlined)', 3, bench.best_ms($$SELECT sum(bench.news2_sql(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM bench.m$$)
-    UNION ALL SELECT 'PL/pgSQL', 4, bench.best_ms($$SELECT sum(bench.news2_plpgsql(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM bench.m$$, 3))
-SELECT variant, :rows AS rows, ms,
-       round(ms / (SELECT ms FROM r WHERE o = 1), 2) AS x_plain_scan,
-       round(ms / (SELECT ms FROM r WHERE o = 2), 2) AS x_c,
-       round(:rows / ms * 1000) AS rows_per_s
+    SELECT 'plain scan of the same columns' AS variant, 1 AS o, bench.best_ms($$SELECT sum(resp_rate + spo2 + spo2_scale + systolic_bp + pulse + on_oxygen::int), count(consciousness), count(temperature) FROM deling.news2_measurement$$, 3) AS ms
+    UNION ALL SELECT 'C: deling.news2_score', 2, bench.best_ms($$SELECT sum(deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM deling.news2_measurement$$, 3)
+    UNION ALL SELECT 'SQL CASE (inlined)', 3, bench.best_ms($$SELECT sum(bench.news2_sql(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM deling.news2_measurement$$, 3)
+    UNION ALL SELECT 'PL/pgSQL', 4, bench.best_ms($$SELECT sum(bench.news2_plpgsql(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM deling.news2_measurement$$, 3))
+INSERT INTO bench.result (area, measure, value, unit, baseline, ratio, goal, met)
+SELECT 'NEWS2 scoring', format('%s of %s stored rows', variant, :rows), ms, 'ms',
+       CASE o WHEN 1 THEN NULL WHEN 2 THEN 'plain scan' ELSE 'C' END,
+       round(CASE o WHEN 1 THEN NULL WHEN 2 THEN ms / (SELECT ms FROM r WHERE o = 1) ELSE ms / (SELECT ms FROM r WHERE o = 2) END, 2),
+       CASE o WHEN 2 THEN '<= 1.1 x plain scan' WHEN 3 THEN '>= 2 x C' WHEN 4 THEN '>= 10 x C' END,
+       CASE o WHEN 2 THEN ms <= 1.1 * (SELECT ms FROM r WHERE o = 1)
+              WHEN 3 THEN ms >= 2 * (SELECT ms FROM r WHERE o = 2)
+              WHEN 4 THEN ms >= 10 * (SELECT ms FROM r WHERE o = 2) END
 FROM r ORDER BY o;
-DROP SCHEMA bench CASCADE;

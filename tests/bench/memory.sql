@@ -1,0 +1,48 @@
+-- Peak backend memory for the largest single read (a citizen's 1,000 NEWS2
+-- measurements, the read's maximum, as one FHIR Bundle) and the largest
+-- batch (10,000 NEWS2 measurements).  Measured from the kernel: the
+-- backend's peak resident set (VmHWM, reset through /proc/PID/clear_refs)
+-- above its resident set just before, after a warm-up run of the same kind
+-- has touched the same shared buffers.  Needs to run as root on the server.
+-- psql -f tests/bench/memory.sql (as the DBA, after setup.sql)
+\set ON_ERROR_STOP 1
+SET client_min_messages = warning;
+SELECT pg_backend_pid() AS pid \gset
+
+-- a Bodø citizen with 1,000 measurements, and two batches of 10,000 items
+SELECT pid AS big FROM bench.lookup WHERE kommune_nr = '1804' ORDER BY n LIMIT 1 \gset
+INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, on_oxygen, systolic_bp, pulse,
+                                      consciousness, temperature, source_system, source_id)
+SELECT '1804', :'big', now() - i * interval '1 hour', 12 + i % 14, 88 + i % 12, i % 5 = 0, 95 + i % 120, 45 + i % 90,
+       'A', round(35.2 + (i % 50) / 10.0, 1), 'bench-mem', 'big' || i
+FROM generate_series(1, 1000) i;
+CREATE TABLE bench.big_batch AS
+SELECT b, jsonb_agg(jsonb_build_object(
+           'pid', l.pid, 'measured_at', to_char(now() - (i % 97) * interval '1 minute', 'YYYY-MM-DD"T"HH24:MI:SSOF'),
+           'resp_rate', 12 + i % 14, 'spo2', 88 + i % 12, 'on_oxygen', i % 5 = 0, 'systolic_bp', 95 + i % 120,
+           'pulse', 45 + i % 90, 'consciousness', 'A', 'temperature', round(35.2 + (i % 50) / 10.0, 1),
+           'source_system', 'bench-mem', 'source_id', 'b' || b || '-' || i)) AS items
+FROM generate_series(1, 2) b, generate_series(1, 10000) i,
+     LATERAL (SELECT pid FROM bench.lookup WHERE kommune_nr = '1804' ORDER BY n OFFSET i % 1000 LIMIT 1) l
+GROUP BY b;
+GRANT SELECT ON bench.big_batch TO PUBLIC;
+
+SET SESSION AUTHORIZATION bench_epj;
+-- the read: warm up, then measure
+SELECT length(api.news2_observations(:'big', max => 1000)::text) AS warm_read \gset
+\set rss0 `awk '/VmRSS/ {print $2}' /proc/:pid/status; echo 5 > /proc/:pid/clear_refs`
+SELECT length(api.news2_observations(:'big', max => 1000)::text) AS read_bytes, 
+       jsonb_array_length(api.news2_observations(:'big', max => 1000)->'entry') AS read_resources \gset
+\set hwm_read `awk '/VmHWM/ {print $2}' /proc/:pid/status`
+-- the batch: warm up with the first, measure the second
+SELECT api.news2_ingest_batch((SELECT items FROM bench.big_batch WHERE b = 1))->'created' AS warm_batch \gset
+\set rss1 `awk '/VmRSS/ {print $2}' /proc/:pid/status; echo 5 > /proc/:pid/clear_refs`
+SELECT api.news2_ingest_batch((SELECT items FROM bench.big_batch WHERE b = 2))->'created' AS batch_created \gset
+\set hwm_batch `awk '/VmHWM/ {print $2}' /proc/:pid/status`
+RESET SESSION AUTHORIZATION;
+
+INSERT INTO bench.result (area, measure, value, unit) VALUES
+    ('memory', format('peak backend memory, largest read: 1,000 NEWS2 as one Bundle (%s resources, %s MB of JSON)',
+                      :read_resources, round(:read_bytes / 1e6, 1)), round((:hwm_read - :rss0) / 1024.0, 1), 'MiB'),
+    ('memory', format('peak backend memory, largest batch: 10,000 NEWS2 (%s created)', :batch_created),
+     round((:hwm_batch - :rss1) / 1024.0, 1), 'MiB');

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Inside the benchmark cluster: load the data set, run every benchmark, print
+# one table.  tests/bench/run.sh SCALE (full or small); called by scripts/bench.sh.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+case "$1" in
+  full)  load=(-v citizens=1000000 -v kommuner=20 -v services=3000000 -v measurements=10000000)
+         lookups=20000 batches=20 bundles=2000 secs=60 ;;
+  small) load=(-v citizens=50000 -v kommuner=20 -v services=150000 -v measurements=500000)
+         lookups=5000 batches=6 bundles=300 secs=15 ;;
+  *) echo "SCALE must be full or small, not $1" >&2; exit 2 ;;
+esac
+p() { echo "== $1 ($(date -u +%H:%M:%S))" >&2; shift; psql -X -q -v ON_ERROR_STOP=1 "$@" >/dev/null; }
+for _ in $(seq 100); do pg_isready -q && break; sleep 0.2; done
+p load "${load[@]}" -f tests/bench/setup.sql
+p scoring -f tests/bench/news2_scoring.sql
+p "tenant isolation" -v lookups="$lookups" -f tests/bench/rls.sql
+p ingest -v batches="$batches" -v batch=1000 -f tests/bench/ingest.sql
+p "FHIR rendering" -v bundles="$bundles" -f tests/bench/fhir.sql
+echo "== legevakt lookup ($(date -u +%H:%M:%S))" >&2
+tests/bench/legevakt.sh "$secs"
+p memory -f tests/bench/memory.sql
+psql -X -q -v ON_ERROR_STOP=1 -P footer=off <<'SQL'
+\pset title 'deling benchmarks (ratio = value / baseline, both measured in this run)'
+SELECT area, measure, value, unit, baseline, ratio, goal,
+       CASE met WHEN true THEN 'met' WHEN false THEN 'MISSED' END AS met
+FROM bench.result ORDER BY o;
+SQL
