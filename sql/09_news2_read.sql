@@ -133,3 +133,11 @@ RESET ROLE;
 SET SESSION AUTHORIZATION regress_kpr;
 SELECT deling_test.try(format('SELECT api.news2_observations(%L)', :'pid'));
 RESET SESSION AUTHORIZATION;
+
+-- FHIR dateTimes are Norwegian local time with the offset of that instant:
+-- both sides of the spring and autumn DST changes, and no value for infinity
+SELECT t AS instant, deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59:59+00', '2026-03-29 01:00:00+00',
+    '2026-10-25 00:59:59.9+00', '2026-10-25 01:00:00+00', 'infinity']::timestamptz[]) t;
+-- the renderer refuses a hand-built row that lacks what the table requires
+SELECT deling_test.try($$SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL,
+    120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement)$$);

@@ -29,6 +29,7 @@
 #include "replication/logical.h"
 #include "replication/message.h"
 #include "replication/output_plugin.h"
+#include "replication/slot.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "utils/builtins.h"
@@ -92,6 +93,51 @@ deling_access_log_emit(PG_FUNCTION_ARGS)
 	lsn = LogLogicalMessage(ACCESS_LOG_PREFIX, text, strlen(text), false);
 	XLogFlush(lsn);
 	PG_RETURN_LSN(lsn);
+}
+
+/* access_log_slot_name: this database's slot (slot names are cluster-wide) */
+static void
+access_log_slot_name(char name[NAMEDATALEN])
+{
+	snprintf(name, NAMEDATALEN, "deling_access_log_%u", MyDatabaseId);
+}
+
+PG_FUNCTION_INFO_V1(deling_access_log_slot);
+
+/*
+ * access_log_slot(): the name of this database's access-log slot.
+ */
+Datum
+deling_access_log_slot(PG_FUNCTION_ARGS)
+{
+	Name		result = (Name) palloc0(NAMEDATALEN);
+
+	access_log_slot_name(NameStr(*result));
+	PG_RETURN_NAME(result);
+}
+
+PG_FUNCTION_INFO_V1(deling_access_log_ready);
+
+/*
+ * access_log_ready(): is this database's slot there, with deling as its
+ * plugin, to carry entries into the log?  Every sharing read asks first
+ * and is refused while it is not, so this reads the slot array directly
+ * under its lock instead of through the pg_replication_slots view.
+ */
+Datum
+deling_access_log_ready(PG_FUNCTION_ARGS)
+{
+	char		name[NAMEDATALEN];
+	ReplicationSlot *slot;
+	bool		ready;
+
+	access_log_slot_name(name);
+	LWLockAcquire(ReplicationSlotControlLock, LW_SHARED);
+	slot = SearchNamedReplicationSlot(name, false);
+	ready = slot != NULL && slot->data.database == MyDatabaseId &&
+		strcmp(NameStr(slot->data.plugin), "deling") == 0;
+	LWLockRelease(ReplicationSlotControlLock);
+	PG_RETURN_BOOL(ready);
 }
 
 PG_FUNCTION_INFO_V1(deling_sha256);

@@ -129,3 +129,54 @@ deling_outer_role(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(GetUserNameFromId(GetOuterUserId(), false)));
 }
+
+/* Positions in context_names of the settings read below. */
+#define CTX_KIND			0
+#define CTX_PID				2
+#define CTX_SESSION_USER	12
+
+/*
+ * context_kind: the verified context's kind, or "" when there is none or it
+ * was verified for another session user (a context never outlives SET
+ * SESSION AUTHORIZATION).
+ */
+static const char *
+context_kind(void)
+{
+	const char *kind = context_values[CTX_KIND];
+	const char *owner = context_values[CTX_SESSION_USER];
+
+	if (kind == NULL || owner == NULL || kind[0] == '\0' ||
+		strcmp(owner, GetUserNameFromId(GetSessionUserId(), false)) != 0)
+		return "";
+	return kind;
+}
+
+PG_FUNCTION_INFO_V1(deling_ctx_kind);
+
+/*
+ * ctx_kind(): the kind of the caller context ('person', 'integration',
+ * 'citizen' or '').  In C because every policy and every sharing read asks;
+ * it reads no table, so it needs no pinned search_path.
+ */
+Datum
+deling_ctx_kind(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(context_kind()));
+}
+
+PG_FUNCTION_INFO_V1(deling_ctx_citizen_pid);
+
+/*
+ * ctx_citizen_pid(): the identity number of a citizen calling through the
+ * citizen's channel, else NULL.  Policies call it once per statement.
+ */
+Datum
+deling_ctx_citizen_pid(PG_FUNCTION_ARGS)
+{
+	const char *pid = context_values[CTX_PID];
+
+	if (strcmp(context_kind(), "citizen") != 0 || pid == NULL || pid[0] == '\0')
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(pid));
+}

@@ -5,6 +5,8 @@
 #ifndef DELING_H
 #define DELING_H
 
+#include "fmgr.h"
+
 /* context.c: the caller context settings, defined once at preload */
 extern void deling_context_define_gucs(void);
 
@@ -13,5 +15,22 @@ extern void deling_access_log_init(void);
 
 /* kpr.c: KPR settings, at preload */
 extern void deling_kpr_init(void);
+
+/* identifiers.c: 'fnr', 'dnr', 'hnr' or 'fhnr' for an identity number */
+extern Datum deling_fnr_kind(PG_FUNCTION_ARGS);
+
+/* news2.c: scoring of a stored measurement, for the FHIR renderer */
+typedef struct News2Values
+{
+	int32		resp_rate;
+	int32		spo2;
+	int32		spo2_scale;
+	bool		on_oxygen;
+	int32		systolic_bp;
+	int32		pulse;
+	char		acvpu;			/* 'A', 'C', 'V', 'P' or 'U' */
+	struct NumericData *temperature;	/* detoasted */
+} News2Values;
+extern void deling_news2_chart(const News2Values *v, int sub[7], int *total, const char **risk);
 
 #endif							/* DELING_H */

@@ -23,6 +23,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/memutils.h"
 
 /* Longest token accepted; HelseID tokens are a few kilobytes. */
 #define JWT_MAX_LENGTH 16384
@@ -219,6 +220,47 @@ load_rsa_public_key(const char *pem, const char **why)
 	return NULL;
 }
 
+/*
+ * Parsed trusted keys, per backend, by their PEM text.  OpenSSL 3 takes
+ * most of a millisecond to decode a PEM key and every request verifies its
+ * token again; a handful of keys (HelseID rotates one or two) cover all.
+ */
+#define KEY_CACHE_SIZE 8
+static struct
+{
+	char	   *pem;			/* in TopMemoryContext */
+	EVP_PKEY   *pkey;
+}			key_cache[KEY_CACHE_SIZE];
+static int	key_cache_next;
+
+/*
+ * cached_rsa_public_key: load_rsa_public_key, remembered by PEM text.  The
+ * returned key belongs to the cache; the caller must not free it.
+ */
+static EVP_PKEY *
+cached_rsa_public_key(const char *pem, const char **why)
+{
+	EVP_PKEY   *pkey;
+	int			slot;
+
+	for (int i = 0; i < KEY_CACHE_SIZE; i++)
+		if (key_cache[i].pem != NULL && strcmp(key_cache[i].pem, pem) == 0)
+			return key_cache[i].pkey;
+	pkey = load_rsa_public_key(pem, why);
+	if (pkey == NULL)
+		return NULL;
+	slot = key_cache_next;
+	key_cache_next = (key_cache_next + 1) % KEY_CACHE_SIZE;
+	if (key_cache[slot].pem != NULL)
+	{
+		pfree(key_cache[slot].pem);
+		EVP_PKEY_free(key_cache[slot].pkey);
+	}
+	key_cache[slot].pem = MemoryContextStrdup(TopMemoryContext, pem);
+	key_cache[slot].pkey = pkey;
+	return pkey;
+}
+
 PG_FUNCTION_INFO_V1(deling_jwt_verify_rs256);
 
 /*
@@ -259,7 +301,7 @@ deling_jwt_verify_rs256(PG_FUNCTION_ARGS)
 	if (sig == NULL || siglen == 0)
 		invalid_token("signature is empty or not base64url");
 
-	pkey = load_rsa_public_key(pem, &why);
+	pkey = cached_rsa_public_key(pem, &why);
 	if (pkey == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -274,7 +316,6 @@ deling_jwt_verify_rs256(PG_FUNCTION_ARGS)
 			EVP_DigestVerify(md, sig, siglen, (const unsigned char *) tok, dot2) == 1;
 		EVP_MD_CTX_free(md);
 	}
-	EVP_PKEY_free(pkey);
 	if (!rc)
 		invalid_token("signature does not verify with the key named by \"kid\"");
 	/* only signed bytes are parsed */

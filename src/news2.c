@@ -19,6 +19,8 @@
 #include "utils/memutils.h"
 #include "utils/numeric.h"
 
+#include "deling.h"
+
 /* Sub-scores in chart order. */
 enum
 {
@@ -75,6 +77,20 @@ numeric_const(const char *s)
 
 	MemoryContextSwitchTo(old);
 	return n;
+}
+
+/*
+ * news2_parse_constants: the temperature band edges, once per backend.
+ */
+static void
+news2_parse_constants(void)
+{
+	t_min = numeric_const("25.0");
+	t_35 = numeric_const("35.0");
+	t_36 = numeric_const("36.0");
+	t_38 = numeric_const("38.0");
+	t_39 = numeric_const("39.0");
+	t_max = numeric_const("45.0");
 }
 
 /*
@@ -155,14 +171,7 @@ static void
 news2_read_args(FunctionCallInfo fcinfo, News2Input *in)
 {
 	if (t_min == NULL)
-	{
-		t_min = numeric_const("25.0");
-		t_35 = numeric_const("35.0");
-		t_36 = numeric_const("36.0");
-		t_38 = numeric_const("38.0");
-		t_39 = numeric_const("39.0");
-		t_max = numeric_const("45.0");
-	}
+		news2_parse_constants();
 	in->resp_rate = PG_GETARG_INT32(0);
 	in->spo2 = PG_GETARG_INT32(1);
 	in->spo2_scale = PG_GETARG_INT32(2);
@@ -237,6 +246,38 @@ news2_compute(const News2Input *in, News2Result *r)
 		any3 |= (r->sub[i] == 3);
 	}
 	r->risk = r->total >= 7 ? 3 : r->total >= 5 ? 2 : any3 ? 1 : 0;
+}
+
+/*
+ * deling_news2_chart: the Chart 1 sub-scores, total and Chart 2 risk of a
+ * stored measurement (valid by its table's constraints), for the FHIR
+ * renderer; the temperature must be detoasted.
+ */
+void
+deling_news2_chart(const News2Values *v, int sub[7], int *total, const char **risk)
+{
+	News2Input	in;
+	News2Result r;
+
+	if (t_min == NULL)
+		news2_parse_constants();
+	in.resp_rate = v->resp_rate;
+	in.spo2 = v->spo2;
+	in.spo2_scale = v->spo2_scale;
+	in.on_oxygen = v->on_oxygen;
+	in.systolic_bp = v->systolic_bp;
+	in.pulse = v->pulse;
+	in.acvpu = v->acvpu;
+	in.temperature = v->temperature;
+	in.temperature_score = temperature_score(v->temperature);
+	if (in.temperature_score < 0 || in.acvpu == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("stored NEWS2 measurement cannot be scored")));
+	news2_compute(&in, &r);
+	memcpy(sub, r.sub, sizeof(r.sub));
+	*total = r.total;
+	*risk = risk_names[r.risk];
 }
 
 /*

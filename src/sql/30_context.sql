@@ -266,13 +266,22 @@ $$;
 -- binding of its direct-SQL login role; NULL for anyone else, and for an
 -- inactive kommune.  Policies call it once per statement via (SELECT ...).
 CREATE FUNCTION deling.current_kommune() RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
-    SELECT k.kommune_nr::text FROM deling.kommune k
-    WHERE k.active
-      AND k.kommune_nr = CASE deling.ctx_kind()
-            WHEN 'integration' THEN nullif(current_setting('deling.ctx_kommune_nr'), '')
-            WHEN '' THEN (SELECT b.kommune_nr FROM deling.integration_binding b WHERE b.role_name = session_user)
-          END;
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
+DECLARE
+    kind text := deling.ctx_kind();
+    k text;
+BEGIN
+    -- PL/pgSQL, so its two small plans are cached per session (every policy asks)
+    IF kind = 'integration' THEN
+        k := nullif(current_setting('deling.ctx_kommune_nr'), '');
+    ELSIF kind = '' THEN
+        SELECT b.kommune_nr INTO k FROM deling.integration_binding b WHERE b.role_name = session_user;
+    END IF;
+    IF k IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT x.kommune_nr::text FROM deling.kommune x WHERE x.kommune_nr = k AND x.active);
+END
 $$;
 COMMENT ON FUNCTION deling.current_kommune() IS
     'The kommune the calling integration acts for (NULL for other callers)';
@@ -291,22 +300,29 @@ COMMENT ON FUNCTION deling.current_kommune_for(text) IS
 -- reaches; for an integration, its own kommune; only those that enabled
 -- the service.  Policies call it once per statement via (SELECT ...).
 CREATE FUNCTION deling.reach_for(service text) RETURNS text[]
-LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
-    WITH org AS (
-        SELECT o.orgnr FROM deling.organisation o
-        WHERE o.active AND deling.ctx_kind() = 'person'
-          AND o.orgnr IN (nullif(current_setting('deling.ctx_orgnr_child'), ''),
-                          nullif(current_setting('deling.ctx_orgnr_parent'), ''))
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
+DECLARE
+    org text;
+    own text := deling.current_kommune();
+BEGIN
+    -- PL/pgSQL, so its plans are cached per session (every policy asks)
+    IF deling.ctx_kind() = 'person' THEN
+        -- the child organisation (the legevakt) if registered, else the parent
+        SELECT o.orgnr INTO org FROM deling.organisation o
+        WHERE o.active AND o.orgnr IN (nullif(current_setting('deling.ctx_orgnr_child'), ''),
+                                       nullif(current_setting('deling.ctx_orgnr_parent'), ''))
         ORDER BY o.orgnr = nullif(current_setting('deling.ctx_orgnr_child'), '') DESC NULLS LAST
-        LIMIT 1),
-    reach AS (
-        SELECT r.kommune_nr::text AS kommune_nr FROM org JOIN deling.organisation_reach r USING (orgnr)
-        UNION
-        SELECT deling.current_kommune())
-    SELECT coalesce(array_agg(k.kommune_nr::text ORDER BY k.kommune_nr), '{}')
-    FROM reach JOIN deling.kommune k ON k.kommune_nr = reach.kommune_nr AND k.active
-    WHERE service IS NULL
-       OR EXISTS (SELECT FROM deling.kommune_service ks WHERE ks.kommune_nr = k.kommune_nr AND ks.service_code = service);
+        LIMIT 1;
+    END IF;
+    RETURN (SELECT coalesce(array_agg(k.kommune_nr::text ORDER BY k.kommune_nr), '{}')
+            FROM deling.kommune k
+            WHERE k.active
+              AND (k.kommune_nr = own
+                   OR EXISTS (SELECT FROM deling.organisation_reach r WHERE r.orgnr = org AND r.kommune_nr = k.kommune_nr))
+              AND (service IS NULL
+                   OR EXISTS (SELECT FROM deling.kommune_service ks
+                              WHERE ks.kommune_nr = k.kommune_nr AND ks.service_code = service)));
+END
 $$;
 COMMENT ON FUNCTION deling.reach_for(text) IS
     'Kommuner the caller may read through a sharing service: its organisation''s reach (persons) or its own kommune (integrations)';
@@ -317,19 +333,14 @@ COMMENT ON FUNCTION deling.reach_for(text) IS
 -- context never outlives SET SESSION AUTHORIZATION).  Every reader of the
 -- context goes through it.
 CREATE FUNCTION deling.ctx_kind() RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
-    SELECT CASE WHEN current_setting('deling.ctx_session_user') = session_user::text
-                THEN current_setting('deling.ctx_kind') ELSE '' END;
-$$;
+    AS 'MODULE_PATHNAME', 'deling_ctx_kind' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION deling.ctx_kind() IS
     'Kind of the verified caller context (person, integration, citizen) for this session user, or empty';
 
 -- ctx_citizen_pid: the identity number of a citizen acting through the
 -- citizen's channel, else NULL.  Policies call it once per statement.
 CREATE FUNCTION deling.ctx_citizen_pid() RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
-    SELECT CASE WHEN deling.ctx_kind() = 'citizen' THEN nullif(current_setting('deling.ctx_pid'), '') END;
-$$;
+    AS 'MODULE_PATHNAME', 'deling_ctx_citizen_pid' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION deling.ctx_citizen_pid() IS 'The pid of the citizen calling through the citizen''s channel, else NULL';
 
 CREATE FUNCTION deling.whoami() RETURNS jsonb

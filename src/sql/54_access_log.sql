@@ -66,17 +66,12 @@ CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON deling.access_log
 
 -- access_log_slot: this database's access-log slot (slot names are cluster-wide).
 CREATE FUNCTION deling.access_log_slot() RETURNS name
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    SELECT ('deling_access_log_' || d.oid)::name FROM pg_database d WHERE d.datname = current_database();
-$$;
+    AS 'MODULE_PATHNAME', 'deling_access_log_slot' LANGUAGE C STABLE PARALLEL SAFE;
 
 -- access_log_ready: is the slot there to carry entries into the log?  Reads
 -- are refused while it is not (an entry emitted then would be lost).
 CREATE FUNCTION deling.access_log_ready() RETURNS boolean
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    SELECT EXISTS (SELECT FROM pg_replication_slots
-                   WHERE slot_name = deling.access_log_slot() AND database = current_database() AND plugin = 'deling');
-$$;
+    AS 'MODULE_PATHNAME', 'deling_access_log_ready' LANGUAGE C STABLE PARALLEL SAFE;
 
 -- access_log_prepare (worker): create the slot once the extension is installed.
 CREATE FUNCTION deling.access_log_prepare() RETURNS void

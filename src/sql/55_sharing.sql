@@ -87,15 +87,11 @@ COMMENT ON FUNCTION deling.sharing_gate(text, text, text, text, boolean) IS
     'The single gate of every sharing-service read: caller, purpose of use, citizen, reach; returns the kommuner to read';
 
 -- fhir_datetime: a FHIR dateTime/instant in Norwegian local time with its
--- offset.  One expression and no pinned search_path, so it is inlined.
+-- offset (C: every resource has one or two).
 CREATE FUNCTION deling.fhir_datetime(ts timestamptz) RETURNS text
-LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
-    SELECT to_char(ts AT TIME ZONE 'Europe/Oslo', 'YYYY-MM-DD"T"HH24:MI:SS')
-        || CASE WHEN (ts AT TIME ZONE 'Europe/Oslo') < (ts AT TIME ZONE 'UTC') THEN '-' ELSE '+' END
-        || to_char(abs(extract(epoch FROM (ts AT TIME ZONE 'Europe/Oslo') - (ts AT TIME ZONE 'UTC'))::int) / 3600, 'FM00')
-        || ':'
-        || to_char(abs(extract(epoch FROM (ts AT TIME ZONE 'Europe/Oslo') - (ts AT TIME ZONE 'UTC'))::int) % 3600 / 60, 'FM00')
-$$;
+    AS 'MODULE_PATHNAME', 'deling_fhir_datetime' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION deling.fhir_datetime(timestamptz) IS
+    'A FHIR dateTime in Norwegian local time with its UTC offset, e.g. 2026-11-20T08:00:00+01:00 (NULL for infinity)';
 
 -- fhir_pid_identifier: the FHIR identifier of an identity number (no-basis systems).
 CREATE FUNCTION deling.fhir_pid_identifier(pid text) RETURNS jsonb
@@ -116,21 +112,24 @@ $$;
 
 -- fhir_patient: the no-basis Patient for a citizen, from the kommuner given.
 CREATE FUNCTION deling.fhir_patient(pid text, kommuner text[]) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    SELECT jsonb_strip_nulls(jsonb_build_object(
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+BEGIN
+    -- PL/pgSQL, so the plan is cached per session
+    RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
         'resourceType', 'Patient',
-        'id', deling.fhir_patient_id(pid),
+        'id', deling.fhir_patient_id(fhir_patient.pid),
         'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.no/fhir/StructureDefinition/no-basis-Patient')),
-        'identifier', jsonb_build_array(deling.fhir_pid_identifier(pid)),
+        'identifier', jsonb_build_array(deling.fhir_pid_identifier(fhir_patient.pid)),
         'name', CASE WHEN c.family_name IS NOT NULL OR c.given_name IS NOT NULL THEN
                     jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('family', c.family_name,
                         'given', CASE WHEN c.given_name IS NOT NULL THEN jsonb_build_array(c.given_name) END))) END,
         'gender', c.sex,
-        'birthDate', to_char(coalesce(c.birth_date, deling.fnr_birth_date(pid)), 'YYYY-MM-DD')))
+        'birthDate', to_char(coalesce(c.birth_date, deling.fnr_birth_date(fhir_patient.pid)), 'YYYY-MM-DD')))
     FROM (SELECT NULL) dummy
     LEFT JOIN LATERAL (
         SELECT * FROM deling.citizen c WHERE c.kommune_nr = ANY (kommuner) AND c.pid = fhir_patient.pid
-        ORDER BY c.updated_at DESC LIMIT 1) c ON true;
+        ORDER BY c.updated_at DESC LIMIT 1) c ON true);
+END
 $$;
 
 -- fhir_bundle: a Bundle (searchset with total, or collection) from entries
@@ -139,23 +138,35 @@ $$;
 -- also marks the Bundle REDACTED.  No entry array when there are none (FHIR
 -- JSON has no empty arrays).
 CREATE FUNCTION deling.fhir_bundle(type text, entries jsonb, matches integer, outcome jsonb DEFAULT NULL) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    SELECT jsonb_strip_nulls(jsonb_build_object(
-        'resourceType', 'Bundle',
-        'id', gen_random_uuid(),
-        'meta', jsonb_build_object(
-            'lastUpdated', deling.fhir_datetime(now()),
-            'security', CASE WHEN outcome->'issue'->0->>'code' = 'suppressed' THEN jsonb_build_array(jsonb_build_object(
-                'system', 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', 'code', 'REDACTED',
-                'display', 'redacted')) END),
-        'type', type,
-        'timestamp', deling.fhir_datetime(now()),
-        'total', CASE WHEN type = 'searchset' THEN matches END,
-        'entry', (SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-                     'fullUrl', 'urn:uuid:' || (e->'resource'->>'id'),
-                     'resource', e->'resource',
-                     'search', CASE WHEN type = 'searchset' THEN jsonb_build_object('mode', e->>'mode') END)) ORDER BY o)
-                 FROM jsonb_array_elements(entries || CASE WHEN outcome IS NOT NULL
-                          THEN jsonb_build_array(jsonb_build_object('mode', 'outcome', 'resource', outcome)) ELSE '[]' END)
-                      WITH ORDINALITY AS x(e, o))));
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+DECLARE
+    stamp text := deling.fhir_datetime(now());
+    entry jsonb;
+BEGIN
+    -- PL/pgSQL (plan cached per session), one pass over the entries, and no
+    -- jsonb_strip_nulls over the whole Bundle: each copy of a large jsonb
+    -- value costs microseconds per kilobyte (docs/benchmarks.md)
+    SELECT jsonb_build_object('entry', jsonb_agg(CASE WHEN type = 'searchset'
+               THEN jsonb_build_object('fullUrl', 'urn:uuid:' || (e->'resource'->>'id'), 'resource', e->'resource',
+                                       'search', jsonb_build_object('mode', e->>'mode'))
+               ELSE jsonb_build_object('fullUrl', 'urn:uuid:' || (e->'resource'->>'id'), 'resource', e->'resource') END
+               ORDER BY o))
+    INTO entry
+    FROM jsonb_array_elements(entries || CASE WHEN outcome IS NOT NULL
+             THEN jsonb_build_array(jsonb_build_object('mode', 'outcome', 'resource', outcome)) ELSE '[]' END)
+         WITH ORDINALITY AS x(e, o)
+    HAVING count(*) > 0;
+    RETURN jsonb_build_object(
+               'resourceType', 'Bundle',
+               'id', gen_random_uuid(),
+               'meta', CASE WHEN outcome->'issue'->0->>'code' = 'suppressed'
+                   THEN jsonb_build_object('lastUpdated', stamp, 'security', jsonb_build_array(jsonb_build_object(
+                       'system', 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', 'code', 'REDACTED',
+                       'display', 'redacted')))
+                   ELSE jsonb_build_object('lastUpdated', stamp) END,
+               'type', type,
+               'timestamp', stamp)
+        || CASE WHEN type = 'searchset' THEN jsonb_build_object('total', matches) ELSE '{}' END
+        || coalesce(entry, '{}');
+END
 $$;

@@ -42,10 +42,11 @@ $$;
 COMMENT ON FUNCTION deling.code_9151(text) IS 'A code of list 9151 as stored: without leading zeros (NULL if not 1-4 digits)';
 
 -- blocks_for: the blocks that apply to the caller for a service, per kommune
--- (service_codes NULL: the whole service is blocked in that kommune).
+-- (service_codes NULL: the whole service is blocked in that kommune).  One
+-- query and no pinned search_path, so it is inlined into its callers.
 CREATE FUNCTION deling.blocks_for(service text, pid text, kommuner text[])
 RETURNS TABLE (kommune_nr text, service_codes text[])
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE AS $$
     SELECT b.kommune_nr, b.service_codes
     FROM deling.citizen_block b
     WHERE b.kommune_nr = ANY (kommuner) AND b.pid = blocks_for.pid AND b.revoked_at IS NULL

@@ -4,129 +4,21 @@
 -- through deling.sharing_gate().
 -- ---------------------------------------------------------------------------
 
--- fhir_concept: a one-coding CodeableConcept (inlined: no pinned search_path).
-CREATE FUNCTION deling.fhir_concept(system text, code text, display text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', system, 'code', code, 'display', display)));
-$$;
-
 -- news2_fhir: the FHIR resources of one measurement as search entries: the
 -- NEWS2 total (mode match) first, then its vital signs (mode include).
+-- Built in C (src/fhir.c): the same resources built with jsonb_build_object
+-- in SQL took about 0.8 ms per measurement (docs/benchmarks.md).
 CREATE FUNCTION deling.news2_fhir(m deling.news2_measurement) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
-BEGIN
-    -- PL/pgSQL, so the plan of this large query is cached per session
-    RETURN (WITH base AS (
-        SELECT jsonb_strip_nulls(jsonb_build_object(
-                   'status', m.status,
-                   'subject', jsonb_build_object('reference', 'urn:uuid:' || deling.fhir_patient_id(m.pid),
-                                                 'identifier', deling.fhir_pid_identifier(m.pid)),
-                   'effectiveDateTime', deling.fhir_datetime(m.measured_at),
-                   'issued', deling.fhir_datetime(m.received_at),
-                   'performer', (SELECT jsonb_agg(p) FROM (VALUES
-                       (CASE WHEN m.recorded_by IS NOT NULL THEN jsonb_build_object('type', 'Practitioner', 'identifier',
-                           jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.4', 'value', m.recorded_by)) END),
-                       (CASE WHEN m.unit_orgnr IS NOT NULL OR m.unit_name IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object(
-                           'type', 'Organization', 'identifier', CASE WHEN m.unit_orgnr IS NOT NULL THEN
-                               jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.101', 'value', m.unit_orgnr) END,
-                           'display', m.unit_name)) END)) v(p) WHERE p IS NOT NULL))) AS common,
-               jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
-                   'system', 'http://terminology.hl7.org/CodeSystem/observation-category',
-                   'code', 'vital-signs', 'display', 'Vital Signs')))) AS vital,
-               deling.news2_subscores(m.resp_rate, m.spo2, m.spo2_scale, m.on_oxygen, m.systolic_bp, m.pulse,
-                                      m.consciousness, m.temperature) AS s),
-    vs AS (
-        SELECT name, md5(m.measurement_id::text || ':' || name)::uuid AS id, resource
-        FROM base, LATERAL (VALUES
-            ('resp', jsonb_build_object(
-                'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/resprate')),
-                'code', deling.fhir_concept('http://loinc.org', '9279-1', 'Respiratory rate'),
-                'valueQuantity', jsonb_build_object('value', m.resp_rate, 'unit', 'breaths/minute',
-                                                    'system', 'http://unitsofmeasure.org', 'code', '/min'))),
-            ('spo2', jsonb_build_object(
-                'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/oxygensat')),
-                'code', jsonb_build_object('coding', jsonb_build_array(
-                    jsonb_build_object('system', 'http://loinc.org', 'code', '2708-6', 'display', 'Oxygen saturation in Arterial blood'),
-                    jsonb_build_object('system', 'http://loinc.org', 'code', '59408-5',
-                                       'display', 'Oxygen saturation in Arterial blood by Pulse oximetry'))),
-                'valueQuantity', jsonb_build_object('value', m.spo2, 'unit', '%',
-                                                    'system', 'http://unitsofmeasure.org', 'code', '%'))),
-            ('oxygen', CASE WHEN m.oxygen_flow IS NOT NULL THEN jsonb_build_object(
-                'code', deling.fhir_concept('http://loinc.org', '3151-8', 'Inhaled oxygen flow rate'),
-                'valueQuantity', jsonb_build_object('value', m.oxygen_flow, 'unit', 'L/min',
-                                                    'system', 'http://unitsofmeasure.org', 'code', 'L/min'))
-             ELSE jsonb_build_object(
-                'code', jsonb_build_object('text', 'Air or oxygen'),
-                'valueCodeableConcept', CASE WHEN m.on_oxygen
-                    THEN deling.fhir_concept('http://snomed.info/sct', '371825009', 'Patient on oxygen')
-                    ELSE deling.fhir_concept('http://snomed.info/sct', '722742002', 'Breathing room air') END) END),
-            ('bp', jsonb_build_object(
-                'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/bp')),
-                'code', deling.fhir_concept('http://loinc.org', '85354-9', 'Blood pressure panel with all children optional'),
-                'component', jsonb_build_array(jsonb_build_object(
-                    'code', deling.fhir_concept('http://loinc.org', '8480-6', 'Systolic blood pressure'),
-                    'valueQuantity', jsonb_build_object('value', m.systolic_bp, 'unit', 'mmHg',
-                                                        'system', 'http://unitsofmeasure.org', 'code', 'mm[Hg]'))))),
-            ('pulse', jsonb_build_object(
-                'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/heartrate')),
-                'code', deling.fhir_concept('http://loinc.org', '8867-4', 'Heart rate'),
-                'valueQuantity', jsonb_build_object('value', m.pulse, 'unit', 'beats/minute',
-                                                    'system', 'http://unitsofmeasure.org', 'code', '/min'))),
-            ('consciousness', jsonb_build_object(
-                'code', deling.fhir_concept('http://snomed.info/sct', '1104441000000107', 'ACVPU (alert, new confusion, voice, pain, unresponsive) scale score'),
-                'valueCodeableConcept', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
-                    'system', 'https://deling.nhn.no/fhir/CodeSystem/acvpu', 'code', m.consciousness,
-                    'display', CASE m.consciousness WHEN 'A' THEN 'Alert' WHEN 'C' THEN 'New confusion' WHEN 'V' THEN 'Voice'
-                                                    WHEN 'P' THEN 'Pain' ELSE 'Unresponsive' END))))),
-            ('temperature', jsonb_build_object(
-                'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/bodytemp')),
-                'code', deling.fhir_concept('http://loinc.org', '8310-5', 'Body temperature'),
-                'valueQuantity', jsonb_build_object('value', m.temperature, 'unit', 'C',
-                                                    'system', 'http://unitsofmeasure.org', 'code', 'Cel')))
-        ) AS v(name, resource))
-    SELECT jsonb_build_array(jsonb_build_object('mode', 'match', 'resource',
-               jsonb_build_object(
-                   'resourceType', 'Observation',
-                   'id', m.measurement_id,
-                   'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:deling:source:' || m.source_system,
-                                                                      'value', m.source_id)),
-                   'category', jsonb_build_array(deling.fhir_concept(
-                       'http://terminology.hl7.org/CodeSystem/observation-category', 'survey', 'Survey')),
-                   'code', deling.fhir_concept('http://snomed.info/sct', '1104051000000101',
-                       'Royal College of Physicians NEWS2 (National Early Warning Score 2) total score'),
-                   'valueQuantity', jsonb_build_object('value', (s).total, 'unit', 'score',
-                                                       'system', 'http://unitsofmeasure.org', 'code', '{ScoreOf}'),
-                   'interpretation', jsonb_build_array(jsonb_build_object(
-                       'coding', jsonb_build_array(jsonb_build_object('system', 'https://deling.nhn.no/fhir/CodeSystem/news2-risk',
-                           'code', (s).risk,
-                           'display', CASE (s).risk WHEN 'low' THEN 'Low clinical risk' WHEN 'low-medium' THEN 'Low-medium clinical risk (single parameter 3)'
-                                                    WHEN 'medium' THEN 'Medium clinical risk' ELSE 'High clinical risk' END)),
-                       'text', (SELECT r.monitoring || '; ' || r.response FROM deling.news2_response((s).total, (s).risk) r))),
-                   'component', jsonb_build_array(
-                       jsonb_build_object('code', deling.fhir_concept('http://snomed.info/sct', '1104301000000104', 'Respiration rate score'), 'valueInteger', (s).respiration_rate),
-                       jsonb_build_object('code', CASE m.spo2_scale WHEN 1
-                           THEN deling.fhir_concept('http://snomed.info/sct', '1104311000000102', 'Oxygen saturation scale 1 score')
-                           ELSE deling.fhir_concept('http://snomed.info/sct', '1104321000000108', 'Oxygen saturation scale 2 score') END, 'valueInteger', (s).spo2),
-                       jsonb_build_object('code', deling.fhir_concept('http://snomed.info/sct', '1104331000000105', 'Air or oxygen score'), 'valueInteger', (s).air_or_oxygen),
-                       jsonb_build_object('code', deling.fhir_concept('http://snomed.info/sct', '1104341000000101', 'Systolic blood pressure score'), 'valueInteger', (s).systolic_bp),
-                       jsonb_build_object('code', deling.fhir_concept('http://snomed.info/sct', '1104351000000103', 'Pulse score'), 'valueInteger', (s).pulse),
-                       jsonb_build_object('code', deling.fhir_concept('http://snomed.info/sct', '1104361000000100', 'Consciousness score'), 'valueInteger', (s).consciousness),
-                       jsonb_build_object('code', deling.fhir_concept('http://snomed.info/sct', '1104371000000107', 'Temperature score'), 'valueInteger', (s).temperature)),
-                   'derivedFrom', (SELECT jsonb_agg(jsonb_build_object('reference', 'urn:uuid:' || vs.id) ORDER BY vs.name) FROM vs))
-               || common))
-        || (SELECT jsonb_agg(jsonb_build_object('mode', 'include', 'resource',
-                jsonb_build_object('resourceType', 'Observation', 'id', vs.id, 'category', vital) || vs.resource || common)
-                ORDER BY vs.name) FROM vs)
-    FROM base);
-END
-$$;
+    AS 'MODULE_PATHNAME', 'deling_news2_fhir' LANGUAGE C STABLE STRICT;
 COMMENT ON FUNCTION deling.news2_fhir(deling.news2_measurement) IS
     'FHIR R4 Observations of one NEWS2 measurement: the total (match) and its vital signs (include)';
 
--- news2_rows: the measurements a gate-approved read may return, newest first.
+-- news2_rows: the measurements a gate-approved read may return, newest first
+-- (one query and no pinned search_path, so it is inlined into its callers,
+-- which pin theirs).
 CREATE FUNCTION deling.news2_rows(pid text, kommuner text[], since timestamptz, max integer)
 RETURNS SETOF deling.news2_measurement
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE AS $$
     SELECT * FROM deling.news2_measurement m
     WHERE m.kommune_nr = ANY (kommuner) AND m.pid = news2_rows.pid AND m.status <> 'entered-in-error'
       AND (since IS NULL OR m.measured_at >= since)

@@ -100,16 +100,17 @@ SELECT deling.share_table('deling.municipal_service_history', 'municipal-service
 
 -- municipal_service_fhir_status: the EpisodeOfCare status of a service on a
 -- day (OKT mapping): a started active or granted service is on-hold while a
--- temporary stop covers the day.
+-- temporary stop covers the day.  One expression and no pinned
+-- search_path, so it is inlined into the queries that filter on it.
 CREATE FUNCTION deling.municipal_service_fhir_status(s deling.municipal_service, day date) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE AS $$
     SELECT CASE
         WHEN s.status = 'entered-in-error' THEN 'entered-in-error'
         WHEN s.status = 'cancelled' THEN 'cancelled'
         WHEN s.status = 'ended' OR s.period_end < day THEN 'finished'
         WHEN s.status = 'applied' THEN 'waitlist'
         WHEN s.period_start > day THEN 'planned'
-        WHEN s.status = 'on-hold' OR EXISTS (SELECT FROM unnest(s.stops) r WHERE r @> day) THEN 'onhold'
+        WHEN s.status = 'on-hold' OR day <@ ANY (s.stops) THEN 'onhold'
         ELSE 'active' END;
 $$;
 COMMENT ON FUNCTION deling.municipal_service_fhir_status(deling.municipal_service, date) IS

@@ -12,10 +12,12 @@ $$;
 
 -- fhir_unit: the responsible unit as a no-basis Organization, part of its kommune.
 CREATE FUNCTION deling.fhir_unit(kommune_nr text, unit_orgnr text, unit_name text, unit_phone text) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    SELECT jsonb_strip_nulls(jsonb_build_object(
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+BEGIN
+    -- PL/pgSQL, so the plan is cached per session
+    RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
         'resourceType', 'Organization',
-        'id', deling.fhir_unit_id(kommune_nr, unit_orgnr, unit_name),
+        'id', deling.fhir_unit_id(fhir_unit.kommune_nr, unit_orgnr, unit_name),
         'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.no/fhir/StructureDefinition/no-basis-Organization')),
         'identifier', CASE WHEN unit_orgnr IS NOT NULL THEN jsonb_build_array(jsonb_build_object(
             'system', 'urn:oid:2.16.578.1.12.4.1.4.101', 'value', unit_orgnr)) END,
@@ -25,7 +27,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
         'partOf', CASE WHEN unit_orgnr IS DISTINCT FROM k.orgnr THEN jsonb_build_object(
             'identifier', jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.101', 'value', k.orgnr),
             'display', k.name || ' kommune') END))
-    FROM deling.kommune k WHERE k.kommune_nr = fhir_unit.kommune_nr;
+    FROM deling.kommune k WHERE k.kommune_nr = fhir_unit.kommune_nr);
+END
 $$;
 
 -- municipal_service_fhir: one service as an OKT EpisodeOfCare.
@@ -48,7 +51,7 @@ BEGIN
                 'url', 'http://hl7.no/fhir/ig/okt/StructureDefinition/ServiceDescriptionMarkdown',
                 'valueMarkdown', s.description) END)) v(o, x) WHERE x IS NOT NULL),
         'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:deling:source:' || s.source_system, 'value', s.source_id)),
-        'status', deling.municipal_service_fhir_status(s, current_date),
+        'status', deling.municipal_service_fhir_status(s, (now() AT TIME ZONE 'Europe/Oslo')::date),
         'statusHistory', (SELECT jsonb_agg(jsonb_build_object('status', 'onhold', 'period', jsonb_strip_nulls(jsonb_build_object(
                               'start', to_char(lower(r), 'YYYY-MM-DD'),
                               'end', CASE WHEN NOT upper_inf(r) THEN to_char(upper(r) - 1, 'YYYY-MM-DD') END)))
@@ -85,7 +88,7 @@ BEGIN
     SELECT coalesce(array_agg(s ORDER BY s.period_start DESC, s.service_code, s.service_id), '{}') INTO services
     FROM deling.municipal_service s
     WHERE s.kommune_nr = ANY (kommuner) AND s.pid = municipal_services_of.pid AND s.status <> 'entered-in-error'
-      AND (include_history OR deling.municipal_service_fhir_status(s, current_date) IN ('active', 'onhold'))
+      AND (include_history OR deling.municipal_service_fhir_status(s, (now() AT TIME ZONE 'Europe/Oslo')::date) IN ('active', 'onhold'))
       AND (emergency OR NOT EXISTS (
             SELECT FROM deling.blocks_for('municipal-services', municipal_services_of.pid, kommuner) b
             WHERE b.kommune_nr = s.kommune_nr AND (b.service_codes IS NULL OR s.service_code = ANY (b.service_codes))));

@@ -6,6 +6,150 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 
+-- The baseline: the SQL builder deling used before the C one (src/fhir.c),
+-- kept here so that every run compares the two and checks they agree.
+CREATE FUNCTION bench.fhir_concept(system text, code text, display text) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', system, 'code', code, 'display', display)));
+$$;
+CREATE FUNCTION bench.fhir_datetime_sql(ts timestamptz) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
+    SELECT to_char(ts AT TIME ZONE 'Europe/Oslo', 'YYYY-MM-DD"T"HH24:MI:SS')
+        || CASE WHEN (ts AT TIME ZONE 'Europe/Oslo') < (ts AT TIME ZONE 'UTC') THEN '-' ELSE '+' END
+        || to_char(abs(extract(epoch FROM (ts AT TIME ZONE 'Europe/Oslo') - (ts AT TIME ZONE 'UTC'))::int) / 3600, 'FM00')
+        || ':'
+        || to_char(abs(extract(epoch FROM (ts AT TIME ZONE 'Europe/Oslo') - (ts AT TIME ZONE 'UTC'))::int) % 3600 / 60, 'FM00')
+$$;
+CREATE FUNCTION bench.news2_fhir_sql(m deling.news2_measurement) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+BEGIN
+    -- PL/pgSQL, so the plan of this large query is cached per session
+    RETURN (WITH base AS (
+        SELECT jsonb_strip_nulls(jsonb_build_object(
+                   'status', m.status,
+                   'subject', jsonb_build_object('reference', 'urn:uuid:' || deling.fhir_patient_id(m.pid),
+                                                 'identifier', deling.fhir_pid_identifier(m.pid)),
+                   'effectiveDateTime', bench.fhir_datetime_sql(m.measured_at),
+                   'issued', bench.fhir_datetime_sql(m.received_at),
+                   'performer', (SELECT jsonb_agg(p) FROM (VALUES
+                       (CASE WHEN m.recorded_by IS NOT NULL THEN jsonb_build_object('type', 'Practitioner', 'identifier',
+                           jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.4', 'value', m.recorded_by)) END),
+                       (CASE WHEN m.unit_orgnr IS NOT NULL OR m.unit_name IS NOT NULL THEN jsonb_strip_nulls(jsonb_build_object(
+                           'type', 'Organization', 'identifier', CASE WHEN m.unit_orgnr IS NOT NULL THEN
+                               jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.101', 'value', m.unit_orgnr) END,
+                           'display', m.unit_name)) END)) v(p) WHERE p IS NOT NULL))) AS common,
+               jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
+                   'system', 'http://terminology.hl7.org/CodeSystem/observation-category',
+                   'code', 'vital-signs', 'display', 'Vital Signs')))) AS vital,
+               deling.news2_subscores(m.resp_rate, m.spo2, m.spo2_scale, m.on_oxygen, m.systolic_bp, m.pulse,
+                                      m.consciousness, m.temperature) AS s),
+    vs AS (
+        SELECT name, md5(m.measurement_id::text || ':' || name)::uuid AS id, resource
+        FROM base, LATERAL (VALUES
+            ('resp', jsonb_build_object(
+                'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/resprate')),
+                'code', bench.fhir_concept('http://loinc.org', '9279-1', 'Respiratory rate'),
+                'valueQuantity', jsonb_build_object('value', m.resp_rate, 'unit', 'breaths/minute',
+                                                    'system', 'http://unitsofmeasure.org', 'code', '/min'))),
+            ('spo2', jsonb_build_object(
+                'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/oxygensat')),
+                'code', jsonb_build_object('coding', jsonb_build_array(
+                    jsonb_build_object('system', 'http://loinc.org', 'code', '2708-6', 'display', 'Oxygen saturation in Arterial blood'),
+                    jsonb_build_object('system', 'http://loinc.org', 'code', '59408-5',
+                                       'display', 'Oxygen saturation in Arterial blood by Pulse oximetry'))),
+                'valueQuantity', jsonb_build_object('value', m.spo2, 'unit', '%',
+                                                    'system', 'http://unitsofmeasure.org', 'code', '%'))),
+            ('oxygen', CASE WHEN m.oxygen_flow IS NOT NULL THEN jsonb_build_object(
+                'code', bench.fhir_concept('http://loinc.org', '3151-8', 'Inhaled oxygen flow rate'),
+                'valueQuantity', jsonb_build_object('value', m.oxygen_flow, 'unit', 'L/min',
+                                                    'system', 'http://unitsofmeasure.org', 'code', 'L/min'))
+             ELSE jsonb_build_object(
+                'code', jsonb_build_object('text', 'Air or oxygen'),
+                'valueCodeableConcept', CASE WHEN m.on_oxygen
+                    THEN bench.fhir_concept('http://snomed.info/sct', '371825009', 'Patient on oxygen')
+                    ELSE bench.fhir_concept('http://snomed.info/sct', '722742002', 'Breathing room air') END) END),
+            ('bp', jsonb_build_object(
+                'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/bp')),
+                'code', bench.fhir_concept('http://loinc.org', '85354-9', 'Blood pressure panel with all children optional'),
+                'component', jsonb_build_array(jsonb_build_object(
+                    'code', bench.fhir_concept('http://loinc.org', '8480-6', 'Systolic blood pressure'),
+                    'valueQuantity', jsonb_build_object('value', m.systolic_bp, 'unit', 'mmHg',
+                                                        'system', 'http://unitsofmeasure.org', 'code', 'mm[Hg]'))))),
+            ('pulse', jsonb_build_object(
+                'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/heartrate')),
+                'code', bench.fhir_concept('http://loinc.org', '8867-4', 'Heart rate'),
+                'valueQuantity', jsonb_build_object('value', m.pulse, 'unit', 'beats/minute',
+                                                    'system', 'http://unitsofmeasure.org', 'code', '/min'))),
+            ('consciousness', jsonb_build_object(
+                'code', bench.fhir_concept('http://snomed.info/sct', '1104441000000107', 'ACVPU (alert, new confusion, voice, pain, unresponsive) scale score'),
+                'valueCodeableConcept', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
+                    'system', 'https://deling.nhn.no/fhir/CodeSystem/acvpu', 'code', m.consciousness,
+                    'display', CASE m.consciousness WHEN 'A' THEN 'Alert' WHEN 'C' THEN 'New confusion' WHEN 'V' THEN 'Voice'
+                                                    WHEN 'P' THEN 'Pain' ELSE 'Unresponsive' END))))),
+            ('temperature', jsonb_build_object(
+                'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/bodytemp')),
+                'code', bench.fhir_concept('http://loinc.org', '8310-5', 'Body temperature'),
+                'valueQuantity', jsonb_build_object('value', m.temperature, 'unit', 'C',
+                                                    'system', 'http://unitsofmeasure.org', 'code', 'Cel')))
+        ) AS v(name, resource))
+    SELECT jsonb_build_array(jsonb_build_object('mode', 'match', 'resource',
+               jsonb_build_object(
+                   'resourceType', 'Observation',
+                   'id', m.measurement_id,
+                   'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:deling:source:' || m.source_system,
+                                                                      'value', m.source_id)),
+                   'category', jsonb_build_array(bench.fhir_concept(
+                       'http://terminology.hl7.org/CodeSystem/observation-category', 'survey', 'Survey')),
+                   'code', bench.fhir_concept('http://snomed.info/sct', '1104051000000101',
+                       'Royal College of Physicians NEWS2 (National Early Warning Score 2) total score'),
+                   'valueQuantity', jsonb_build_object('value', (s).total, 'unit', 'score',
+                                                       'system', 'http://unitsofmeasure.org', 'code', '{ScoreOf}'),
+                   'interpretation', jsonb_build_array(jsonb_build_object(
+                       'coding', jsonb_build_array(jsonb_build_object('system', 'https://deling.nhn.no/fhir/CodeSystem/news2-risk',
+                           'code', (s).risk,
+                           'display', CASE (s).risk WHEN 'low' THEN 'Low clinical risk' WHEN 'low-medium' THEN 'Low-medium clinical risk (single parameter 3)'
+                                                    WHEN 'medium' THEN 'Medium clinical risk' ELSE 'High clinical risk' END)),
+                       'text', (SELECT r.monitoring || '; ' || r.response FROM deling.news2_response((s).total, (s).risk) r))),
+                   'component', jsonb_build_array(
+                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104301000000104', 'Respiration rate score'), 'valueInteger', (s).respiration_rate),
+                       jsonb_build_object('code', CASE m.spo2_scale WHEN 1
+                           THEN bench.fhir_concept('http://snomed.info/sct', '1104311000000102', 'Oxygen saturation scale 1 score')
+                           ELSE bench.fhir_concept('http://snomed.info/sct', '1104321000000108', 'Oxygen saturation scale 2 score') END, 'valueInteger', (s).spo2),
+                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104331000000105', 'Air or oxygen score'), 'valueInteger', (s).air_or_oxygen),
+                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104341000000101', 'Systolic blood pressure score'), 'valueInteger', (s).systolic_bp),
+                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104351000000103', 'Pulse score'), 'valueInteger', (s).pulse),
+                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104361000000100', 'Consciousness score'), 'valueInteger', (s).consciousness),
+                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104371000000107', 'Temperature score'), 'valueInteger', (s).temperature)),
+                   'derivedFrom', (SELECT jsonb_agg(jsonb_build_object('reference', 'urn:uuid:' || vs.id) ORDER BY vs.name) FROM vs))
+               || common))
+        || (SELECT jsonb_agg(jsonb_build_object('mode', 'include', 'resource',
+                jsonb_build_object('resourceType', 'Observation', 'id', vs.id, 'category', vital) || vs.resource || common)
+                ORDER BY vs.name) FROM vs)
+    FROM base);
+END
+$$;
+
+-- correctness first: the C builder gives the same resources as the SQL one
+-- on every measurement of 2,000 citizens (UUIDs and times included)
+DO $$
+DECLARE
+    bad bigint;
+    seen bigint;
+BEGIN
+    SELECT count(*) FILTER (WHERE deling.news2_fhir(m) IS DISTINCT FROM bench.news2_fhir_sql(m)), count(*)
+    INTO bad, seen
+    FROM deling.news2_measurement m
+    WHERE m.kommune_nr = '1804' AND m.pid IN (SELECT pid FROM bench.lookup WHERE kommune_nr = '1804' ORDER BY n LIMIT 2000);
+    IF bad > 0 OR seen = 0 THEN
+        RAISE EXCEPTION 'BENCH FAILED: the C and SQL NEWS2 builders differ on % of % measurements', bad, seen;
+    END IF;
+    IF EXISTS (SELECT FROM generate_series(timestamptz '2026-01-01', '2027-01-01', interval '7 hours 13 minutes') t
+               WHERE deling.fhir_datetime(t) IS DISTINCT FROM bench.fhir_datetime_sql(t)) THEN
+        RAISE EXCEPTION 'BENCH FAILED: the C and SQL fhir_datetime differ';
+    END IF;
+END
+$$;
+
 -- render(kind, n): n Bundles of deterministic Bodø citizens; the resources rendered
 CREATE FUNCTION bench.render(kind text, n integer) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
@@ -19,10 +163,12 @@ BEGIN
     SELECT min(l.n), max(l.n) INTO lo, hi FROM bench.lookup l WHERE l.kommune_nr = '1804';
     FOR i IN 1..n LOOP
         SELECT l.pid INTO p FROM bench.lookup l WHERE l.n = lo + (i::bigint * 7919) % (hi - lo + 1);
-        IF kind = 'news2' THEN
+        IF kind IN ('news2', 'news2-sql') THEN
             b := deling.fhir_bundle('searchset',
                      (SELECT coalesce(jsonb_agg(e ORDER BY m.measured_at DESC, m.measurement_id, o), '[]')
-                      FROM deling.news2_rows(p, k, NULL, 5) m, jsonb_array_elements(deling.news2_fhir(m)) WITH ORDINALITY AS x(e, o))
+                      FROM deling.news2_rows(p, k, NULL, 5) m,
+                           jsonb_array_elements(CASE kind WHEN 'news2' THEN deling.news2_fhir(m) ELSE bench.news2_fhir_sql(m) END)
+                           WITH ORDINALITY AS x(e, o))
                      || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(p, k))), 5);
         ELSE
             b := deling.fhir_bundle('searchset',
@@ -43,9 +189,12 @@ SELECT bench_failed('nothing rendered');
 SELECT bench.render('news2', :bundles) / :bundles::numeric AS news2_resources,
        bench.render('services', :bundles) / :bundles::numeric AS services_resources \gset
 SELECT bench.per_call_us(format('SELECT bench.render(%L, %s)', 'news2', :bundles), 1) / :bundles AS news2_us,
+       bench.per_call_us(format('SELECT bench.render(%L, %s)', 'news2-sql', :bundles), 1) / :bundles AS news2_sql_us,
        bench.per_call_us(format('SELECT bench.render(%L, %s)', 'services', :bundles), 1) / :bundles AS services_us \gset
-INSERT INTO bench.result (area, measure, value, unit) VALUES
-    ('FHIR rendering', format('NEWS2 searchset Bundle, latest 5 (%s resources on average), SQL builder', round(:news2_resources, 1)),
-     round(1e6 / :news2_us), 'Bundles/s'),
+INSERT INTO bench.result (area, measure, value, unit, baseline, ratio) VALUES
+    ('FHIR rendering', format('NEWS2 searchset Bundle, latest 5 (%s resources on average), SQL builder (before)', round(:news2_resources, 1)),
+     round(1e6 / :news2_sql_us), 'Bundles/s', NULL, NULL),
+    ('FHIR rendering', 'the same Bundle, C builder (deling.news2_fhir)', round(1e6 / :news2_us), 'Bundles/s',
+     'SQL builder', round(:news2_sql_us / :news2_us, 2)),
     ('FHIR rendering', format('services searchset Bundle (%s resources on average), SQL builder', round(:services_resources, 1)),
-     round(1e6 / :services_us), 'Bundles/s');
+     round(1e6 / :services_us), 'Bundles/s', NULL, NULL);

@@ -29,9 +29,10 @@ claims=$(q -c "SELECT jsonb_build_object(
         'care_relationship', jsonb_build_object(
             'purpose_of_use', jsonb_build_object('code', 'TREAT', 'system', 'urn:oid:2.16.840.1.113883.1.11.20448'),
             'decision_ref', jsonb_build_object('id', 'legevakt-kontakt-1', 'user_selected', false)))))")
-tok=$(tests/tools/mint-jwt RS256 bench1 "$claims")
-q -v key="$(tests/tools/mint-jwt pubkey bench1)" -v tok="$tok" -v claims="$claims" <<'SQL'
-SELECT deling.add_trusted_key('bench1', :'key');
+kid=bench-$(date +%s)
+tok=$(tests/tools/mint-jwt RS256 "$kid" "$claims")
+q -v kid="$kid" -v key="$(tests/tools/mint-jwt pubkey "$kid")" -v tok="$tok" -v claims="$claims" <<'SQL'
+SELECT deling.add_trusted_key(:'kid', :'key');
 CREATE TABLE bench.request AS
 SELECT jsonb_build_object('authorization', 'Bearer ' || :'tok')::text AS headers, :'claims'::text AS claims;
 GRANT SELECT ON bench.request TO PUBLIC;
@@ -46,13 +47,14 @@ printf '\\set i random(1, %s)\n%s\nSELECT length(api.legevakt_summary(l.pid)::te
 printf '%s\nCOMMIT;\n' "$prelude" > "$work/request.sql"
 printf "SELECT deling.access_log_emit('{\"service\": \"bench\", \"kommuner\": []}');\n" > "$work/log_entry.sql"
 
-run() {   # run NAME FILE USER: pgbench with 2 clients; prints "p50 p99 tps count" (ms, ms, /s, transactions)
-  rm -f "$work/$1".*
-  PGUSER=$3 PGPASSWORD=bench pgbench -n -c 2 -j 2 -T "$secs" -f "$2" -l --log-prefix="$work/$1" >"$work/$1.out" 2>&1 ||
+run() {   # run NAME FILE [PostgREST]: pgbench with 2 clients; prints "p50 p99 tps count" (ms, ms, /s, transactions)
+  rm -f "$work/log-$1".*
+  local as=(); [ -n "${3:-}" ] && as=(PGUSER=deling_authenticator PGPASSWORD=bench)
+  env "${as[@]}" pgbench -n -c 2 -j 2 -T "$secs" -f "$2" -l --log-prefix="$work/log-$1" >"$work/$1.out" 2>&1 ||
     { cat "$work/$1.out"; return 1; }
   grep -q 'number of failed transactions: 0 ' "$work/$1.out" || { cat "$work/$1.out"; return 1; }
   local tps; tps=$(awk '/^tps/ {print $3; exit}' "$work/$1.out")
-  cat "$work/$1".[0-9]* | awk '{print $3}' | sort -n | awk -v tps="$tps" '
+  cat "$work/log-$1".[0-9]* | awk '{print $3}' | sort -n | awk -v tps="$tps" '
     { v[NR] = $1 } END { printf "%.3f %.3f %.0f %d\n", v[int(NR * 0.5) + 1] / 1000, v[int(NR * 0.99) + 1] / 1000, tps, NR }'
 }
 logged() {   # lookups the access log holds, once the worker has drained them all (or after 5 minutes)
@@ -70,11 +72,14 @@ worker_cpu() {   # CPU seconds the access-log worker has used so far
 }
 
 c0=$(worker_cpu)
-read -r l50 l99 ltps lookups < <(run lookup "$work/lookup.sql" deling_authenticator)
+run lookup "$work/lookup.sql" PostgREST > "$work/lookup.result"
+read -r l50 l99 ltps lookups < "$work/lookup.result"
 logged=$(logged "$lookups")
 c1=$(worker_cpu)
-read -r r50 _ _ _ < <(run request "$work/request.sql" deling_authenticator)
-read -r e50 _ _ _ < <(run log_entry "$work/log_entry.sql" postgres)
+run request "$work/request.sql" PostgREST > "$work/request.result"
+read -r r50 _ _ _ < "$work/request.result"
+run log_entry "$work/log_entry.sql" > "$work/log_entry.result"
+read -r e50 _ _ _ < "$work/log_entry.result"
 
 q -v l50="$l50" -v l99="$l99" -v ltps="$ltps" -v r50="$r50" -v e50="$e50" -v lookups="$lookups" \
   -v wcpu="$(awk -v a="$c0" -v b="$c1" 'BEGIN { print b - a }')" -v logged="$logged" <<'SQL'
