@@ -141,3 +141,8 @@ SELECT t AS instant, deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59
 -- the renderer refuses a hand-built row that lacks what the table requires
 SELECT deling_test.try($$SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL,
     120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement)$$);
+-- without vital signs (the legevakt's trend): the same total, minus derivedFrom
+SELECT count(*) > 0 AS measurements, bool_and(deling.news2_fhir(m, vital_signs => false)
+       = jsonb_build_array(jsonb_set(deling.news2_fhir(m)->0, '{resource}', (deling.news2_fhir(m)->0->'resource') - 'derivedFrom')))
+       AS total_alone
+FROM deling.news2_measurement m;

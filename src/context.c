@@ -11,9 +11,16 @@
 #include "postgres.h"
 
 #include "fmgr.h"
+#include "catalog/pg_type.h"
 #include "miscadmin.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
+#include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
 #include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
 
 #include "deling.h"
 
@@ -179,4 +186,87 @@ deling_ctx_citizen_pid(PG_FUNCTION_ARGS)
 	if (strcmp(context_kind(), "citizen") != 0 || pid == NULL || pid[0] == '\0')
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(pid));
+}
+
+/*
+ * Reach per transaction.  Every sharing read asks for the caller's reach
+ * several times (the gate, and the policy of every table it reads); the
+ * answer depends only on the context and on catalogue tables that do not
+ * change during a request, so it is looked up once per transaction and
+ * context.  A new context (pre_request, authenticate) is a new key.
+ */
+#define REACH_CACHE_SIZE 4
+static LocalTransactionId reach_lxid = InvalidLocalTransactionId;
+static int	reach_used;
+static struct
+{
+	char	   *key;
+	Datum		reach;			/* text[], in TopTransactionContext */
+}			reach_cache[REACH_CACHE_SIZE];
+static Oid	reach_lookup_oid = InvalidOid;
+static FmgrInfo reach_lookup;
+
+/* reach_key: the service and every context setting the reach depends on */
+static char *
+reach_key(text *service)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "%u|%s|", GetSessionUserId(), service ? text_to_cstring(service) : "\x01");
+	for (int i = 0; i < (int) N_CONTEXT; i++)
+		appendStringInfo(&buf, "%s|", context_values[i] ? context_values[i] : "");
+	return buf.data;
+}
+
+PG_FUNCTION_INFO_V1(deling_reach_for);
+
+/*
+ * reach_for(service): the kommuner the caller may read through a sharing
+ * service (all services when NULL), from deling.reach_lookup the first time
+ * in a transaction for this context and service.
+ */
+Datum
+deling_reach_for(PG_FUNCTION_ARGS)
+{
+	text	   *service = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
+	char	   *key = reach_key(service);
+	Datum		reach;
+	int			slot;
+	MemoryContext old;
+
+	if (reach_lxid != MyProc->lxid)
+	{
+		reach_lxid = MyProc->lxid;
+		reach_used = 0;
+	}
+	for (int i = 0; i < reach_used; i++)
+		if (strcmp(reach_cache[i].key, key) == 0)
+			PG_RETURN_DATUM(datumCopy(reach_cache[i].reach, false, -1));
+
+	if (!OidIsValid(reach_lookup_oid) ||
+		!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(reach_lookup_oid)))
+	{
+		Oid			argtypes[1] = {TEXTOID};
+
+		reach_lookup_oid = LookupFuncName(list_make2(makeString("deling"), makeString("reach_lookup")),
+										  1, argtypes, false);
+		fmgr_info_cxt(reach_lookup_oid, &reach_lookup, TopMemoryContext);
+	}
+	{
+		LOCAL_FCINFO(call, 1);
+
+		InitFunctionCallInfoData(*call, &reach_lookup, 1, InvalidOid, NULL, NULL);
+		call->args[0].value = service ? PointerGetDatum(service) : (Datum) 0;
+		call->args[0].isnull = service == NULL;
+		reach = FunctionCallInvoke(call);
+		if (call->isnull)
+			elog(ERROR, "deling.reach_lookup returned NULL");
+	}
+	slot = reach_used < REACH_CACHE_SIZE ? reach_used++ : REACH_CACHE_SIZE - 1;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	reach_cache[slot].key = pstrdup(key);
+	reach_cache[slot].reach = datumCopy(reach, false, -1);
+	MemoryContextSwitchTo(old);
+	PG_RETURN_DATUM(reach);
 }

@@ -492,11 +492,12 @@ score_components(StringInfo buf, const Measurement *m, const int sub[7])
 PG_FUNCTION_INFO_V1(deling_news2_fhir);
 
 /*
- * news2_fhir(deling.news2_measurement): the FHIR resources of one NEWS2
- * measurement as searchset entries: the NEWS2 total Observation (mode
- * match) with the seven sub-scores as components, the risk and the Chart 3
- * response as interpretation and derivedFrom its vital signs; then the
- * seven vital-sign Observations (mode include).
+ * news2_fhir(deling.news2_measurement, vital_signs boolean): the FHIR
+ * resources of one NEWS2 measurement as searchset entries: the NEWS2 total
+ * Observation (mode match) with the seven sub-scores as components and the
+ * risk and the Chart 3 response as interpretation; with vital_signs, also
+ * derivedFrom its seven vital-sign Observations, which follow (mode
+ * include).  Without, the total alone (the legevakt's trend).
  */
 Datum
 deling_news2_fhir(PG_FUNCTION_ARGS)
@@ -508,6 +509,7 @@ deling_news2_fhir(PG_FUNCTION_ARGS)
 	int			total;
 	const char *risk;
 	char		n[16];
+	bool		vital_signs = PG_GETARG_BOOL(1);
 
 	read_measurement(PG_GETARG_HEAPTUPLEHEADER(0), &m);
 	deling_news2_chart(&m.v, sub, &total, &risk);
@@ -539,15 +541,18 @@ deling_news2_fhir(PG_FUNCTION_ARGS)
 	kv_str(&buf, "text", clinical_response(total, risk));
 	appendStringInfoString(&buf, "}]");
 	score_components(&buf, &m, sub);
-	key(&buf, "derivedFrom");
-	appendStringInfoChar(&buf, '[');
-	for (int i = 0; i < 7; i++)
-		appendStringInfo(&buf, "%s{\"reference\":\"urn:uuid:%s\"}", i > 0 ? "," : "", ids[i]);
-	appendStringInfoChar(&buf, ']');
+	if (vital_signs)
+	{
+		key(&buf, "derivedFrom");
+		appendStringInfoChar(&buf, '[');
+		for (int i = 0; i < 7; i++)
+			appendStringInfo(&buf, "%s{\"reference\":\"urn:uuid:%s\"}", i > 0 ? "," : "", ids[i]);
+		appendStringInfoChar(&buf, ']');
+	}
 	common_fields(&buf, &m);
 	appendStringInfoString(&buf, "}}");
 
-	for (int i = 0; i < 7; i++)
+	for (int i = 0; vital_signs && i < 7; i++)
 	{
 		appendStringInfoString(&buf, ",{\"mode\":\"include\",\"resource\":{\"resourceType\":\"Observation\"");
 		kv_str(&buf, "id", ids[i]);

@@ -295,11 +295,11 @@ $$;
 COMMENT ON FUNCTION deling.current_kommune_for(text) IS
     'The calling integration''s kommune if it has enabled the sharing service, else NULL';
 
--- reach_for: the active kommuner the caller may read through a sharing
+-- reach_lookup: the active kommuner the caller may read through a sharing
 -- service (all services when NULL): for a person, those its organisation
 -- reaches; for an integration, its own kommune; only those that enabled
--- the service.  Policies call it once per statement via (SELECT ...).
-CREATE FUNCTION deling.reach_for(service text) RETURNS text[]
+-- the service.  Called through deling.reach_for, which remembers it.
+CREATE FUNCTION deling.reach_lookup(service text) RETURNS text[]
 LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
 DECLARE
     org text;
@@ -324,8 +324,13 @@ BEGIN
                               WHERE ks.kommune_nr = k.kommune_nr AND ks.service_code = service)));
 END
 $$;
+-- reach_for: reach_lookup, looked up once per transaction and caller
+-- context (C).  Policies call it once per statement via (SELECT ...), and a
+-- sharing read would otherwise repeat the lookup for every table it reads.
+CREATE FUNCTION deling.reach_for(service text) RETURNS text[]
+    AS 'MODULE_PATHNAME', 'deling_reach_for' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION deling.reach_for(text) IS
-    'Kommuner the caller may read through a sharing service: its organisation''s reach (persons) or its own kommune (integrations)';
+    'Kommuner the caller may read through a sharing service: its organisation''s reach (persons) or its own kommune (integrations); looked up once per transaction and caller context';
 
 -- ctx_kind: the kind of the verified context ('person', 'integration',
 -- 'citizen'), or

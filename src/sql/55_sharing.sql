@@ -5,9 +5,11 @@
 -- ---------------------------------------------------------------------------
 
 -- emergency_reason: the reason given for emergency access, from the
--- argument or the token's decision_ref description; NULL when none.
+-- argument or the token's decision_ref description; NULL when none.  Like
+-- the helpers below: one expression, no pinned search_path, so it is
+-- inlined into its SECURITY DEFINER callers, which pin theirs.
 CREATE FUNCTION deling.emergency_reason(reason text) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE AS $$
     SELECT coalesce(nullif(btrim(reason), ''),
                     nullif(btrim(nullif(current_setting('deling.ctx_decision_ref'), '')::jsonb->>'description'), ''));
 $$;
@@ -15,7 +17,7 @@ $$;
 -- is_emergency: whether this read is emergency access (ETREAT), which may
 -- open a citizen's block and is flagged for review.
 CREATE FUNCTION deling.is_emergency(purpose text) RETURNS boolean
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE AS $$
     SELECT deling.ctx_kind() = 'person'
        AND coalesce(nullif(current_setting('deling.ctx_purpose'), ''), purpose) = 'ETREAT';
 $$;
@@ -93,15 +95,17 @@ CREATE FUNCTION deling.fhir_datetime(ts timestamptz) RETURNS text
 COMMENT ON FUNCTION deling.fhir_datetime(timestamptz) IS
     'A FHIR dateTime in Norwegian local time with its UTC offset, e.g. 2026-11-20T08:00:00+01:00 (NULL for infinity)';
 
--- fhir_pid_identifier: the FHIR identifier of an identity number (no-basis systems).
+-- fhir_pid_identifier: the FHIR identifier of an identity number (no-basis
+-- systems); NULL for NULL.  Not STRICT, and STABLE like jsonb_build_object,
+-- so that it is inlined.
 CREATE FUNCTION deling.fhir_pid_identifier(pid text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
-    SELECT jsonb_build_object('system', CASE deling.fnr_kind(pid)
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN pid IS NOT NULL THEN jsonb_build_object('system', CASE deling.fnr_kind(pid)
                WHEN 'fnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.1'
                WHEN 'dnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.2'
                WHEN 'fhnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.3'
                ELSE 'urn:deling:h-nummer' END,
-           'value', pid);
+           'value', pid) END;
 $$;
 
 -- fhir_patient_id: one stable Patient id per person, whichever kommune holds them.

@@ -57,9 +57,10 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- sharing_outcome: the OperationOutcome a read adds when blocked information
--- was withheld, or shown because of an emergency; NULL when neither.
+-- was withheld, or shown because of an emergency; NULL when neither.  One
+-- expression, so it is inlined (VOLATILE: each outcome has a new id).
 CREATE FUNCTION deling.sharing_outcome(withheld boolean, opened boolean) RETURNS jsonb
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog AS $$
+LANGUAGE sql VOLATILE AS $$
     SELECT CASE
         WHEN opened THEN jsonb_build_object('resourceType', 'OperationOutcome', 'id', gen_random_uuid(),
             'issue', jsonb_build_array(jsonb_build_object('severity', 'warning', 'code', 'informational',

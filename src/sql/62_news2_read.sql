@@ -5,13 +5,14 @@
 -- ---------------------------------------------------------------------------
 
 -- news2_fhir: the FHIR resources of one measurement as search entries: the
--- NEWS2 total (mode match) first, then its vital signs (mode include).
--- Built in C (src/fhir.c): the same resources built with jsonb_build_object
--- in SQL took about 0.8 ms per measurement (docs/benchmarks.md).
-CREATE FUNCTION deling.news2_fhir(m deling.news2_measurement) RETURNS jsonb
+-- NEWS2 total (mode match) first, then its vital signs (mode include);
+-- without vital_signs the total alone, with no derivedFrom.  Built in C
+-- (src/fhir.c): the same resources built with jsonb_build_object in SQL
+-- took about 0.5 ms per measurement (docs/benchmarks.md).
+CREATE FUNCTION deling.news2_fhir(m deling.news2_measurement, vital_signs boolean DEFAULT true) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'deling_news2_fhir' LANGUAGE C STABLE STRICT;
-COMMENT ON FUNCTION deling.news2_fhir(deling.news2_measurement) IS
-    'FHIR R4 Observations of one NEWS2 measurement: the total (match) and its vital signs (include)';
+COMMENT ON FUNCTION deling.news2_fhir(deling.news2_measurement, boolean) IS
+    'FHIR R4 Observations of one NEWS2 measurement: the total (match) and, with vital_signs, its vital signs (include)';
 
 -- news2_rows: the measurements a gate-approved read may return, newest first
 -- (one query and no pinned search_path, so it is inlined into its callers,

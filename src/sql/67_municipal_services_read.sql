@@ -100,13 +100,16 @@ $$;
 -- municipal_services_entries: search entries for services: each
 -- EpisodeOfCare (match), then their Organizations (include).
 CREATE FUNCTION deling.municipal_services_entries(services deling.municipal_service[]) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
-    SELECT coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'match', 'resource', deling.municipal_service_fhir(services[i]))
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+BEGIN
+    -- PL/pgSQL, so the plan is cached per session
+    RETURN coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'match', 'resource', deling.municipal_service_fhir(services[i]))
                                       ORDER BY i)
                      FROM generate_subscripts(services, 1) i), '[]')
         || coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'include', 'resource', u) ORDER BY u->>'id')
                      FROM (SELECT DISTINCT deling.fhir_unit(s.kommune_nr, s.unit_orgnr, s.unit_name, s.unit_phone) AS u
                            FROM unnest(services) s) units), '[]');
+END
 $$;
 
 CREATE FUNCTION api.municipal_services(pid text, purpose text DEFAULT NULL, include_history boolean DEFAULT false,
@@ -164,8 +167,7 @@ BEGIN
     SELECT * INTO latest FROM deling.news2_rows(pid, n2.readable, NULL, 1);
     IF latest.measurement_id IS NOT NULL THEN
         entries := entries || deling.news2_fhir(latest)
-            || coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'match', 'resource', (deling.news2_fhir(m)->0->'resource') - 'derivedFrom')
-                                          ORDER BY m.measured_at DESC)
+            || coalesce((SELECT jsonb_agg(deling.news2_fhir(m, vital_signs => false)->0 ORDER BY m.measured_at DESC)
                          FROM deling.news2_rows(pid, n2.readable, NULL, 5) m WHERE m.measurement_id <> latest.measurement_id), '[]');
     END IF;
     IF jsonb_array_length(entries) > 0 THEN

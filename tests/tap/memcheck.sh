@@ -85,7 +85,7 @@ SELECT deling.set_context_value('deling.ctx_kind', 'integration', false), deling
 
 SELECT deling.set_context_value('search_path', 'x', false);
 
-SELECT deling.outer_role(), deling.whoami(), deling.ctx_kind(), deling.ctx_citizen_pid();
+SELECT deling.outer_role(), deling.whoami(), deling.ctx_kind(), deling.ctx_citizen_pid(), deling.reach_for(NULL), deling.reach_for('news2'), deling.reach_for('news2'), deling.access_log_ready(), deling.access_log_slot();
 
 SELECT deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59:59+00', '2026-03-29 01:00:00+00', '2026-10-25 00:59:59.9+00', 'infinity', '-infinity', '0044-03-15 12:00:00+00']::timestamptz[]) t;
 
@@ -93,7 +93,7 @@ SELECT deling.generate_synthetic(5, 1);
 
 INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, spo2_scale, on_oxygen, oxygen_flow, systolic_bp, pulse, consciousness, temperature, recorded_by, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, now(), 22, 90, 2, true, f, 100, 120, 'V', 38.5, r, u, o, 'memcheck', 'm' || n FROM deling.citizen, unnest(ARRAY[NULL, 2.5]::numeric[]) WITH ORDINALITY f(f, n), unnest(ARRAY[NULL, '9144889']) r, unnest(ARRAY[NULL, 'Hjemmetjenesten "Sentrum"']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 16;
 
-SELECT jsonb_array_length(deling.news2_fhir(m)) FROM deling.news2_measurement m;
+SELECT jsonb_array_length(deling.news2_fhir(m)), jsonb_array_length(deling.news2_fhir(m, false)) FROM deling.news2_measurement m;
 
 SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL, 120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement);
 
