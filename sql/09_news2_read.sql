@@ -146,3 +146,9 @@ SELECT count(*) > 0 AS measurements, bool_and(deling.news2_fhir(m, vital_signs =
        = jsonb_build_array(jsonb_set(deling.news2_fhir(m)->0, '{resource}', (deling.news2_fhir(m)->0->'resource') - 'derivedFrom')))
        AS total_alone
 FROM deling.news2_measurement m;
+-- the Bundle assembler: no entry array when empty, and clear errors
+SELECT deling.fhir_bundle('searchset', '[]', 0) - 'id' - 'meta' - 'timestamp' AS empty_searchset;
+SELECT deling_test.try($$SELECT deling.fhir_bundle('history', '[]', 0)$$);
+SELECT deling_test.try($$SELECT deling.fhir_bundle('collection', '{"mode": "match"}', NULL)$$);
+SELECT deling_test.try($$SELECT deling.fhir_bundle('collection', '[{"mode": "match"}]', NULL)$$);
+SELECT deling_test.try($$SELECT deling.fhir_bundle('collection', '[1]', NULL)$$);

@@ -140,37 +140,7 @@ $$;
 -- (each {resource, mode}); an OperationOutcome about withheld or
 -- emergency-opened information becomes an entry, and withheld information
 -- also marks the Bundle REDACTED.  No entry array when there are none (FHIR
--- JSON has no empty arrays).
+-- JSON has no empty arrays).  In C (src/fhir.c): building it in SQL made
+-- five passes over the whole Bundle, at microseconds per kilobyte each.
 CREATE FUNCTION deling.fhir_bundle(type text, entries jsonb, matches integer, outcome jsonb DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
-DECLARE
-    stamp text := deling.fhir_datetime(now());
-    entry jsonb;
-BEGIN
-    -- PL/pgSQL (plan cached per session), one pass over the entries, and no
-    -- jsonb_strip_nulls over the whole Bundle: each copy of a large jsonb
-    -- value costs microseconds per kilobyte (docs/benchmarks.md)
-    SELECT jsonb_build_object('entry', jsonb_agg(CASE WHEN type = 'searchset'
-               THEN jsonb_build_object('fullUrl', 'urn:uuid:' || (e->'resource'->>'id'), 'resource', e->'resource',
-                                       'search', jsonb_build_object('mode', e->>'mode'))
-               ELSE jsonb_build_object('fullUrl', 'urn:uuid:' || (e->'resource'->>'id'), 'resource', e->'resource') END
-               ORDER BY o))
-    INTO entry
-    FROM jsonb_array_elements(entries || CASE WHEN outcome IS NOT NULL
-             THEN jsonb_build_array(jsonb_build_object('mode', 'outcome', 'resource', outcome)) ELSE '[]' END)
-         WITH ORDINALITY AS x(e, o)
-    HAVING count(*) > 0;
-    RETURN jsonb_build_object(
-               'resourceType', 'Bundle',
-               'id', gen_random_uuid(),
-               'meta', CASE WHEN outcome->'issue'->0->>'code' = 'suppressed'
-                   THEN jsonb_build_object('lastUpdated', stamp, 'security', jsonb_build_array(jsonb_build_object(
-                       'system', 'http://terminology.hl7.org/CodeSystem/v3-ObservationValue', 'code', 'REDACTED',
-                       'display', 'redacted')))
-                   ELSE jsonb_build_object('lastUpdated', stamp) END,
-               'type', type,
-               'timestamp', stamp)
-        || CASE WHEN type = 'searchset' THEN jsonb_build_object('total', matches) ELSE '{}' END
-        || coalesce(entry, '{}');
-END
-$$;
+    AS 'MODULE_PATHNAME', 'deling_fhir_bundle' LANGUAGE C VOLATILE;
