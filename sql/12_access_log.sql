@@ -139,3 +139,9 @@ SELECT (:'export')::jsonb->>'type' AS type,
        jsonb_array_length((:'export')::jsonb->'entry') = (SELECT count(*) FROM deling.access_log WHERE kommune_nr = '3201'
            AND logged_at >= now() - interval '1 day') AS every_entry;
 RESET SESSION AUTHORIZATION;
+-- the drain's chain helper agrees with chaining deling.sha256 one by one
+SELECT deling.sha256_chain('\x00', ARRAY['\x61', '\x62', '\x63']::bytea[])
+       = ARRAY[deling.sha256('\x0061'), deling.sha256(deling.sha256('\x0061') || '\x62'::bytea),
+               deling.sha256(deling.sha256(deling.sha256('\x0061') || '\x62'::bytea) || '\x63'::bytea)] AS chain_agrees,
+       deling.sha256_chain('\x00', '{}') AS empty_chain;
+SELECT deling_test.try($$SELECT deling.sha256_chain('\x00', ARRAY['\x61', NULL]::bytea[])$$);

@@ -19,6 +19,7 @@
 
 #include "access/xact.h"
 #include "access/xlog.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -32,6 +33,7 @@
 #include "replication/slot.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
@@ -159,6 +161,69 @@ deling_sha256(PG_FUNCTION_ARGS)
 				 errmsg("SHA-256 digest failed")));
 	SET_VARSIZE(out, VARHDRSZ + 32);
 	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(deling_sha256_chain);
+
+/*
+ * sha256_chain(start, contents[]): the hash chain continued from start:
+ * element i is SHA-256(element i-1 || contents[i]).  The drain appends a
+ * whole batch per kommune with one call instead of one per entry.
+ */
+Datum
+deling_sha256_chain(PG_FUNCTION_ARGS)
+{
+	bytea	   *start = PG_GETARG_BYTEA_PP(0);
+	ArrayType  *contents = PG_GETARG_ARRAYTYPE_P(1);
+	Datum	   *items;
+	bool	   *nulls;
+	int			n;
+	Datum	   *out;
+	unsigned char prev[EVP_MAX_MD_SIZE];
+	size_t		prevlen = VARSIZE_ANY_EXHDR(start);
+	EVP_MD_CTX *md;
+
+	if (ARR_NDIM(contents) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("contents must be a one-dimensional array")));
+	if (prevlen > sizeof(prev))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("chain start is longer than a digest")));
+	memcpy(prev, VARDATA_ANY(start), prevlen);
+	deconstruct_array(contents, BYTEAOID, -1, false, TYPALIGN_INT, &items, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("content %d of the chain is null", i + 1)));
+	out = palloc(sizeof(Datum) * Max(n, 1));
+	md = EVP_MD_CTX_new();
+	for (int i = 0; i < n; i++)
+	{
+		bytea	   *c = DatumGetByteaPP(items[i]);
+		bytea	   *h = palloc(VARHDRSZ + 32);
+		unsigned int len = 0;
+
+		if (md == NULL ||
+			EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1 ||
+			EVP_DigestUpdate(md, prev, prevlen) != 1 ||
+			EVP_DigestUpdate(md, VARDATA_ANY(c), VARSIZE_ANY_EXHDR(c)) != 1 ||
+			EVP_DigestFinal_ex(md, (unsigned char *) VARDATA(h), &len) != 1 || len != 32)
+		{
+			EVP_MD_CTX_free(md);
+			ereport(ERROR,
+					(errcode(ERRCODE_INTERNAL_ERROR),
+					 errmsg("SHA-256 digest failed")));
+		}
+		SET_VARSIZE(h, VARHDRSZ + 32);
+		memcpy(prev, VARDATA(h), 32);
+		prevlen = 32;
+		out[i] = PointerGetDatum(h);
+	}
+	EVP_MD_CTX_free(md);
+	PG_RETURN_ARRAYTYPE_P(construct_array(out, n, BYTEAOID, -1, false, TYPALIGN_INT));
 }
 
 PG_FUNCTION_INFO_V1(deling_hmac_sha256);

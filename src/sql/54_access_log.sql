@@ -12,6 +12,10 @@ COMMENT ON FUNCTION deling.access_log_emit(jsonb) IS
 CREATE FUNCTION deling.sha256(bytea) RETURNS bytea
     AS 'MODULE_PATHNAME', 'deling_sha256' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION deling.sha256(bytea) IS 'SHA-256 digest (OpenSSL)';
+CREATE FUNCTION deling.sha256_chain(start bytea, contents bytea[]) RETURNS bytea[]
+    AS 'MODULE_PATHNAME', 'deling_sha256_chain' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION deling.sha256_chain(bytea, bytea[]) IS
+    'Hash chain: element i is SHA-256(element i-1 || contents[i]), element 0 being start';
 
 -- nobody but a superuser may put messages into the WAL (they could forge entries)
 REVOKE EXECUTE ON FUNCTION pg_catalog.pg_logical_emit_message(boolean, text, text) FROM PUBLIC;
@@ -93,13 +97,14 @@ CREATE FUNCTION deling.access_log_drain(max_changes integer DEFAULT 10000) RETUR
 LANGUAGE plpgsql SET search_path = pg_catalog AS $$
 DECLARE
     horizon pg_lsn := pg_current_wal_flush_lsn();
-    r record;
-    k text;
+    lsns pg_lsn[];
+    entries jsonb[];
+    g record;
     prev record;
-    content bytea;
+    start bytea;
+    contents bytea[];
+    chain bytea[];
     n integer := 0;
-    seen integer := 0;
-    last pg_lsn;
 BEGIN
     IF NOT deling.access_log_ready() THEN
         RETURN 0;
@@ -109,26 +114,33 @@ BEGIN
     IF (SELECT h.safe_lsn >= horizon FROM deling.access_log_head h) THEN
         RETURN 0;
     END IF;
-    FOR r IN SELECT c.lsn, c.data::jsonb AS entry
-             FROM pg_logical_slot_peek_changes(deling.access_log_slot(), NULL, max_changes) c ORDER BY c.lsn
+    SELECT coalesce(array_agg(c.lsn ORDER BY c.lsn), '{}'), coalesce(array_agg(c.data::jsonb ORDER BY c.lsn), '{}')
+    INTO lsns, entries
+    FROM pg_logical_slot_peek_changes(deling.access_log_slot(), NULL, max_changes) c;
+    -- set-based per kommune: the batch's new entries in LSN order, their
+    -- content hashes, and the chain continued from the kommune's last entry
+    -- in one call (C); an entry already appended is skipped
+    FOR g IN
+        SELECT k AS kommune_nr, array_agg(e.lsn ORDER BY e.lsn) AS lsns, array_agg(e.entry ORDER BY e.lsn) AS entries
+        FROM unnest(lsns, entries) AS e(lsn, entry),
+             jsonb_array_elements_text(CASE WHEN jsonb_array_length(coalesce(e.entry->'kommuner', '[]')) = 0
+                                            THEN '["0000"]' ELSE e.entry->'kommuner' END) AS k
+        WHERE NOT EXISTS (SELECT FROM deling.access_log l WHERE l.kommune_nr = k AND l.lsn = e.lsn)
+        GROUP BY k ORDER BY k
     LOOP
-        seen := seen + 1;
-        last := r.lsn;
-        FOR k IN SELECT jsonb_array_elements_text(CASE WHEN jsonb_array_length(coalesce(r.entry->'kommuner', '[]')) = 0
-                                                       THEN '["0000"]' ELSE r.entry->'kommuner' END)
-        LOOP
-            CONTINUE WHEN EXISTS (SELECT FROM deling.access_log l WHERE l.kommune_nr = k AND l.lsn = r.lsn);
-            SELECT l.seq, l.chain_hash INTO prev FROM deling.access_log l WHERE l.kommune_nr = k ORDER BY l.seq DESC LIMIT 1;
-            content := deling.sha256(convert_to(r.entry::text, 'UTF8'));
-            INSERT INTO deling.access_log (kommune_nr, seq, lsn, logged_at, citizen_pid, entry, content_hash, prev_hash, chain_hash)
-            VALUES (k, coalesce(prev.seq, 0) + 1, r.lsn, (r.entry->>'time')::timestamptz, r.entry->>'citizen', r.entry,
-                    content, coalesce(prev.chain_hash, deling.access_log_genesis(k)),
-                    deling.sha256(coalesce(prev.chain_hash, deling.access_log_genesis(k)) || content));
-            n := n + 1;
-        END LOOP;
+        SELECT l.seq, l.chain_hash INTO prev FROM deling.access_log l
+        WHERE l.kommune_nr = g.kommune_nr ORDER BY l.seq DESC LIMIT 1;
+        start := coalesce(prev.chain_hash, deling.access_log_genesis(g.kommune_nr));
+        contents := ARRAY(SELECT deling.sha256(convert_to(x::text, 'UTF8')) FROM unnest(g.entries) WITH ORDINALITY AS u(x, i) ORDER BY i);
+        chain := deling.sha256_chain(start, contents);
+        INSERT INTO deling.access_log (kommune_nr, seq, lsn, logged_at, citizen_pid, entry, content_hash, prev_hash, chain_hash)
+        SELECT g.kommune_nr, coalesce(prev.seq, 0) + i, g.lsns[i], (g.entries[i]->>'time')::timestamptz, g.entries[i]->>'citizen',
+               g.entries[i], contents[i], CASE WHEN i = 1 THEN start ELSE chain[i - 1] END, chain[i]
+        FROM generate_subscripts(g.lsns, 1) i;
+        n := n + cardinality(g.lsns);
     END LOOP;
     -- everything up to the horizon has been seen unless the batch was full
-    UPDATE deling.access_log_head SET safe_lsn = CASE WHEN seen < max_changes THEN horizon ELSE last END,
+    UPDATE deling.access_log_head SET safe_lsn = CASE WHEN cardinality(lsns) < max_changes THEN horizon ELSE lsns[cardinality(lsns)] END,
                                       drained_at = now();
     RETURN n;
 END

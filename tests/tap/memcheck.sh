@@ -118,6 +118,10 @@ SELECT kpr.validate_xpr_ipl('<not xml');
 SELECT encode(deling.hmac_sha256(convert_to('x' || n, 'UTF8'), deling.random_key()), 'hex') FROM generate_series(1, 5) n;
 
 SELECT deling.hmac_sha256('x', 'short');
+
+SELECT deling.sha256_chain('\x00', ARRAY(SELECT convert_to(repeat('e', n), 'UTF8') FROM generate_series(1, 40) n));
+
+SELECT deling.sha256_chain('\x00', ARRAY['\x61', NULL]::bytea[]);
 SQL
 
 as_pg valgrind --quiet --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
