@@ -45,7 +45,7 @@ SELECT set_config('search_path', '\"api\", \"public\"', true), set_config('role'
 SELECT deling.pre_request();"
 printf '\\set i random(1, %s)\n%s\nSELECT length(api.legevakt_summary(l.pid)::text) FROM bench.lookup l WHERE l.n = :i;\nCOMMIT;\n' "$n" "$prelude" > "$work/lookup.sql"
 printf '%s\nCOMMIT;\n' "$prelude" > "$work/request.sql"
-printf "SELECT deling.access_log_emit('{\"service\": \"bench\", \"kommuner\": []}');\n" > "$work/log_entry.sql"
+printf "SELECT deling.log_access('bench-floor', l.pid, ARRAY[l.kommune_nr], 'TREAT', NULL, true, NULL, 17) FROM bench.lookup l WHERE l.n = 1;\n" > "$work/log_entry.sql"
 
 run() {   # run NAME FILE [PostgREST]: pgbench with 2 clients; prints "p50 p99 tps count" (ms, ms, /s, transactions)
   rm -f "$work/log-$1".*
@@ -60,7 +60,7 @@ run() {   # run NAME FILE [PostgREST]: pgbench with 2 clients; prints "p50 p99 t
 logged() {   # lookups the access log holds, once the worker has drained them all (or after 5 minutes)
   local last=-1 now
   for _ in $(seq 300); do
-    now=$(q -c "SELECT count(DISTINCT lsn) FROM deling.access_log WHERE entry->>'service' = 'legevakt-summary'")
+    now=$(q -c "SELECT count(DISTINCT lsn) FROM deling.access_log WHERE entry->>'service' = 'legevakt-summary' AND lsn > '$start'")
     [ "$now" = "$last" ] && [ "$now" -ge "$1" ] && break
     last=$now; sleep 1
   done
@@ -72,6 +72,7 @@ worker_cpu() {   # CPU seconds the access-log worker has used so far
 }
 
 c0=$(worker_cpu)
+start=$(q -c "SELECT pg_current_wal_lsn()")
 run lookup "$work/lookup.sql" PostgREST > "$work/lookup.result"
 read -r l50 l99 ltps lookups < "$work/lookup.result"
 logged=$(logged "$lookups")
