@@ -102,3 +102,14 @@ SELECT deling.news2_acvpu(v) FROM (VALUES ('alert'), ('New confusion'), ('x')) t
 SELECT p.proname, p.provolatile, p.proisstrict, p.proparallel FROM pg_proc p
 WHERE p.pronamespace = 'deling'::regnamespace AND p.proname IN ('news2_score', 'news2_risk', 'news2_subscores')
 ORDER BY 1;
+-- stored temperatures (short packed numerics, scored through the memo of
+-- their bytes) score exactly like the same values given as constants,
+-- twice over so that the second pass hits the memo; problems too
+CREATE TEMP TABLE stored_t AS
+SELECT t, deling.news2_problem(16, 98, 1, false, 120, 70, 'A', t) AS problem_constant
+FROM unnest(ARRAY[24.9, 25.0, 34.9, 35.0, 35.00, 35.05, 35.1, 36.0, 36.1, 37.95, 38.0, 38.000, 38.1, 39.0, 39.1, 44.99, 45.0, 45.1, 'NaN']::numeric[]) t;
+SELECT t, deling.news2_subscores(16, 98, 1, false, 120, 70, 'A', t) AS stored,
+       (SELECT deling.news2_subscores(16, 98, 1, false, 120, 70, 'A', t + 0)) AS constant
+FROM stored_t, generate_series(1, 2) pass WHERE problem_constant IS NULL AND pass = 2 ORDER BY t;
+SELECT count(*) AS disagreements FROM stored_t, generate_series(1, 2)
+WHERE deling.news2_problem(16, 98, 1, false, 120, 70, 'A', t) IS DISTINCT FROM problem_constant;

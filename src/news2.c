@@ -45,7 +45,7 @@ typedef struct News2Input
 	int32		systolic_bp;
 	int32		pulse;
 	char		acvpu;			/* 'A', 'C', 'V', 'P', 'U', or 0 if unknown */
-	Numeric		temperature;
+	Datum		temperature;	/* numeric, possibly still packed */
 	int			temperature_score;	/* -1 when outside 25.0-45.0 or NaN */
 } News2Input;
 
@@ -125,6 +125,48 @@ temperature_score(Numeric t)
 }
 
 /*
+ * Temperature scores remembered by the stored bytes of the numeric.  A
+ * stored temperature is a short packed numeric (37.4 is six bytes); over a
+ * table there are a few hundred distinct values, so scoring a row looks its
+ * bytes up here instead of unpacking the numeric into a palloc'd copy and
+ * comparing it with the band edges through fmgr (docs/benchmarks.md).
+ */
+#define TEMP_MEMO_SIZE 512
+static struct
+{
+	uint64		bytes;
+	uint8		len;			/* data length + 1; 0: empty */
+	int8		score;
+}			temp_memo[TEMP_MEMO_SIZE];
+
+/*
+ * temperature_score_datum: temperature_score of a numeric datum, through
+ * the memo when it is a short packed value of at most eight data bytes.
+ */
+static int
+temperature_score_datum(Datum d)
+{
+	struct varlena *v = (struct varlena *) DatumGetPointer(d);
+	uint64		key = 0;
+	int			len;
+	int			slot;
+	int			score;
+
+	if (!VARATT_IS_SHORT(v) || VARSIZE_SHORT(v) - VARHDRSZ_SHORT > (int) sizeof(key))
+		return temperature_score(DatumGetNumeric(d));
+	len = VARSIZE_SHORT(v) - VARHDRSZ_SHORT;
+	memcpy(&key, VARDATA_SHORT(v), len);
+	slot = (int) (((key ^ (uint64) len) * UINT64CONST(0x9E3779B97F4A7C15)) >> 55) % TEMP_MEMO_SIZE;
+	if (temp_memo[slot].len == len + 1 && temp_memo[slot].bytes == key)
+		return temp_memo[slot].score;
+	score = temperature_score(DatumGetNumeric(d));
+	temp_memo[slot].bytes = key;
+	temp_memo[slot].len = len + 1;
+	temp_memo[slot].score = score;
+	return score;
+}
+
+/*
  * parse_acvpu: ACVPU letter for a consciousness level given as a letter or
  * a word (case-insensitive, surrounding blanks ignored); 0 when unknown.
  */
@@ -164,8 +206,7 @@ parse_acvpu(text *t)
 
 /*
  * news2_read_args: the eight SQL arguments as a News2Input.  The caller is
- * STRICT, so none is NULL.  The temperature is detoasted once here so the
- * comparisons below do not copy it again.
+ * STRICT, so none is NULL.  The temperature stays packed (see the memo).
  */
 static void
 news2_read_args(FunctionCallInfo fcinfo, News2Input *in)
@@ -179,8 +220,8 @@ news2_read_args(FunctionCallInfo fcinfo, News2Input *in)
 	in->systolic_bp = PG_GETARG_INT32(4);
 	in->pulse = PG_GETARG_INT32(5);
 	in->acvpu = parse_acvpu(PG_GETARG_TEXT_PP(6));
-	in->temperature = PG_GETARG_NUMERIC(7);
-	in->temperature_score = temperature_score(in->temperature);
+	in->temperature = PG_GETARG_DATUM(7);
+	in->temperature_score = temperature_score_datum(in->temperature);
 }
 
 /*
@@ -203,7 +244,7 @@ news2_problem_of(FunctionCallInfo fcinfo, const News2Input *in, int *sqlstate)
 	if (in->temperature_score < 0)
 		return psprintf("NEWS2 temperature %s is outside 25.0-45.0 °C",
 						DatumGetCString(DirectFunctionCall1(numeric_out,
-															NumericGetDatum(in->temperature))));
+															in->temperature)));
 	*sqlstate = ERRCODE_INVALID_PARAMETER_VALUE;
 	if (in->spo2_scale != 1 && in->spo2_scale != 2)
 		return psprintf("NEWS2 spo2_scale %d is not 1 or 2", in->spo2_scale);
@@ -268,7 +309,7 @@ deling_news2_chart(const News2Values *v, int sub[7], int *total, const char **ri
 	in.systolic_bp = v->systolic_bp;
 	in.pulse = v->pulse;
 	in.acvpu = v->acvpu;
-	in.temperature = v->temperature;
+	in.temperature = NumericGetDatum(v->temperature);
 	in.temperature_score = temperature_score(v->temperature);
 	if (in.temperature_score < 0 || in.acvpu == 0)
 		ereport(ERROR,

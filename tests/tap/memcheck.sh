@@ -95,6 +95,8 @@ INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, s
 
 SELECT jsonb_array_length(deling.news2_fhir(m)), jsonb_array_length(deling.news2_fhir(m, false)) FROM deling.news2_measurement m;
 
+SELECT sum(deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM deling.news2_measurement, generate_series(1, 2);
+
 SELECT deling.fhir_bundle(t, (SELECT jsonb_agg(e) FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(m)) e), 16, o) FROM unnest(ARRAY['searchset', 'collection']) t, unnest(ARRAY[NULL, deling.sharing_outcome(true, false), deling.sharing_outcome(false, true)]) o;
 
 SELECT deling.fhir_bundle('searchset', '[]', 0);
