@@ -134,3 +134,22 @@ WHERE c.relnamespace = 'api'::regnamespace AND c.relkind = 'v'
   AND NOT coalesce(c.reloptions, '{}') @> ARRAY['security_invoker=true'];
 -- context settings are superuser-only
 SELECT name, context FROM pg_settings WHERE name LIKE 'deling.%' ORDER BY name;
+
+-- the caller's kommune and reach are remembered per transaction, but never
+-- across contexts: two tokens in one transaction, one rolled back
+SET SESSION AUTHORIZATION regress_epj_unbound;
+SELECT deling_test.claims('epj_bodo') AS p1 \gset
+\set t1 `tests/tools/mint-jwt RS256 k1 :'p1'`
+SELECT deling_test.claims('epj_baerum') AS p2 \gset
+\set t2 `tests/tools/mint-jwt RS256 k1 :'p2'`
+BEGIN;
+SELECT deling.authenticate(:'t1')->>'kommune_nr' AS token, deling.current_kommune(), deling.current_kommune_for('news2'),
+       deling.reach_for('news2');
+SAVEPOINT s;
+SELECT deling.authenticate(:'t2')->>'kommune_nr' AS token, deling.current_kommune(), deling.current_kommune_for('news2'),
+       deling.reach_for('news2');
+ROLLBACK TO SAVEPOINT s;
+SELECT 'rolled back' AS token, deling.current_kommune(), deling.current_kommune_for('news2'), deling.reach_for('news2');
+COMMIT;
+SELECT 'committed' AS token, deling.current_kommune(), deling.reach_for('news2');
+RESET SESSION AUTHORIZATION;

@@ -17,6 +17,7 @@
 #include "parser/parse_func.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
+#include "utils/acl.h"
 #include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -46,6 +47,19 @@ static const char *const context_names[] = {
 
 static char *context_values[N_CONTEXT];
 
+/*
+ * Bumped whenever a context setting changes value, also when a transaction
+ * or subtransaction rolls a change back, so that remembered answers (below)
+ * are never used for another context.
+ */
+static uint64 context_generation = 0;
+
+static void
+context_assign(const char *newval, void *extra)
+{
+	context_generation++;
+}
+
 static char *jwt_issuer;
 static char *jwt_audience;
 static int	jwt_leeway;
@@ -67,7 +81,7 @@ deling_context_define_gucs(void)
 								   PGC_SUSET,
 								   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE |
 								   GUC_NO_RESET_ALL,
-								   NULL, NULL, NULL);
+								   NULL, context_assign, NULL);
 
 	DefineCustomStringVariable("deling.jwt_issuer",
 							   "Issuer (iss) that access tokens must carry.",
@@ -189,84 +203,173 @@ deling_ctx_citizen_pid(PG_FUNCTION_ARGS)
 }
 
 /*
- * Reach per transaction.  Every sharing read asks for the caller's reach
- * several times (the gate, and the policy of every table it reads); the
- * answer depends only on the context and on catalogue tables that do not
- * change during a request, so it is looked up once per transaction and
- * context.  A new context (pre_request, authenticate) is a new key.
+ * Caller facts per transaction.  Every sharing read and every RLS policy
+ * asks for the caller's kommune or reach, several times per request (the
+ * gate, and the policy of every table a statement reads); the answers
+ * depend only on the context and on catalogue tables that do not change
+ * during a request, so each is looked up once per transaction and context
+ * by its PL/pgSQL function and remembered here.  Any change of a context
+ * setting (pre_request, authenticate, a rollback) or of the session user
+ * makes a new key.
  */
-#define REACH_CACHE_SIZE 4
-static LocalTransactionId reach_lxid = InvalidLocalTransactionId;
-static int	reach_used;
+#define MEMO_SIZE 8
+static LocalTransactionId memo_lxid = InvalidLocalTransactionId;
+static int	memo_used;
 static struct
 {
-	char	   *key;
-	Datum		reach;			/* text[], in TopTransactionContext */
-}			reach_cache[REACH_CACHE_SIZE];
-static Oid	reach_lookup_oid = InvalidOid;
-static FmgrInfo reach_lookup;
+	const void *lookup;			/* the MemoLookup */
+	char	   *arg;			/* in TopTransactionContext; NULL for none */
+	uint64		generation;		/* context_generation when looked up */
+	Oid			session_user;
+	Datum		value;			/* in TopTransactionContext */
+	bool		isnull;
+}			memo[MEMO_SIZE];
 
-/* reach_key: the service and every context setting the reach depends on */
-static char *
-reach_key(text *service)
+/* A lookup function whose answers are remembered. */
+typedef struct MemoLookup
 {
-	StringInfoData buf;
+	const char *name;			/* in schema deling, one text argument or none */
+	int			nargs;
+	bool		byval;
+	int16		typlen;
+	Oid			oid;
+	FmgrInfo	flinfo;
+} MemoLookup;
 
-	initStringInfo(&buf);
-	appendStringInfo(&buf, "%u|%s|", GetSessionUserId(), service ? text_to_cstring(service) : "\x01");
-	for (int i = 0; i < (int) N_CONTEXT; i++)
-		appendStringInfo(&buf, "%s|", context_values[i] ? context_values[i] : "");
-	return buf.data;
+static MemoLookup reach_lookup = {.name = "reach_lookup", .nargs = 1, .typlen = -1};
+static MemoLookup kommune_lookup = {.name = "current_kommune_lookup", .nargs = 0, .typlen = -1};
+static MemoLookup kommune_for_lookup = {.name = "current_kommune_for_lookup", .nargs = 1, .typlen = -1};
+
+/*
+ * memo_call: the lookup's answer for arg in this transaction and context,
+ * calling it the first time.
+ */
+static Datum
+memo_call(MemoLookup *f, text *arg, bool *isnull)
+{
+	char	   *a = arg ? text_to_cstring(arg) : NULL;
+	Oid			user = GetSessionUserId();
+	MemoryContext old;
+	Datum		value;
+	int			slot;
+
+	if (memo_lxid != MyProc->lxid)
+	{
+		memo_lxid = MyProc->lxid;
+		memo_used = 0;
+	}
+	for (int i = 0; i < memo_used; i++)
+		if (memo[i].lookup == f && memo[i].generation == context_generation &&
+			memo[i].session_user == user &&
+			(a == NULL ? memo[i].arg == NULL : memo[i].arg != NULL && strcmp(memo[i].arg, a) == 0))
+		{
+			*isnull = memo[i].isnull;
+			return memo[i].isnull ? (Datum) 0 : datumCopy(memo[i].value, f->byval, f->typlen);
+		}
+
+	/* the function's OID changes when the extension is re-created */
+	if (!OidIsValid(f->oid) || !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(f->oid)))
+	{
+		Oid			argtypes[1] = {TEXTOID};
+
+		f->oid = LookupFuncName(list_make2(makeString("deling"), makeString(pstrdup(f->name))),
+								f->nargs, argtypes, false);
+		fmgr_info_cxt(f->oid, &f->flinfo, TopMemoryContext);
+	}
+	{
+		LOCAL_FCINFO(call, 1);
+
+		InitFunctionCallInfoData(*call, &f->flinfo, f->nargs, InvalidOid, NULL, NULL);
+		if (f->nargs == 1)
+		{
+			call->args[0].value = arg ? PointerGetDatum(arg) : (Datum) 0;
+			call->args[0].isnull = arg == NULL;
+		}
+		value = FunctionCallInvoke(call);
+		*isnull = call->isnull;
+	}
+	slot = memo_used < MEMO_SIZE ? memo_used++ : MEMO_SIZE - 1;
+	old = MemoryContextSwitchTo(TopTransactionContext);
+	memo[slot].lookup = f;
+	memo[slot].arg = a ? pstrdup(a) : NULL;
+	memo[slot].generation = context_generation;
+	memo[slot].session_user = user;
+	memo[slot].isnull = *isnull;
+	memo[slot].value = *isnull ? (Datum) 0 : datumCopy(value, f->byval, f->typlen);
+	MemoryContextSwitchTo(old);
+	return value;
 }
 
 PG_FUNCTION_INFO_V1(deling_reach_for);
 
 /*
  * reach_for(service): the kommuner the caller may read through a sharing
- * service (all services when NULL), from deling.reach_lookup the first time
- * in a transaction for this context and service.
+ * service (all services when NULL); deling.reach_lookup, remembered.
  */
 Datum
 deling_reach_for(PG_FUNCTION_ARGS)
 {
-	text	   *service = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
-	char	   *key = reach_key(service);
-	Datum		reach;
-	int			slot;
-	MemoryContext old;
+	bool		isnull;
+	Datum		reach = memo_call(&reach_lookup, PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), &isnull);
 
-	if (reach_lxid != MyProc->lxid)
-	{
-		reach_lxid = MyProc->lxid;
-		reach_used = 0;
-	}
-	for (int i = 0; i < reach_used; i++)
-		if (strcmp(reach_cache[i].key, key) == 0)
-			PG_RETURN_DATUM(datumCopy(reach_cache[i].reach, false, -1));
-
-	if (!OidIsValid(reach_lookup_oid) ||
-		!SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(reach_lookup_oid)))
-	{
-		Oid			argtypes[1] = {TEXTOID};
-
-		reach_lookup_oid = LookupFuncName(list_make2(makeString("deling"), makeString("reach_lookup")),
-										  1, argtypes, false);
-		fmgr_info_cxt(reach_lookup_oid, &reach_lookup, TopMemoryContext);
-	}
-	{
-		LOCAL_FCINFO(call, 1);
-
-		InitFunctionCallInfoData(*call, &reach_lookup, 1, InvalidOid, NULL, NULL);
-		call->args[0].value = service ? PointerGetDatum(service) : (Datum) 0;
-		call->args[0].isnull = service == NULL;
-		reach = FunctionCallInvoke(call);
-		if (call->isnull)
-			elog(ERROR, "deling.reach_lookup returned NULL");
-	}
-	slot = reach_used < REACH_CACHE_SIZE ? reach_used++ : REACH_CACHE_SIZE - 1;
-	old = MemoryContextSwitchTo(TopTransactionContext);
-	reach_cache[slot].key = pstrdup(key);
-	reach_cache[slot].reach = datumCopy(reach, false, -1);
-	MemoryContextSwitchTo(old);
+	if (isnull)
+		elog(ERROR, "deling.reach_lookup returned NULL");
 	PG_RETURN_DATUM(reach);
+}
+
+PG_FUNCTION_INFO_V1(deling_current_kommune);
+
+/*
+ * current_kommune(): the kommune the calling integration acts for (NULL for
+ * other callers); deling.current_kommune_lookup, remembered.
+ */
+Datum
+deling_current_kommune(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+	Datum		k = memo_call(&kommune_lookup, NULL, &isnull);
+
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(k);
+}
+
+PG_FUNCTION_INFO_V1(deling_current_kommune_for);
+
+/*
+ * current_kommune_for(service): the calling integration's kommune if it has
+ * enabled the sharing service, else NULL; the policy of every sharing
+ * table towards integrations.  deling.current_kommune_for_lookup,
+ * remembered.
+ */
+Datum
+deling_current_kommune_for(PG_FUNCTION_ARGS)
+{
+	bool		isnull;
+	Datum		k;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	k = memo_call(&kommune_for_lookup, PG_GETARG_TEXT_PP(0), &isnull);
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_DATUM(k);
+}
+
+PG_FUNCTION_INFO_V1(deling_kpr_reading);
+
+/*
+ * kpr_reading(): does the caller run (outside SECURITY DEFINER functions)
+ * as a member of deling_kpr or deling_admin?  The sharing policies let the
+ * logged KPR functions read across kommuner through it.
+ */
+Datum
+deling_kpr_reading(PG_FUNCTION_ARGS)
+{
+	Oid			outer = GetOuterUserId();
+	Oid			kpr = get_role_oid("deling_kpr", true);
+	Oid			admin = get_role_oid("deling_admin", true);
+
+	PG_RETURN_BOOL((OidIsValid(kpr) && is_member_of_role(outer, kpr)) ||
+				   (OidIsValid(admin) && is_member_of_role(outer, admin)));
 }

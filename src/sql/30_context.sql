@@ -265,7 +265,7 @@ $$;
 -- The kommune an integration acts for: from its token, or from the DBA's
 -- binding of its direct-SQL login role; NULL for anyone else, and for an
 -- inactive kommune.  Policies call it once per statement via (SELECT ...).
-CREATE FUNCTION deling.current_kommune() RETURNS text
+CREATE FUNCTION deling.current_kommune_lookup() RETURNS text
 LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
 DECLARE
     kind text := deling.ctx_kind();
@@ -283,15 +283,23 @@ BEGIN
     RETURN (SELECT x.kommune_nr::text FROM deling.kommune x WHERE x.kommune_nr = k AND x.active);
 END
 $$;
+-- current_kommune: current_kommune_lookup, looked up once per transaction
+-- and caller context (C): every integration table's policy asks for it.
+CREATE FUNCTION deling.current_kommune() RETURNS text
+    AS 'MODULE_PATHNAME', 'deling_current_kommune' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION deling.current_kommune() IS
     'The kommune the calling integration acts for (NULL for other callers)';
 
 -- current_kommune_for: current_kommune() when it has enabled the service.
-CREATE FUNCTION deling.current_kommune_for(service text) RETURNS text
+CREATE FUNCTION deling.current_kommune_for_lookup(service text) RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
     SELECT ks.kommune_nr::text FROM deling.kommune_service ks
     WHERE ks.kommune_nr = deling.current_kommune() AND ks.service_code = service;
 $$;
+-- current_kommune_for: current_kommune_for_lookup, once per transaction and
+-- caller context (C): the policy of every sharing table asks for it.
+CREATE FUNCTION deling.current_kommune_for(service text) RETURNS text
+    AS 'MODULE_PATHNAME', 'deling_current_kommune_for' LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION deling.current_kommune_for(text) IS
     'The calling integration''s kommune if it has enabled the sharing service, else NULL';
 
@@ -377,10 +385,7 @@ COMMENT ON FUNCTION deling.whoami() IS
 -- reader (deling_kpr or deling_admin); KPR's reporting functions then read
 -- every kommune's services (and log it).  Policies call it once per statement.
 CREATE FUNCTION deling.kpr_reading() RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog AS $$
-    SELECT pg_has_role(deling.outer_role(), 'deling_kpr', 'MEMBER')
-        OR pg_has_role(deling.outer_role(), 'deling_admin', 'MEMBER');
-$$;
+    AS 'MODULE_PATHNAME', 'deling_kpr_reading' LANGUAGE C STABLE PARALLEL SAFE;
 
 -- The two ways in ---------------------------------------------------------------
 

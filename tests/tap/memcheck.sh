@@ -85,7 +85,7 @@ SELECT deling.set_context_value('deling.ctx_kind', 'integration', false), deling
 
 SELECT deling.set_context_value('search_path', 'x', false);
 
-SELECT deling.outer_role(), deling.whoami(), deling.ctx_kind(), deling.ctx_citizen_pid(), deling.reach_for(NULL), deling.reach_for('news2'), deling.reach_for('news2'), deling.access_log_ready(), deling.access_log_slot();
+SELECT deling.outer_role(), deling.whoami(), deling.ctx_kind(), deling.ctx_citizen_pid(), deling.reach_for(NULL), deling.reach_for('news2'), deling.reach_for('news2'), deling.access_log_ready(), deling.access_log_slot(), deling.current_kommune(), deling.current_kommune(), deling.current_kommune_for('news2'), deling.kpr_reading();
 
 SELECT deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59:59+00', '2026-03-29 01:00:00+00', '2026-10-25 00:59:59.9+00', 'infinity', '-infinity', '0044-03-15 12:00:00+00']::timestamptz[]) t;
 
