@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-  postgresql-15 postgresql-server-dev-15 postgresql-contrib-15   # server, PGXS, pg_virtualenv, isolation tester
+  postgresql-15 postgresql-server-dev-15   # server (contrib is part of it on Debian 12), PGXS, pg_virtualenv, isolation tester
   build-essential pkg-config libxml2-dev libssl-dev              # the C build (libxml2, OpenSSL)
   openssl                                                        # tests mint RS256 tokens with the CLI
   valgrind                                                       # memcheck suite
