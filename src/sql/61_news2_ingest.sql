@@ -169,9 +169,13 @@ BEGIN
     INTO report
     FROM input i
     LEFT JOIN written w ON w.source_system = i.item->>'source_system' AND w.source_id = i.item->>'source_id'
-    LEFT JOIN deling.news2_measurement cur
-           ON w.source_id IS NULL AND cur.kommune_nr = kommune
-          AND cur.source_system = i.item->>'source_system' AND cur.source_id = i.item->>'source_id';
+    -- unchanged items: the stored row, one unique-index probe each (LIMIT 1
+    -- keeps the planner from hashing the kommune's whole table instead)
+    LEFT JOIN LATERAL (
+        SELECT c.* FROM deling.news2_measurement c
+        WHERE w.source_id IS NULL AND c.kommune_nr = kommune
+          AND c.source_system = i.item->>'source_system' AND c.source_id = i.item->>'source_id'
+        LIMIT 1) cur ON true;
     RETURN report;
 END
 $$;

@@ -190,9 +190,13 @@ BEGIN
     INTO report
     FROM input i
     LEFT JOIN written w ON w.source_system = i.item->>'source_system' AND w.source_id = i.item->>'source_id'
-    LEFT JOIN deling.municipal_service cur
-           ON w.source_id IS NULL AND cur.kommune_nr = kommune
-          AND cur.source_system = i.item->>'source_system' AND cur.source_id = i.item->>'source_id';
+    -- unchanged items: the stored row, one unique-index probe each (LIMIT 1
+    -- keeps the planner from hashing the kommune's whole table instead)
+    LEFT JOIN LATERAL (
+        SELECT c.* FROM deling.municipal_service c
+        WHERE w.source_id IS NULL AND c.kommune_nr = kommune
+          AND c.source_system = i.item->>'source_system' AND c.source_id = i.item->>'source_id'
+        LIMIT 1) cur ON true;
     RETURN report;
 END
 $$;
