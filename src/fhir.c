@@ -567,18 +567,7 @@ deling_news2_fhir(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }
 
-/* push helpers for building jsonb directly */
-static void
-push_key(JsonbParseState **st, const char *k)
-{
-	JsonbValue	v;
-
-	v.type = jbvString;
-	v.val.string.val = (char *) k;
-	v.val.string.len = strlen(k);
-	pushJsonbValue(st, WJB_KEY, &v);
-}
-
+/* push helpers for building jsonb directly: a string as key or value */
 static void
 push_string(JsonbParseState **st, JsonbIteratorToken tok, const char *s)
 {
@@ -590,35 +579,32 @@ push_string(JsonbParseState **st, JsonbIteratorToken tok, const char *s)
 	pushJsonbValue(st, tok, &v);
 }
 
-/* push_entry: one Bundle entry {fullUrl, resource, search?} from {mode, resource} */
-static void
-push_entry(JsonbParseState **st, JsonbContainer *entry, bool searchset)
-{
-	JsonbValue	resource;
-	JsonbValue	mode;
-	JsonbValue	id;
-	bool		has_mode;
+#define push_key(st, k) push_string((st), WJB_KEY, (k))
 
-	if (getKeyJsonValueFromContainer(entry, "resource", 8, &resource) == NULL ||
-		resource.type != jbvBinary)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Bundle entry has no resource object")));
-	has_mode = getKeyJsonValueFromContainer(entry, "mode", 4, &mode) != NULL && mode.type == jbvString;
+/*
+ * push_entry: one Bundle entry {fullUrl, resource, search: {mode}} from a
+ * resource (jbvBinary object) and its search mode (search only in a
+ * searchset, and only when there is a mode).
+ */
+static void
+push_entry(JsonbParseState **st, JsonbValue *resource, JsonbValue *mode, bool searchset)
+{
+	JsonbValue	id;
+
 	pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
-	if (getKeyJsonValueFromContainer(resource.val.binary.data, "id", 2, &id) != NULL && id.type == jbvString)
+	if (getKeyJsonValueFromContainer(resource->val.binary.data, "id", 2, &id) != NULL && id.type == jbvString)
 	{
 		push_key(st, "fullUrl");
 		push_string(st, WJB_VALUE, psprintf("urn:uuid:%.*s", id.val.string.len, id.val.string.val));
 	}
 	push_key(st, "resource");
-	pushJsonbValue(st, WJB_VALUE, &resource);
-	if (searchset && has_mode)
+	pushJsonbValue(st, WJB_VALUE, resource);
+	if (searchset && mode != NULL)
 	{
 		push_key(st, "search");
 		pushJsonbValue(st, WJB_BEGIN_OBJECT, NULL);
 		push_key(st, "mode");
-		pushJsonbValue(st, WJB_VALUE, &mode);
+		pushJsonbValue(st, WJB_VALUE, mode);
 		pushJsonbValue(st, WJB_END_OBJECT, NULL);
 	}
 	pushJsonbValue(st, WJB_END_OBJECT, NULL);
@@ -732,30 +718,33 @@ deling_fhir_bundle(PG_FUNCTION_ARGS)
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("Bundle entry %d is not an object", i + 1)));
-			push_entry(&st, e->val.binary.data, searchset);
+			{
+				JsonbValue	resource;
+				JsonbValue	mode;
+				bool		has_mode;
+
+				if (getKeyJsonValueFromContainer(e->val.binary.data, "resource", 8, &resource) == NULL ||
+					resource.type != jbvBinary)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("Bundle entry has no resource object")));
+				has_mode = getKeyJsonValueFromContainer(e->val.binary.data, "mode", 4, &mode) != NULL &&
+					mode.type == jbvString;
+				push_entry(&st, &resource, has_mode ? &mode : NULL, searchset);
+			}
 		}
 		if (outcome != NULL)
 		{
-			pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-			if (getKeyJsonValueFromContainer(&outcome->root, "id", 2, &v) != NULL && v.type == jbvString)
-			{
-				push_key(&st, "fullUrl");
-				push_string(&st, WJB_VALUE, psprintf("urn:uuid:%.*s", v.val.string.len, v.val.string.val));
-			}
-			push_key(&st, "resource");
-			v.type = jbvBinary;
-			v.val.binary.data = &outcome->root;
-			v.val.binary.len = VARSIZE(outcome) - VARHDRSZ;
-			pushJsonbValue(&st, WJB_VALUE, &v);
-			if (searchset)
-			{
-				push_key(&st, "search");
-				pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
-				push_key(&st, "mode");
-				push_string(&st, WJB_VALUE, "outcome");
-				pushJsonbValue(&st, WJB_END_OBJECT, NULL);
-			}
-			pushJsonbValue(&st, WJB_END_OBJECT, NULL);
+			JsonbValue	resource;
+			JsonbValue	mode;
+
+			resource.type = jbvBinary;
+			resource.val.binary.data = &outcome->root;
+			resource.val.binary.len = VARSIZE(outcome) - VARHDRSZ;
+			mode.type = jbvString;
+			mode.val.string.val = "outcome";
+			mode.val.string.len = strlen("outcome");
+			push_entry(&st, &resource, &mode, searchset);
 		}
 		pushJsonbValue(&st, WJB_END_ARRAY, NULL);
 	}
