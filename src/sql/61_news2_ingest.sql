@@ -119,7 +119,8 @@ BEGIN
         ON CONFLICT DO NOTHING;
 
     WITH input AS (
-        SELECT ord, item FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, ord)),
+        SELECT ord, item, item->>'source_system' AS source_system, item->>'source_id' AS source_id
+        FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, ord)),
     written AS (
         INSERT INTO deling.news2_measurement AS m
             (kommune_nr, pid, measured_at, resp_rate, spo2, spo2_scale, on_oxygen, oxygen_flow, systolic_bp, pulse,
@@ -128,8 +129,7 @@ BEGIN
                (item->>'spo2')::int, coalesce((item->>'spo2_scale')::int, 1), (item->>'on_oxygen')::boolean,
                (item->>'oxygen_flow')::numeric, (item->>'systolic_bp')::int, (item->>'pulse')::int,
                deling.news2_acvpu(item->>'consciousness'), (item->>'temperature')::numeric, item->>'recorded_by',
-               item->>'unit_name', item->>'unit_orgnr', item->>'source_system', item->>'source_id',
-               coalesce(item->>'status', 'final')
+               item->>'unit_name', item->>'unit_orgnr', source_system, source_id, coalesce(item->>'status', 'final')
         FROM input
         ON CONFLICT (kommune_nr, source_system, source_id) DO UPDATE SET
             pid = excluded.pid, measured_at = excluded.measured_at, resp_rate = excluded.resp_rate,
@@ -155,7 +155,7 @@ BEGIN
                'unchanged', count(*) FILTER (WHERE w.source_id IS NULL),
                'items', jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
                    'item', i.ord,
-                   'source_id', i.item->>'source_id',
+                   'source_id', i.source_id,
                    'result', CASE WHEN w.source_id IS NULL THEN 'unchanged' WHEN w.created THEN 'created' ELSE 'amended' END,
                    'measurement_id', coalesce(w.measurement_id, cur.measurement_id),
                    'status', coalesce(w.status, cur.status),
@@ -168,13 +168,16 @@ BEGIN
                    ORDER BY i.ord))
     INTO report
     FROM input i
-    LEFT JOIN written w ON w.source_system = i.item->>'source_system' AND w.source_id = i.item->>'source_id'
-    -- unchanged items: the stored row, one unique-index probe each (LIMIT 1
-    -- keeps the planner from hashing the kommune's whole table instead)
+    LEFT JOIN written w ON w.source_system = i.source_system AND w.source_id = i.source_id
+    -- unchanged items: the stored row, one unique-index probe each.  The
+    -- keys are the input's text columns, not item->>'…': under forced RLS a
+    -- qual that calls a function that is not leakproof (->>) cannot be an
+    -- index condition, and the planner would scan the kommune's whole table
+    -- (and its cost estimate would switch on JIT for every batch).
     LEFT JOIN LATERAL (
         SELECT c.* FROM deling.news2_measurement c
         WHERE w.source_id IS NULL AND c.kommune_nr = kommune
-          AND c.source_system = i.item->>'source_system' AND c.source_id = i.item->>'source_id'
+          AND c.source_system = i.source_system AND c.source_id = i.source_id
         LIMIT 1) cur ON true;
     RETURN report;
 END

@@ -123,19 +123,24 @@ DECLARE
     report jsonb;
 BEGIN
     IF problems IS NULL THEN
-        SELECT jsonb_agg(jsonb_build_object('item', ord, 'source_id', item->>'source_id', 'error',
+        -- the keys as text columns of a materialized CTE, so that under
+        -- forced RLS the existence check is an index probe (see below)
+        WITH e AS MATERIALIZED (
+            SELECT ord, item, item->>'source_system' AS source_system, item->>'source_id' AS source_id
+            FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, ord))
+        SELECT jsonb_agg(jsonb_build_object('item', ord, 'source_id', e.source_id, 'error',
                    CASE WHEN t.code IS NULL
                         THEN format('service_code %s is not in code list 9151', item->>'service_code')
                         ELSE format('service_code %s (%s) is %s in code list 9151%s; a new service needs an active code',
                                     t.code, t.name, t.status, coalesce(' (replaced by ' || t.replaced_by || ')', '')) END)
                    ORDER BY ord)
         INTO problems
-        FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, ord)
+        FROM e
         LEFT JOIN deling.service_type t ON t.code = deling.code_9151(item->>'service_code')
         WHERE (t.code IS NULL OR t.status <> 'active')
           AND (t.code IS NULL OR NOT EXISTS (
                 SELECT FROM deling.municipal_service m WHERE m.kommune_nr = kommune
-                  AND m.source_system = item->>'source_system' AND m.source_id = item->>'source_id'));
+                  AND m.source_system = e.source_system AND m.source_id = e.source_id));
     END IF;
     IF problems IS NOT NULL THEN
         PERFORM deling.ingest_reject('Municipal services', problems, n);
@@ -146,7 +151,7 @@ BEGIN
         ON CONFLICT DO NOTHING;
 
     WITH input AS (
-        SELECT ord, item,
+        SELECT ord, item, item->>'source_system' AS source_system, item->>'source_id' AS source_id,
                ARRAY(SELECT daterange(deling.iso_date(s->>'from'), deling.iso_date(s->>'to'), '[]')
                      FROM jsonb_array_elements(coalesce(item->'stops', '[]')) s ORDER BY s->>'from') AS stops
         FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, ord)),
@@ -158,7 +163,7 @@ BEGIN
                deling.iso_date(item->>'vedtak_date'), deling.iso_date(item->>'period_start'),
                deling.iso_date(item->>'period_end'), stops, (item->>'weekly_hours')::numeric, item->>'stay_type',
                item->>'service_level', item->>'description', item->>'unit_name', item->>'unit_orgnr',
-               item->>'unit_phone', item->>'source_system', item->>'source_id'
+               item->>'unit_phone', source_system, source_id
         FROM input
         ON CONFLICT (kommune_nr, source_system, source_id) DO UPDATE SET
             pid = excluded.pid, service_code = excluded.service_code, status = excluded.status,
@@ -182,20 +187,23 @@ BEGIN
                'unchanged', count(*) FILTER (WHERE w.source_id IS NULL),
                'items', jsonb_agg(jsonb_build_object(
                    'item', i.ord,
-                   'source_id', i.item->>'source_id',
+                   'source_id', i.source_id,
                    'result', CASE WHEN w.source_id IS NULL THEN 'unchanged' WHEN w.created THEN 'created' ELSE 'amended' END,
                    'service_id', coalesce(w.service_id, cur.service_id),
                    'status', coalesce(w.status, cur.status),
                    'version', coalesce(w.version, cur.version)) ORDER BY i.ord))
     INTO report
     FROM input i
-    LEFT JOIN written w ON w.source_system = i.item->>'source_system' AND w.source_id = i.item->>'source_id'
-    -- unchanged items: the stored row, one unique-index probe each (LIMIT 1
-    -- keeps the planner from hashing the kommune's whole table instead)
+    LEFT JOIN written w ON w.source_system = i.source_system AND w.source_id = i.source_id
+    -- unchanged items: the stored row, one unique-index probe each.  The
+    -- keys are the input's text columns, not item->>'…': under forced RLS a
+    -- qual that calls a function that is not leakproof (->>) cannot be an
+    -- index condition, and the planner would scan the kommune's whole table
+    -- (and its cost estimate would switch on JIT for every batch).
     LEFT JOIN LATERAL (
         SELECT c.* FROM deling.municipal_service c
         WHERE w.source_id IS NULL AND c.kommune_nr = kommune
-          AND c.source_system = i.item->>'source_system' AND c.source_id = i.item->>'source_id'
+          AND c.source_system = i.source_system AND c.source_id = i.source_id
         LIMIT 1) cur ON true;
     RETURN report;
 END
