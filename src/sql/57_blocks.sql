@@ -35,9 +35,10 @@ CREATE POLICY block_owner ON deling.citizen_block TO deling_owner
 CREATE POLICY block_admin ON deling.citizen_block TO deling_admin USING (true) WITH CHECK (true);
 
 -- code_9151: a 9151 code as stored (no leading zeros), or NULL if malformed.
+-- (one expression, neither STRICT nor a pinned search_path: inlined)
 CREATE FUNCTION deling.code_9151(v text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $$
-    SELECT nullif(ltrim(v, '0'), '') WHERE v ~ '^[0-9]{1,4}$';
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN v ~ '^[0-9]{1,4}$' THEN nullif(ltrim(v, '0'), '') END;
 $$;
 COMMENT ON FUNCTION deling.code_9151(text) IS 'A code of list 9151 as stored: without leading zeros (NULL if not 1-4 digits)';
 

@@ -77,6 +77,7 @@ GRANT EXECUTE ON FUNCTION api.news2_observations(text, text, timestamptz, intege
 -- shared ingest machinery, run as the calling integration
 GRANT EXECUTE ON FUNCTION
     deling.ingest_kommune(text), deling.ingest_problems(jsonb, text, regproc, integer), deling.ingest_reject(text, jsonb, integer),
+    deling.item_fields_problem(jsonb, text[], text[]),
     deling.iso_date(text), deling.code_9151(text), deling.fhir_bundle_index(jsonb)
     TO deling_integrasjon;
 
