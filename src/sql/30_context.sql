@@ -252,14 +252,21 @@ COMMENT ON FUNCTION deling.verify_token(text) IS
 
 -- apply_context: write a context (from verify_token) into the deling.ctx_*
 -- settings; an empty object clears them.  Runs only inside deling_owner's
--- SECURITY DEFINER functions: nobody else may execute it.
+-- SECURITY DEFINER functions (nobody else may execute it), which pin
+-- search_path; it runs twice per request, so it is PL/pgSQL without a pin
+-- of its own (a SQL function with a SET clause is planned on every call).
 CREATE FUNCTION deling.apply_context(ctx jsonb, is_local boolean) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog AS $$
-    SELECT deling.set_context_value('deling.ctx_' || k,
-               CASE jsonb_typeof(ctx->k) WHEN 'string' THEN ctx->>k WHEN 'null' THEN '' ELSE (ctx->k)::text END,
-               is_local)
-    FROM unnest(ARRAY['kind', 'role', 'pid', 'hpr', 'name', 'orgnr_parent', 'orgnr_child', 'kommune_nr',
-                      'purpose', 'decision_ref', 'token_id', 'client_id', 'session_user', 'request_id']) AS k;
+LANGUAGE plpgsql AS $$
+DECLARE
+    k text;
+BEGIN
+    FOREACH k IN ARRAY ARRAY['kind', 'role', 'pid', 'hpr', 'name', 'orgnr_parent', 'orgnr_child', 'kommune_nr',
+                             'purpose', 'decision_ref', 'token_id', 'client_id', 'session_user', 'request_id'] LOOP
+        PERFORM deling.set_context_value('deling.ctx_' || k,
+                    CASE jsonb_typeof(ctx->k) WHEN 'string' THEN ctx->>k WHEN 'null' THEN '' ELSE (ctx->k)::text END,
+                    is_local);
+    END LOOP;
+END
 $$;
 
 -- The kommune an integration acts for: from its token, or from the DBA's

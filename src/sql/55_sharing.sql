@@ -115,8 +115,9 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
 $$;
 
 -- fhir_patient: the no-basis Patient for a citizen, from the kommuner given.
+-- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.fhir_patient(pid text, kommuner text[]) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
     -- PL/pgSQL, so the plan is cached per session
     RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(

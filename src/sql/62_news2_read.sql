@@ -30,8 +30,9 @@ $$;
 -- news2_readable: the kommuner whose NEWS2 a gate-approved read returns
 -- once the citizen's blocks are applied (or opened by an emergency), and
 -- the OperationOutcome that says so.
+-- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.news2_readable(pid text, kommuner text[], purpose text, OUT readable text[], OUT outcome jsonb)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     blocked text[] := ARRAY(SELECT DISTINCT b.kommune_nr FROM deling.blocks_for('news2', pid, kommuner) b
                             WHERE b.service_codes IS NULL);

@@ -11,8 +11,9 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 -- fhir_unit: the responsible unit as a no-basis Organization, part of its kommune.
+-- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.fhir_unit(kommune_nr text, unit_orgnr text, unit_name text, unit_phone text) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
     -- PL/pgSQL, so the plan is cached per session
     RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
@@ -32,8 +33,9 @@ END
 $$;
 
 -- municipal_service_fhir: one service as an OKT EpisodeOfCare.
+-- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.municipal_service_fhir(s deling.municipal_service) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
     -- PL/pgSQL, so the plan of this large query is cached per session
     RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
@@ -78,9 +80,10 @@ COMMENT ON FUNCTION deling.municipal_service_fhir(deling.municipal_service) IS
 -- municipal_services_of: the services a gate-approved read returns, after
 -- the citizen's blocks (unless an emergency opens them), current ones only
 -- unless history is asked for; and the OperationOutcome about blocks.
+-- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.municipal_services_of(pid text, kommuner text[], purpose text, include_history boolean,
                                              OUT services deling.municipal_service[], OUT outcome jsonb)
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE AS $$
 DECLARE
     emergency boolean := deling.is_emergency(purpose);
     blocked boolean;
@@ -99,8 +102,9 @@ $$;
 
 -- municipal_services_entries: search entries for services: each
 -- EpisodeOfCare (match), then their Organizations (include).
+-- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.municipal_services_entries(services deling.municipal_service[]) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE AS $$
 BEGIN
     -- PL/pgSQL, so the plan is cached per session
     RETURN coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'match', 'resource', deling.municipal_service_fhir(services[i]))
