@@ -120,6 +120,15 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 $$;
 GRANT EXECUTE ON FUNCTION deling_test.m(text, jsonb) TO PUBLIC;
 
+-- rows_read(tbl): the rows this transaction has read from a table so far
+-- (sequential reads and index fetches): a lookup that probes reads one row
+-- per key, one that scans reads the table
+CREATE FUNCTION deling_test.rows_read(tbl regclass) RETURNS bigint
+LANGUAGE sql STABLE AS $$
+    SELECT coalesce(s.seq_tup_read, 0) + coalesce(s.idx_tup_fetch, 0) FROM pg_stat_xact_user_tables s WHERE s.relid = tbl;
+$$;
+GRANT EXECUTE ON FUNCTION deling_test.rows_read(regclass) TO PUBLIC;
+
 -- summary(body): a short, stable description of a PostgREST response body
 CREATE FUNCTION deling_test.summary(body text) RETURNS text
 LANGUAGE sql IMMUTABLE AS $$
