@@ -28,24 +28,6 @@ CREATE POLICY citizen_sharing ON deling.citizen FOR SELECT TO deling_owner
 CREATE POLICY citizen_admin ON deling.citizen TO deling_admin
     USING (true) WITH CHECK (true);
 
--- A read finds the kommuner that hold a citizen with one probe by pid,
--- rather than one index range per kommune it reaches in each query.
-CREATE INDEX citizen_pid ON deling.citizen (pid);
-
--- citizen_kommuner: of the kommuner given, those that hold the citizen.
--- Every row of a sharing service references its citizen row (a foreign key
--- on (kommune_nr, pid)), so a read need look only there: a legevakt that
--- reaches eleven kommuner reads one.  PL/pgSQL, so its plan is cached per
--- session (a SQL function with a subquery is not inlined but planned on
--- every call); no pinned search_path: its callers pin theirs.
-CREATE FUNCTION deling.citizen_kommuner(pid text, kommuner text[]) RETURNS text[]
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    RETURN ARRAY(SELECT c.kommune_nr::text FROM deling.citizen c
-                 WHERE c.pid = citizen_kommuner.pid AND c.kommune_nr = ANY (kommuner) ORDER BY 1);
-END
-$$;
-
 CREATE VIEW api.citizens WITH (security_invoker = true) AS
     SELECT kommune_nr, pid, citizen_id, given_name, family_name, sex, birth_date, updated_at
     FROM deling.citizen;

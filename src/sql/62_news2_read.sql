@@ -28,8 +28,8 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- news2_readable: the kommuner whose NEWS2 a gate-approved read returns
--- (those that hold the citizen) once the citizen's blocks are applied (or
--- opened by an emergency), and the OperationOutcome that says so.
+-- once the citizen's blocks are applied (or opened by an emergency), and
+-- the OperationOutcome that says so.
 -- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.news2_readable(pid text, kommuner text[], purpose text, OUT readable text[], OUT outcome jsonb)
 LANGUAGE plpgsql STABLE AS $$
@@ -38,8 +38,8 @@ DECLARE
                             WHERE b.service_codes IS NULL);
     emergency boolean := deling.is_emergency(purpose);
 BEGIN
-    -- only kommuner that hold the citizen: the reads then probe one index range each
-    readable := ARRAY(SELECT k FROM unnest(deling.citizen_kommuner(pid, kommuner)) k WHERE emergency OR k <> ALL (blocked));
+    readable := CASE WHEN emergency THEN kommuner
+                     ELSE ARRAY(SELECT k FROM unnest(kommuner) k WHERE k <> ALL (blocked)) END;
     outcome := deling.sharing_outcome(blocked <> '{}' AND NOT emergency, blocked <> '{}' AND emergency);
 END
 $$;

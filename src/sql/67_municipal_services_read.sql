@@ -79,20 +79,18 @@ COMMENT ON FUNCTION deling.municipal_service_fhir(deling.municipal_service) IS
 
 -- municipal_services_of: the services a gate-approved read returns, after
 -- the citizen's blocks (unless an emergency opens them), current ones only
--- unless history is asked for; and the OperationOutcome about blocks (of
--- every kommune read, also those that hold nothing about the citizen).
+-- unless history is asked for; and the OperationOutcome about blocks.
 -- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.municipal_services_of(pid text, kommuner text[], purpose text, include_history boolean,
                                              OUT services deling.municipal_service[], OUT outcome jsonb)
 LANGUAGE plpgsql STABLE AS $$
 DECLARE
     emergency boolean := deling.is_emergency(purpose);
-    held text[] := deling.citizen_kommuner(pid, kommuner);
     blocked boolean;
 BEGIN
     SELECT coalesce(array_agg(s ORDER BY s.period_start DESC, s.service_code, s.service_id), '{}') INTO services
     FROM deling.municipal_service s
-    WHERE s.kommune_nr = ANY (held) AND s.pid = municipal_services_of.pid AND s.status <> 'entered-in-error'
+    WHERE s.kommune_nr = ANY (kommuner) AND s.pid = municipal_services_of.pid AND s.status <> 'entered-in-error'
       AND (include_history OR deling.municipal_service_fhir_status(s, (now() AT TIME ZONE 'Europe/Oslo')::date) IN ('active', 'onhold'))
       AND (emergency OR NOT EXISTS (
             SELECT FROM deling.blocks_for('municipal-services', municipal_services_of.pid, kommuner) b
