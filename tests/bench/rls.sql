@@ -56,25 +56,9 @@ SELECT bench_failed('RLS and no RLS read different rows');
 -- only; each side's best (per_call_us is itself the best of three)
 CREATE TEMP TABLE rls_round (side text, us numeric);
 GRANT INSERT ON rls_round TO PUBLIC;
-RESET SESSION AUTHORIZATION;
-INSERT INTO rls_round SELECT 'dba', bench.per_call_us(format('SELECT bench.lookups(%s)', :lookups), 1) / :lookups;
-SET SESSION AUTHORIZATION bench_epj_norls;
-INSERT INTO rls_round SELECT 'no_rls', bench.per_call_us(format('SELECT bench.lookups(%s)', :lookups), 1) / :lookups;
-SET SESSION AUTHORIZATION bench_epj;
-INSERT INTO rls_round SELECT 'rls', bench.per_call_us(format('SELECT bench.lookups(%s)', :lookups), 1) / :lookups;
-RESET SESSION AUTHORIZATION;
-INSERT INTO rls_round SELECT 'dba', bench.per_call_us(format('SELECT bench.lookups(%s)', :lookups), 1) / :lookups;
-SET SESSION AUTHORIZATION bench_epj_norls;
-INSERT INTO rls_round SELECT 'no_rls', bench.per_call_us(format('SELECT bench.lookups(%s)', :lookups), 1) / :lookups;
-SET SESSION AUTHORIZATION bench_epj;
-INSERT INTO rls_round SELECT 'rls', bench.per_call_us(format('SELECT bench.lookups(%s)', :lookups), 1) / :lookups;
-RESET SESSION AUTHORIZATION;
-INSERT INTO rls_round SELECT 'dba', bench.per_call_us(format('SELECT bench.lookups(%s)', :lookups), 1) / :lookups;
-SET SESSION AUTHORIZATION bench_epj_norls;
-INSERT INTO rls_round SELECT 'no_rls', bench.per_call_us(format('SELECT bench.lookups(%s)', :lookups), 1) / :lookups;
-SET SESSION AUTHORIZATION bench_epj;
-INSERT INTO rls_round SELECT 'rls', bench.per_call_us(format('SELECT bench.lookups(%s)', :lookups), 1) / :lookups;
-RESET SESSION AUTHORIZATION;
+\ir rls_round.sql
+\ir rls_round.sql
+\ir rls_round.sql
 SELECT min(us) FILTER (WHERE side = 'dba') AS dba, min(us) FILTER (WHERE side = 'no_rls') AS no_rls,
        min(us) FILTER (WHERE side = 'rls') AS rls FROM rls_round \gset
 INSERT INTO bench.result (area, measure, value, unit, baseline, ratio, goal, met) VALUES
