@@ -78,7 +78,11 @@ VALUES ('load', 'of which citizens', round(extract(epoch FROM :'t1'::timestamptz
 -- the benchmark's callers: an EPJ integration for Bodø (direct SQL), and a
 -- legevakt doctor at Bodø legevakt (PostgREST, token signed with a key the
 -- DBA trusts; bench.sh mints it)
-CREATE ROLE bench_epj LOGIN IN ROLE deling_integrasjon;
+DO $$ BEGIN   -- roles outlive a database: a rerun in a kept cluster finds it
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_epj') THEN
+        CREATE ROLE bench_epj LOGIN IN ROLE deling_integrasjon;
+    END IF;
+END $$;
 SELECT deling.bind_integration('bench_epj', '1804');
 ALTER ROLE deling_authenticator PASSWORD 'bench';
 
