@@ -713,25 +713,22 @@ deling_fhir_bundle(PG_FUNCTION_ARGS)
 		for (int i = 0; i < n; i++)
 		{
 			JsonbValue *e = getIthJsonbValueFromContainer(&entries->root, i);
+			JsonbValue	resource;
+			JsonbValue	mode;
+			bool		has_mode;
 
 			if (e == NULL || e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
 				ereport(ERROR,
 						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("Bundle entry %d is not an object", i + 1)));
-			{
-				JsonbValue	resource;
-				JsonbValue	mode;
-				bool		has_mode;
-
-				if (getKeyJsonValueFromContainer(e->val.binary.data, "resource", 8, &resource) == NULL ||
-					resource.type != jbvBinary)
-					ereport(ERROR,
-							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							 errmsg("Bundle entry has no resource object")));
-				has_mode = getKeyJsonValueFromContainer(e->val.binary.data, "mode", 4, &mode) != NULL &&
-					mode.type == jbvString;
-				push_entry(&st, &resource, has_mode ? &mode : NULL, searchset);
-			}
+			if (getKeyJsonValueFromContainer(e->val.binary.data, "resource", 8, &resource) == NULL ||
+				resource.type != jbvBinary)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("Bundle entry has no resource object")));
+			has_mode = getKeyJsonValueFromContainer(e->val.binary.data, "mode", 4, &mode) != NULL &&
+				mode.type == jbvString;
+			push_entry(&st, &resource, has_mode ? &mode : NULL, searchset);
 		}
 		if (outcome != NULL)
 		{
