@@ -3,11 +3,12 @@
  *	  National Early Warning Score 2 (RCP 2017), scored natively: the seven
  *	  sub-scores, the total, the clinical risk, and input validation.
  *
- * The chart (shared/domain/news2.md) is implemented as plain integer
- * comparisons; temperature is compared as numeric against constants parsed
- * once per backend (two or three comparisons a row, no numeric arithmetic),
- * so a value with more decimals falls in the band whose upper bound it does
- * not exceed: 35.05 scores 1.
+ * The chart (shared/domain/news2.md) is implemented as integer comparisons,
+ * run once per backend to fill a table per vital sign that rows are scored
+ * by; temperature is compared as numeric against constants parsed once per
+ * backend (two or three comparisons, no numeric arithmetic), so a value
+ * with more decimals falls in the band whose upper bound it does not
+ * exceed: 35.05 scores 1.
  */
 #include "postgres.h"
 
@@ -35,6 +36,27 @@ enum
 };
 
 static const char *const risk_names[] = {"low", "low-medium", "medium", "high"};
+
+/* Plausible ranges of the integer vital signs (all start at 0). */
+#define RESP_MAX 80
+#define SPO2_MAX 100
+#define SYSTOLIC_MAX 350
+#define PULSE_MAX 300
+
+/*
+ * Chart 1 sub-scores of every plausible integer value, filled once from the
+ * band functions below: a row is scored by table lookups, which cost the
+ * same whatever the values, where the chain of comparisons mispredicts on
+ * varied data.  SpO2 has three tables: scale 1, scale 2 on air or at most
+ * 92 %, scale 2 on oxygen above 92 %.
+ */
+static uint8 resp_table[RESP_MAX + 1];
+static uint8 spo2_table[3][SPO2_MAX + 1];
+static uint8 systolic_table[SYSTOLIC_MAX + 1];
+static uint8 pulse_table[PULSE_MAX + 1];
+
+/* ACVPU level of a one-letter consciousness value (either case), else 0. */
+static char acvpu_letter[256];
 
 typedef struct News2Input
 {
@@ -79,12 +101,54 @@ numeric_const(const char *s)
 	return n;
 }
 
+/* The Chart 1 bands of the integer vital signs, the chart's one definition. */
+static int
+resp_band(int rr)
+{
+	return rr <= 8 ? 3 : rr <= 11 ? 1 : rr <= 20 ? 0 : rr <= 24 ? 2 : 3;
+}
+
+static int
+spo2_band(int scale_table, int s)
+{
+	if (scale_table == 0)
+		return s <= 91 ? 3 : s <= 93 ? 2 : s <= 95 ? 1 : 0;
+	if (scale_table == 1)
+		return s <= 83 ? 3 : s <= 85 ? 2 : s <= 87 ? 1 : 0;
+	return s <= 94 ? 1 : s <= 96 ? 2 : 3;
+}
+
+static int
+systolic_band(int bp)
+{
+	return bp <= 90 ? 3 : bp <= 100 ? 2 : bp <= 110 ? 1 : bp <= 219 ? 0 : 3;
+}
+
+static int
+pulse_band(int hr)
+{
+	return hr <= 40 ? 3 : hr <= 50 ? 1 : hr <= 90 ? 0 : hr <= 110 ? 1 : hr <= 130 ? 2 : 3;
+}
+
 /*
- * news2_parse_constants: the temperature band edges, once per backend.
+ * news2_init: the temperature band edges and the lookup tables, once per
+ * backend.
  */
 static void
-news2_parse_constants(void)
+news2_init(void)
 {
+	for (int v = 0; v <= RESP_MAX; v++)
+		resp_table[v] = resp_band(v);
+	for (int t = 0; t < 3; t++)
+		for (int v = 0; v <= SPO2_MAX; v++)
+			spo2_table[t][v] = spo2_band(t, v);
+	for (int v = 0; v <= SYSTOLIC_MAX; v++)
+		systolic_table[v] = systolic_band(v);
+	for (int v = 0; v <= PULSE_MAX; v++)
+		pulse_table[v] = pulse_band(v);
+	for (const char *c = "ACVPU"; *c; c++)
+		acvpu_letter[(unsigned char) *c] = acvpu_letter[(unsigned char) pg_tolower(*c)] = *c;
+
 	t_min = numeric_const("25.0");
 	t_35 = numeric_const("35.0");
 	t_36 = numeric_const("36.0");
@@ -155,7 +219,10 @@ temperature_score_datum(Datum d)
 	if (!VARATT_IS_SHORT(v) || VARSIZE_SHORT(v) - VARHDRSZ_SHORT > (int) sizeof(key))
 		return temperature_score(DatumGetNumeric(d));
 	len = VARSIZE_SHORT(v) - VARHDRSZ_SHORT;
-	memcpy(&key, VARDATA_SHORT(v), len);
+	/* byte by byte, in a register: a memcpy of len bytes read back as one
+	 * word stalls the load on the partial stores */
+	for (int i = 0; i < len; i++)
+		key = (key << 8) | (uint8) VARDATA_SHORT(v)[i];
 	slot = (int) (((key ^ (uint64) len) * UINT64CONST(0x9E3779B97F4A7C15)) >> 55) % TEMP_MEMO_SIZE;
 	if (temp_memo[slot].len == len + 1 && temp_memo[slot].bytes == key)
 		return temp_memo[slot].score;
@@ -189,11 +256,7 @@ parse_acvpu(text *t)
 
 	/* the usual case: one letter */
 	if (len == 1)
-	{
-		char		c = pg_toupper((unsigned char) *s);
-
-		return (c == 'A' || c == 'C' || c == 'V' || c == 'P' || c == 'U') ? c : 0;
-	}
+		return acvpu_letter[(unsigned char) *s];
 	while (len > 0 && (*s == ' ' || *s == '\t'))
 		s++, len--;
 	while (len > 0 && (s[len - 1] == ' ' || s[len - 1] == '\t'))
@@ -212,7 +275,7 @@ static void
 news2_read_args(FunctionCallInfo fcinfo, News2Input *in)
 {
 	if (t_min == NULL)
-		news2_parse_constants();
+		news2_init();
 	in->resp_rate = PG_GETARG_INT32(0);
 	in->spo2 = PG_GETARG_INT32(1);
 	in->spo2_scale = PG_GETARG_INT32(2);
@@ -233,14 +296,14 @@ static char *
 news2_problem_of(FunctionCallInfo fcinfo, const News2Input *in, int *sqlstate)
 {
 	*sqlstate = ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
-	if (in->resp_rate < 0 || in->resp_rate > 80)
-		return psprintf("NEWS2 resp_rate %d is outside 0-80 /min", in->resp_rate);
-	if (in->spo2 < 0 || in->spo2 > 100)
-		return psprintf("NEWS2 spo2 %d is outside 0-100 %%", in->spo2);
-	if (in->systolic_bp < 0 || in->systolic_bp > 350)
-		return psprintf("NEWS2 systolic_bp %d is outside 0-350 mmHg", in->systolic_bp);
-	if (in->pulse < 0 || in->pulse > 300)
-		return psprintf("NEWS2 pulse %d is outside 0-300 /min", in->pulse);
+	if (in->resp_rate < 0 || in->resp_rate > RESP_MAX)
+		return psprintf("NEWS2 resp_rate %d is outside 0-%d /min", in->resp_rate, RESP_MAX);
+	if (in->spo2 < 0 || in->spo2 > SPO2_MAX)
+		return psprintf("NEWS2 spo2 %d is outside 0-%d %%", in->spo2, SPO2_MAX);
+	if (in->systolic_bp < 0 || in->systolic_bp > SYSTOLIC_MAX)
+		return psprintf("NEWS2 systolic_bp %d is outside 0-%d mmHg", in->systolic_bp, SYSTOLIC_MAX);
+	if (in->pulse < 0 || in->pulse > PULSE_MAX)
+		return psprintf("NEWS2 pulse %d is outside 0-%d /min", in->pulse, PULSE_MAX);
 	if (in->temperature_score < 0)
 		return psprintf("NEWS2 temperature %s is outside 25.0-45.0 °C",
 						DatumGetCString(DirectFunctionCall1(numeric_out,
@@ -256,27 +319,20 @@ news2_problem_of(FunctionCallInfo fcinfo, const News2Input *in, int *sqlstate)
 }
 
 /*
- * news2_compute: score valid input per Chart 1 and classify per Chart 2.
+ * news2_compute: score input that news2_problem_of passed (every integer
+ * within its table) per Chart 1, and classify per Chart 2.
  */
 static void
 news2_compute(const News2Input *in, News2Result *r)
 {
-	int			rr = in->resp_rate,
-				s = in->spo2,
-				bp = in->systolic_bp,
-				hr = in->pulse;
+	int			spo2 = in->spo2_scale == 1 ? 0 : (in->spo2 > 92 && in->on_oxygen) ? 2 : 1;
 	bool		any3 = false;
 
-	r->sub[SUB_RESP] = rr <= 8 ? 3 : rr <= 11 ? 1 : rr <= 20 ? 0 : rr <= 24 ? 2 : 3;
-	if (in->spo2_scale == 1)
-		r->sub[SUB_SPO2] = s <= 91 ? 3 : s <= 93 ? 2 : s <= 95 ? 1 : 0;
-	else if (s <= 92 || !in->on_oxygen)
-		r->sub[SUB_SPO2] = s <= 83 ? 3 : s <= 85 ? 2 : s <= 87 ? 1 : 0;
-	else
-		r->sub[SUB_SPO2] = s <= 94 ? 1 : s <= 96 ? 2 : 3;
+	r->sub[SUB_RESP] = resp_table[in->resp_rate];
+	r->sub[SUB_SPO2] = spo2_table[spo2][in->spo2];
 	r->sub[SUB_AIR_OXYGEN] = in->on_oxygen ? 2 : 0;
-	r->sub[SUB_SYSTOLIC] = bp <= 90 ? 3 : bp <= 100 ? 2 : bp <= 110 ? 1 : bp <= 219 ? 0 : 3;
-	r->sub[SUB_PULSE] = hr <= 40 ? 3 : hr <= 50 ? 1 : hr <= 90 ? 0 : hr <= 110 ? 1 : hr <= 130 ? 2 : 3;
+	r->sub[SUB_SYSTOLIC] = systolic_table[in->systolic_bp];
+	r->sub[SUB_PULSE] = pulse_table[in->pulse];
 	r->sub[SUB_CONSCIOUSNESS] = in->acvpu == 'A' ? 0 : 3;
 	r->sub[SUB_TEMPERATURE] = in->temperature_score;
 
@@ -301,7 +357,7 @@ deling_news2_chart(const News2Values *v, int sub[7], int *total, const char **ri
 	News2Result r;
 
 	if (t_min == NULL)
-		news2_parse_constants();
+		news2_init();
 	in.resp_rate = v->resp_rate;
 	in.spo2 = v->spo2;
 	in.spo2_scale = v->spo2_scale;
@@ -311,7 +367,9 @@ deling_news2_chart(const News2Values *v, int sub[7], int *total, const char **ri
 	in.acvpu = v->acvpu;
 	in.temperature = NumericGetDatum(v->temperature);
 	in.temperature_score = temperature_score(v->temperature);
-	if (in.temperature_score < 0 || in.acvpu == 0)
+	if (in.temperature_score < 0 || in.acvpu == 0 ||
+		in.resp_rate < 0 || in.resp_rate > RESP_MAX || in.spo2 < 0 || in.spo2 > SPO2_MAX ||
+		in.systolic_bp < 0 || in.systolic_bp > SYSTOLIC_MAX || in.pulse < 0 || in.pulse > PULSE_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("stored NEWS2 measurement cannot be scored")));
