@@ -12,6 +12,7 @@ case "$1" in
 esac
 p() { echo "== $1 ($(date -u +%H:%M:%S))" >&2; shift; psql -X -q -v ON_ERROR_STOP=1 "$@" >/dev/null; }
 for _ in $(seq 100); do pg_isready -q && break; sleep 0.2; done
+[ "$(psql -XAtc 'SHOW fsync')" = on ] || { echo "the benchmark cluster must run with fsync = on" >&2; exit 1; }
 p load "${load[@]}" -f tests/bench/setup.sql
 p scoring -f tests/bench/news2_scoring.sql
 p "tenant isolation" -v lookups="$lookups" -f tests/bench/rls.sql
