@@ -89,7 +89,7 @@ WITH t AS (
            extract(epoch FROM :'f2'::timestamptz - :'f1'::timestamptz) AS services_floor)
 INSERT INTO bench.result (area, measure, value, unit, baseline, ratio, goal, met)
 SELECT 'ingest', format('NEWS2 direct INSERT by the DBA (floor), %s rows', floor_rows), round(floor_rows / news2_floor), 'rows/s',
-       NULL, NULL, NULL, NULL FROM t
+       NULL, NULL, 'above 50,000/s, or the API''s goal is out of reach', floor_rows / news2_floor >= 50000 FROM t
 UNION ALL
 SELECT 'ingest', format('NEWS2 batch API, %s batches of %s, Bodø EPJ (RLS)', :batches - :half, :batch), round(api_rows / news2_api), 'rows/s',
        'direct INSERT', round((api_rows / news2_api) / (floor_rows / news2_floor), 2), '>= 50,000/s', api_rows / news2_api >= 50000 FROM t

@@ -65,12 +65,15 @@ END
 $$;
 
 -- the scan and the C function, whose goal is a ratio of 1.1, alternate for
--- seven rounds and each keeps its best, so that a slow spell of the machine
--- does not land on one side only; the SQL CASE and PL/pgSQL, best of three
--- (the table is in shared buffers after the check); in ms
+-- seven rounds with a bare scan and each keeps its best, so that a slow
+-- spell of the machine does not land on one side only; the SQL CASE and
+-- PL/pgSQL, best of three (the table is in shared buffers after the
+-- check); in ms.  The bare scan only makes each row's columns up to
+-- temperature ready (count of the last one): no scoring can be faster.
 CREATE TEMP TABLE scan_c AS
 SELECT bench.best_ms($$SELECT sum(resp_rate + spo2 + spo2_scale + systolic_bp + pulse + on_oxygen::int), count(consciousness), count(temperature) FROM deling.news2_measurement$$, 1) AS scan,
-       bench.best_ms($$SELECT sum(deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM deling.news2_measurement$$, 1) AS c
+       bench.best_ms($$SELECT sum(deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM deling.news2_measurement$$, 1) AS c,
+       bench.best_ms($$SELECT count(temperature) FROM deling.news2_measurement$$, 1) AS bare
 FROM generate_series(1, 7);
 WITH r AS (
     SELECT 'plain scan of the same columns' AS variant, 1 AS o, (SELECT min(scan) FROM scan_c) AS ms
@@ -87,12 +90,14 @@ SELECT 'NEWS2 scoring', format('%s of %s stored rows', variant, :rows), ms, 'ms'
               WHEN 4 THEN ms >= 10 * (SELECT ms FROM r WHERE o = 2) END
 FROM r ORDER BY o;
 
--- C cannot score faster than the scan reads the columns, so PL/pgSQL's time
--- over the scan's bounds what any C scoring could reach against PL/pgSQL
+-- no scoring can be faster than the bare scan, so PL/pgSQL's time over the
+-- bare scan's bounds what any scoring could reach against PL/pgSQL
 INSERT INTO bench.result (area, measure, value, unit, baseline, ratio, goal, met)
-SELECT 'NEWS2 scoring', 'PL/pgSQL over the plain scan: the most any scoring could gain on PL/pgSQL', round(p.value / s.value, 2), 'x',
-       NULL, NULL, '>= 10, or the 10 x goal is out of reach', p.value >= 10 * s.value
-FROM bench.result p, bench.result s
-WHERE p.area = 'NEWS2 scoring' AND p.measure LIKE 'PL/pgSQL of %' AND s.area = 'NEWS2 scoring' AND s.measure LIKE 'plain scan %'
-  AND p.o = (SELECT max(o) FROM bench.result WHERE measure LIKE 'PL/pgSQL of %')
-  AND s.o = (SELECT max(o) FROM bench.result WHERE measure LIKE 'plain scan %');
+SELECT 'NEWS2 scoring', 'bare scan making the same columns ready (count(temperature))', min(bare), 'ms', NULL, NULL, NULL, NULL
+FROM scan_c;
+INSERT INTO bench.result (area, measure, value, unit, baseline, ratio, goal, met)
+SELECT 'NEWS2 scoring', 'PL/pgSQL over the bare scan: the most any scoring could gain on PL/pgSQL', round(p.value / b.value, 2), 'x',
+       NULL, NULL, '>= 10, or the 10 x goal is out of reach', p.value >= 10 * b.value
+FROM bench.result p, bench.result b
+WHERE p.o = (SELECT max(o) FROM bench.result WHERE area = 'NEWS2 scoring' AND measure LIKE 'PL/pgSQL of %')
+  AND b.o = (SELECT max(o) FROM bench.result WHERE area = 'NEWS2 scoring' AND measure LIKE 'bare scan %');
