@@ -219,10 +219,25 @@ temperature_score_datum(Datum d)
 	if (!VARATT_IS_SHORT(v) || VARSIZE_SHORT(v) - VARHDRSZ_SHORT > (int) sizeof(key))
 		return temperature_score(DatumGetNumeric(d));
 	len = VARSIZE_SHORT(v) - VARHDRSZ_SHORT;
-	/* byte by byte, in a register: a memcpy of len bytes read back as one
-	 * word stalls the load on the partial stores */
-	for (int i = 0; i < len; i++)
-		key = (key << 8) | (uint8) VARDATA_SHORT(v)[i];
+
+	/*
+	 * The key in a register: for 4-8 bytes (every temperature in range) the
+	 * first four and the last four, which with len determine them all; a
+	 * memcpy of len bytes read back as one word would stall the load on
+	 * the partial stores, and a loop over len bytes mispredicts its end.
+	 */
+	if (len >= 4)
+	{
+		uint32		first,
+					last;
+
+		memcpy(&first, VARDATA_SHORT(v), sizeof(first));
+		memcpy(&last, VARDATA_SHORT(v) + len - sizeof(last), sizeof(last));
+		key = ((uint64) last << 32) | first;
+	}
+	else
+		for (int i = 0; i < len; i++)
+			key = (key << 8) | (uint8) VARDATA_SHORT(v)[i];
 	slot = (int) (((key ^ (uint64) len) * UINT64CONST(0x9E3779B97F4A7C15)) >> 55) % TEMP_MEMO_SIZE;
 	if (temp_memo[slot].len == len + 1 && temp_memo[slot].bytes == key)
 		return temp_memo[slot].score;
