@@ -67,6 +67,7 @@ typedef struct News2Input
 	int32		systolic_bp;
 	int32		pulse;
 	char		acvpu;			/* 'A', 'C', 'V', 'P', 'U', or 0 if unknown */
+	text	   *consciousness;	/* as given, for the message; NULL if stored */
 	Datum		temperature;	/* numeric, possibly still packed */
 	int			temperature_score;	/* -1 when outside 25.0-45.0 or NaN */
 } News2Input;
@@ -297,7 +298,8 @@ news2_read_args(FunctionCallInfo fcinfo, News2Input *in)
 	in->on_oxygen = PG_GETARG_BOOL(3);
 	in->systolic_bp = PG_GETARG_INT32(4);
 	in->pulse = PG_GETARG_INT32(5);
-	in->acvpu = parse_acvpu(PG_GETARG_TEXT_PP(6));
+	in->consciousness = PG_GETARG_TEXT_PP(6);
+	in->acvpu = parse_acvpu(in->consciousness);
 	in->temperature = PG_GETARG_DATUM(7);
 	in->temperature_score = temperature_score_datum(in->temperature);
 }
@@ -308,7 +310,7 @@ news2_read_args(FunctionCallInfo fcinfo, News2Input *in)
  * plausible range and 22023 for a value that is not allowed at all.
  */
 static char *
-news2_problem_of(FunctionCallInfo fcinfo, const News2Input *in, int *sqlstate)
+news2_problem_of(const News2Input *in, int *sqlstate)
 {
 	*sqlstate = ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE;
 	if (in->resp_rate < 0 || in->resp_rate > RESP_MAX)
@@ -329,7 +331,7 @@ news2_problem_of(FunctionCallInfo fcinfo, const News2Input *in, int *sqlstate)
 	if (in->acvpu == 0)
 		return psprintf("NEWS2 consciousness \"%s\" is not one of A, C, V, P, U "
 						"(alert, new confusion, voice, pain, unresponsive)",
-						text_to_cstring(PG_GETARG_TEXT_PP(6)));
+						in->consciousness ? text_to_cstring(in->consciousness) : "");
 	return NULL;
 }
 
@@ -362,14 +364,16 @@ news2_compute(const News2Input *in, News2Result *r)
 
 /*
  * deling_news2_chart: the Chart 1 sub-scores, total and Chart 2 risk of a
- * stored measurement (valid by its table's constraints), for the FHIR
- * renderer; the temperature must be detoasted.
+ * stored measurement (valid by its table's constraints, and checked like
+ * the input before the table lookups), for the FHIR renderer; the
+ * temperature must be detoasted.
  */
 void
 deling_news2_chart(const News2Values *v, int sub[7], int *total, const char **risk)
 {
 	News2Input	in;
 	News2Result r;
+	int			sqlstate;
 
 	if (t_min == NULL)
 		news2_init();
@@ -380,11 +384,10 @@ deling_news2_chart(const News2Values *v, int sub[7], int *total, const char **ri
 	in.systolic_bp = v->systolic_bp;
 	in.pulse = v->pulse;
 	in.acvpu = v->acvpu;
+	in.consciousness = NULL;
 	in.temperature = NumericGetDatum(v->temperature);
 	in.temperature_score = temperature_score(v->temperature);
-	if (in.temperature_score < 0 || in.acvpu == 0 ||
-		in.resp_rate < 0 || in.resp_rate > RESP_MAX || in.spo2 < 0 || in.spo2 > SPO2_MAX ||
-		in.systolic_bp < 0 || in.systolic_bp > SYSTOLIC_MAX || in.pulse < 0 || in.pulse > PULSE_MAX)
+	if (news2_problem_of(&in, &sqlstate) != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATA_CORRUPTED),
 				 errmsg("stored NEWS2 measurement cannot be scored")));
@@ -405,7 +408,7 @@ news2_evaluate(FunctionCallInfo fcinfo, News2Result *r)
 	char	   *problem;
 
 	news2_read_args(fcinfo, &in);
-	problem = news2_problem_of(fcinfo, &in, &sqlstate);
+	problem = news2_problem_of(&in, &sqlstate);
 	if (problem != NULL)
 		ereport(ERROR, (errcode(sqlstate), errmsg_internal("%s", problem)));
 	news2_compute(&in, r);
@@ -480,7 +483,7 @@ deling_news2_problem(PG_FUNCTION_ARGS)
 	char	   *problem;
 
 	news2_read_args(fcinfo, &in);
-	problem = news2_problem_of(fcinfo, &in, &sqlstate);
+	problem = news2_problem_of(&in, &sqlstate);
 	if (problem == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(problem));
