@@ -184,7 +184,7 @@ $$;
 SELECT bench.render('news2', 10) > 0 AND bench.render('services', 10) > 0 AS renders \gset
 \if :renders
 \else
-SELECT bench_failed('nothing rendered');
+SELECT bench.fail('nothing rendered');
 \endif
 SELECT bench.render('news2', :bundles) / :bundles::numeric AS news2_resources,
        bench.render('services', :bundles) / :bundles::numeric AS services_resources \gset

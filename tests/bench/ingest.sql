@@ -5,7 +5,10 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 
--- B batches of N new items each for Bodø citizens (built before any timing)
+-- B batches of N new items each for (up to) 1,000 Bodø citizens, built before any timing
+CREATE TABLE bench.bodo AS
+SELECT row_number() OVER (ORDER BY n) - 1 AS k, pid
+FROM (SELECT n, pid FROM bench.lookup WHERE kommune_nr = '1804' ORDER BY n LIMIT 1000) l;
 CREATE TABLE bench.news2_batch AS
 SELECT b, jsonb_agg(jsonb_build_object(
            'pid', l.pid, 'measured_at', to_char(now() - (i % 97) * interval '1 minute', 'YYYY-MM-DD"T"HH24:MI:SSOF'),
@@ -14,7 +17,7 @@ SELECT b, jsonb_agg(jsonb_build_object(
            'temperature', round(35.2 + (i % 50) / 10.0, 1), 'recorded_by', '9144889', 'unit_name', 'Hjemmetjenesten',
            'source_system', 'bench-epj', 'source_id', 'n' || b || '-' || i)) AS items
 FROM generate_series(1, :batches) b, generate_series(1, :batch) i,
-     LATERAL (SELECT pid FROM bench.lookup WHERE kommune_nr = '1804' ORDER BY n OFFSET (b * :batch + i) % 1000 LIMIT 1) l
+     bench.bodo l WHERE l.k = (b * :batch + i) % (SELECT count(*) FROM bench.bodo)
 GROUP BY b;
 CREATE TABLE bench.services_batch AS
 SELECT b, jsonb_agg(jsonb_build_object(
@@ -22,7 +25,7 @@ SELECT b, jsonb_agg(jsonb_build_object(
            'vedtak_date', '2026-10-01', 'period_start', '2026-10-15', 'weekly_hours', 1 + i % 20,
            'unit_name', 'Hjemmetjenesten Sentrum', 'source_system', 'bench-epj', 'source_id', 's' || b || '-' || i)) AS items
 FROM generate_series(1, :batches) b, generate_series(1, :batch) i,
-     LATERAL (SELECT pid FROM bench.lookup WHERE kommune_nr = '1804' ORDER BY n OFFSET (b * :batch + i) % 1000 LIMIT 1) l
+     bench.bodo l WHERE l.k = (b * :batch + i) % (SELECT count(*) FROM bench.bodo)
 GROUP BY b;
 GRANT SELECT ON bench.news2_batch, bench.services_batch TO PUBLIC;
 
@@ -79,7 +82,7 @@ SELECT clock_timestamp() AS f2 \gset
 SELECT :news2_created = (:batches - :half) * :batch AND :services_created = (:batches - :half) * :batch AS all_created \gset
 \if :all_created
 \else
-SELECT bench_failed('the batch APIs did not create every item');
+SELECT bench.fail('the batch APIs did not create every item');
 \endif
 WITH t AS (
     SELECT :half * :batch AS floor_rows, (:batches - :half) * :batch AS api_rows,

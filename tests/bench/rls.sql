@@ -48,7 +48,7 @@ RESET SESSION AUTHORIZATION;
 SELECT :as_dba = :as_epj AND :as_norls = :as_epj AS same_rows \gset
 \if :same_rows
 \else
-SELECT bench_failed('RLS and no RLS read different rows');
+SELECT bench.fail('RLS and no RLS read different rows');
 \endif
 
 -- three rounds, the sides alternating so that a pause of the machine

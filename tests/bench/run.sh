@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Inside the benchmark cluster: load the data set, run every benchmark, print
-# one table.  tests/bench/run.sh SCALE (full or small); called by scripts/bench.sh.
+# one table.  tests/bench/run.sh SCALE (full, small, or tiny: the
+# harness's own test, tests/tap/bench.sh); called by scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 case "$1" in
@@ -8,7 +9,9 @@ case "$1" in
          lookups=20000 batches=20 bundles=2000 secs=60 ;;
   small) load=(-v citizens=50000 -v kommuner=20 -v services=150000 -v measurements=500000)
          lookups=5000 batches=6 bundles=300 secs=15 ;;
-  *) echo "SCALE must be full or small, not $1" >&2; exit 2 ;;
+  tiny)  load=(-v citizens=2000 -v kommuner=20 -v services=6000 -v measurements=20000)
+         lookups=200 batches=2 bundles=20 secs=3 ;;
+  *) echo "SCALE must be full, small or tiny, not $1" >&2; exit 2 ;;
 esac
 p() { echo "== $1 ($(date -u +%H:%M:%S))" >&2; shift; psql -X -q -v ON_ERROR_STOP=1 "$@" >/dev/null; }
 for _ in $(seq 100); do pg_isready -q && break; sleep 0.2; done

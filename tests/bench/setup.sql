@@ -24,6 +24,14 @@ CREATE TABLE bench.result (
 GRANT SELECT, INSERT ON bench.result TO PUBLIC;
 GRANT USAGE ON SEQUENCE bench.result_o_seq TO PUBLIC;
 
+-- fail(message): stop the benchmark; a check of its results did not hold
+CREATE FUNCTION bench.fail(message text) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'BENCH FAILED: %', message;
+END
+$$;
+GRANT EXECUTE ON FUNCTION bench.fail(text) TO PUBLIC;
+
 -- best_ms(q, runs): the best wall time of running q, in ms
 CREATE FUNCTION bench.best_ms(q text, runs int DEFAULT 5) RETURNS numeric LANGUAGE plpgsql AS $$
 DECLARE
