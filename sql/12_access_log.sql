@@ -145,3 +145,29 @@ SELECT deling.sha256_chain('\x00', ARRAY['\x61', '\x62', '\x63']::bytea[])
                deling.sha256(deling.sha256(deling.sha256('\x0061') || '\x62'::bytea) || '\x63'::bytea)] AS chain_agrees,
        deling.sha256_chain('\x00', '{}') AS empty_chain;
 SELECT deling_test.try($$SELECT deling.sha256_chain('\x00', ARRAY['\x61', NULL]::bytea[])$$);
+
+-- an entry the drain could not append (it would stop every later drain and
+-- hold the WAL back) is refused before it is written: a bug in a sharing
+-- function fails its read instead of the log
+SELECT e AS entry, deling_test.try(format('SELECT deling.access_log_emit(%L)', e)) AS emitted
+FROM unnest(ARRAY[
+    '[]',
+    '{"service": "refused-entry", "decision": "granted", "kommuner": []}',
+    '{"time": "2026-11-23 15:04:05", "service": "refused-entry", "decision": "granted", "kommuner": []}',
+    '{"time": "2026-11-23T15:04:05Z", "service": "refused-entry", "decision": "granted", "kommuner": []}',
+    '{"time": "2026-02-30T15:04:05.000000Z", "service": "refused-entry", "decision": "granted", "kommuner": []}',
+    '{"time": "2026-11-23T24:00:00.000000Z", "service": "refused-entry", "decision": "granted", "kommuner": []}',
+    '{"time": 20261123, "service": "refused-entry", "decision": "granted", "kommuner": []}',
+    '{"time": "2026-11-23T15:04:05.000000Z", "decision": "granted", "kommuner": []}',
+    '{"time": "2026-11-23T15:04:05.000000Z", "service": "", "decision": "granted", "kommuner": []}',
+    '{"time": "2026-11-23T15:04:05.000000Z", "service": "refused-entry", "decision": "maybe", "kommuner": []}',
+    '{"time": "2026-11-23T15:04:05.000000Z", "service": "refused-entry", "decision": "granted"}',
+    '{"time": "2026-11-23T15:04:05.000000Z", "service": "refused-entry", "decision": "granted", "kommuner": "1804"}',
+    '{"time": "2026-11-23T15:04:05.000000Z", "service": "refused-entry", "decision": "granted", "kommuner": [1804]}',
+    '{"time": "2026-11-23T15:04:05.000000Z", "service": "refused-entry", "decision": "denied", "kommuner": ["1804", "18O4"]}',
+    '{"time": "2026-11-23T15:04:05.000000Z", "service": "refused-entry", "decision": "denied", "kommuner": ["180"]}',
+    '{"time": "2028-02-29T15:04:05.000000Z", "service": "accepted-entry", "decision": "denied", "kommuner": ["1804", "3201"]}'
+]::jsonb[]) WITH ORDINALITY AS x(e, i) ORDER BY i;
+SELECT deling.access_log_drain() >= 0 AS drained;
+SELECT entry->>'service' AS service, kommune_nr, logged_at FROM deling.access_log
+WHERE entry->>'service' IN ('refused-entry', 'accepted-entry') ORDER BY kommune_nr;

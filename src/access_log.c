@@ -14,6 +14,8 @@
  */
 #include "postgres.h"
 
+#include <ctype.h>
+
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -37,6 +39,7 @@
 #include "storage/standby.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/pg_lsn.h"
@@ -80,19 +83,96 @@ deling_access_log_init(void)
 	RegisterBackgroundWorker(&worker);
 }
 
+/*
+ * utc_time_ok: is s (len bytes) a time as log_access writes it,
+ * YYYY-MM-DDTHH:MM:SS.ffffffZ, on the calendar?
+ */
+static bool
+utc_time_ok(const char *s, int len)
+{
+	static const char form[] = "dddd-dd-ddTdd:dd:dd.ddddddZ";
+	int			year,
+				month,
+				day;
+
+	if (len != (int) strlen(form))
+		return false;
+	for (int i = 0; i < len; i++)
+		if (form[i] == 'd' ? !isdigit((unsigned char) s[i]) : s[i] != form[i])
+			return false;
+	year = atoi(s);
+	month = atoi(s + 5);
+	day = atoi(s + 8);
+	return year >= 1 && month >= 1 && month <= 12 && day >= 1 &&
+		day <= day_tab[isleap(year)][month - 1] &&
+		atoi(s + 11) < 24 && atoi(s + 14) < 60 && atoi(s + 17) < 60;
+}
+
+/*
+ * access_log_entry_problem: NULL when the drain can append the entry, else
+ * what is wrong with it.  The drain needs a JSON object whose "time" is a
+ * UTC time and whose "kommuner" is an array of kommunenummer (one chain
+ * each), and the log is read by "service" and "decision".  An entry it
+ * could not append would stop every later drain and hold the WAL back
+ * without bound, so such an entry is refused before it is written.
+ */
+static const char *
+access_log_entry_problem(Jsonb *entry)
+{
+	JsonbValue	v;
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+
+	if (!JB_ROOT_IS_OBJECT(entry))
+		return "it is not a JSON object";
+	if (!getKeyJsonValueFromContainer(&entry->root, "time", 4, &v) || v.type != jbvString ||
+		!utc_time_ok(v.val.string.val, v.val.string.len))
+		return "\"time\" must be a UTC time written as 2026-11-23T15:04:05.000000Z";
+	if (!getKeyJsonValueFromContainer(&entry->root, "service", 7, &v) || v.type != jbvString ||
+		v.val.string.len == 0)
+		return "\"service\" must be the name of a sharing service";
+	if (!getKeyJsonValueFromContainer(&entry->root, "decision", 8, &v) || v.type != jbvString ||
+		!((v.val.string.len == 7 && memcmp(v.val.string.val, "granted", 7) == 0) ||
+		  (v.val.string.len == 6 && memcmp(v.val.string.val, "denied", 6) == 0)))
+		return "\"decision\" must be \"granted\" or \"denied\"";
+	if (!getKeyJsonValueFromContainer(&entry->root, "kommuner", 8, &v) || v.type != jbvBinary ||
+		!JsonContainerIsArray(v.val.binary.data))
+		return "\"kommuner\" must be an array of kommunenummer";
+	it = JsonbIteratorInit(v.val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok != WJB_ELEM)
+			continue;
+		if (v.type != jbvString || v.val.string.len != 4 ||
+			!isdigit((unsigned char) v.val.string.val[0]) || !isdigit((unsigned char) v.val.string.val[1]) ||
+			!isdigit((unsigned char) v.val.string.val[2]) || !isdigit((unsigned char) v.val.string.val[3]))
+			return "\"kommuner\" must be an array of kommunenummer (4 digits each)";
+	}
+	return NULL;
+}
+
 PG_FUNCTION_INFO_V1(deling_access_log_emit);
 
 /*
- * access_log_emit(entry jsonb): write the entry as a non-transactional
- * logical message and flush the WAL up to it; returns its LSN.  Only
- * deling_owner may execute it (the sharing functions).
+ * access_log_emit(entry jsonb): check the entry (access_log_entry_problem),
+ * write it as a non-transactional logical message and flush the WAL up to
+ * it; returns its LSN.  Only deling_owner may execute it (the sharing
+ * functions).
  */
 Datum
 deling_access_log_emit(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *entry = PG_GETARG_JSONB_P(0);
-	char	   *text = JsonbToCString(NULL, &entry->root, VARSIZE(entry));
+	const char *problem = access_log_entry_problem(entry);
+	char	   *text;
 	XLogRecPtr	lsn;
+
+	if (problem != NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("access-log entry refused: %s", problem),
+				 errdetail("An entry the drain cannot append would stop the access log.")));
+	text = JsonbToCString(NULL, &entry->root, VARSIZE(entry));
 
 	lsn = LogLogicalMessage(ACCESS_LOG_PREFIX, text, strlen(text), false);
 	XLogFlush(lsn);
