@@ -158,7 +158,7 @@ DECLARE
     n2_kommuner text[] := deling.sharing_gate('news2', pid, purpose, reason, require_reach => false);
     ms record;
     n2 record;
-    latest deling.news2_measurement;
+    recent deling.news2_measurement[];
     entries jsonb;
 BEGIN
     IF ms_kommuner = '{}' AND n2_kommuner = '{}' THEN
@@ -167,12 +167,13 @@ BEGIN
     ms := deling.municipal_services_of(pid, ms_kommuner, purpose, false);
     n2 := deling.news2_readable(pid, n2_kommuner, purpose);
     entries := deling.municipal_services_entries(ms.services);
-    -- the latest NEWS2 with its vital signs, and the four before it (totals only) for the trend
-    SELECT * INTO latest FROM deling.news2_rows(pid, n2.readable, NULL, 1);
-    IF latest.measurement_id IS NOT NULL THEN
-        entries := entries || deling.news2_fhir(latest)
-            || coalesce((SELECT jsonb_agg(deling.news2_fhir(m, vital_signs => false)->0 ORDER BY m.measured_at DESC)
-                         FROM deling.news2_rows(pid, n2.readable, NULL, 5) m WHERE m.measurement_id <> latest.measurement_id), '[]');
+    -- the latest five NEWS2 in one query, newest first: the latest with its
+    -- vital signs, the four before it with their totals only (the trend)
+    recent := ARRAY(SELECT m FROM deling.news2_rows(pid, n2.readable, NULL, 5) m ORDER BY m.measured_at DESC, m.measurement_id);
+    IF cardinality(recent) > 0 THEN
+        entries := entries || deling.news2_fhir(recent[1])
+            || coalesce((SELECT jsonb_agg(deling.news2_fhir(recent[i], vital_signs => false)->0 ORDER BY i)
+                         FROM generate_subscripts(recent, 1) i WHERE i > 1), '[]');
     END IF;
     IF jsonb_array_length(entries) > 0 THEN
         entries := jsonb_build_array(jsonb_build_object('mode', 'include',
