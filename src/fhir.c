@@ -1,7 +1,8 @@
 /*
  * fhir.c
- *	  FHIR R4 JSON rendering in C: Norwegian dateTimes and the Observations
- *	  of a NEWS2 measurement.
+ *	  FHIR R4 JSON rendering in C: Norwegian dateTimes, the Observations of
+ *	  a NEWS2 measurement, the EpisodeOfCare of a municipal service, and
+ *	  the Bundle.
  *
  * The resources are written as JSON text into one buffer and parsed into
  * jsonb once.  Building the same nested objects with jsonb_build_object in
@@ -12,17 +13,23 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_type.h"
 #include "common/md5.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
 #include "pgtime.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
 #include "utils/json.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/rangetypes.h"
+#include "utils/typcache.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
@@ -169,6 +176,39 @@ md5_uuid(const char *text, char out[37])
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
+/* the FHIR identifier system of a person number of a kind (deling.fnr_kind) */
+static const char *
+pid_system(const char *kind)
+{
+	return strcmp(kind, "fnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.1" :
+		strcmp(kind, "dnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.2" :
+		strcmp(kind, "fhnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.3" : "urn:deling:h-nummer";
+}
+
+/* the kind of a person number, by deling.fnr_kind */
+static char *
+pid_kind_of(const char *pid)
+{
+	return TextDatumGetCString(DirectFunctionCall1(deling_fnr_kind, CStringGetTextDatum(pid)));
+}
+
+/*
+ * "k": a reference to the citizen's Patient (deling.fhir_patient_id) with
+ * the person number as its identifier, as every resource about them has.
+ */
+static void
+kv_patient(StringInfo buf, const char *k, const char *pid, const char *kind)
+{
+	char		patient[37];
+
+	md5_uuid(psprintf("deling-patient:%s", pid), patient);
+	key(buf, k);
+	appendStringInfo(buf, "{\"reference\":\"urn:uuid:%s\",\"identifier\":{", patient);
+	kv_str(buf, "system", pid_system(kind));
+	kv_str(buf, "value", pid);
+	appendStringInfoString(buf, "}}");
+}
+
 /* One measurement, read from its row. */
 typedef struct Measurement
 {
@@ -271,7 +311,7 @@ read_measurement(HeapTupleHeader row, Measurement *m)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("NEWS2 measurement lacks a required field")));
-	m->pid_kind = TextDatumGetCString(DirectFunctionCall1(deling_fnr_kind, CStringGetTextDatum(m->pid)));
+	m->pid_kind = pid_kind_of(m->pid);
 }
 
 /*
@@ -313,20 +353,8 @@ clinical_response(int total, const char *risk)
 static void
 common_fields(StringInfo buf, const Measurement *m)
 {
-	char		patient[37];
-	char	   *seed = psprintf("deling-patient:%s", m->pid);
-	const char *system;
-
-	md5_uuid(seed, patient);
-	system = strcmp(m->pid_kind, "fnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.1" :
-		strcmp(m->pid_kind, "dnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.2" :
-		strcmp(m->pid_kind, "fhnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.3" : "urn:deling:h-nummer";
 	kv_str(buf, "status", m->status);
-	key(buf, "subject");
-	appendStringInfo(buf, "{\"reference\":\"urn:uuid:%s\",\"identifier\":{", patient);
-	kv_str(buf, "system", system);
-	kv_str(buf, "value", m->pid);
-	appendStringInfoString(buf, "}}");
+	kv_patient(buf, "subject", m->pid, m->pid_kind);
 	key(buf, "effectiveDateTime");
 	appendStringInfoChar(buf, '"');
 	if (!oslo_datetime(buf, m->measured_at))
@@ -564,6 +592,250 @@ deling_news2_fhir(PG_FUNCTION_ARGS)
 		appendStringInfoString(&buf, "}}");
 	}
 	appendStringInfoChar(&buf, ']');
+	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
+}
+
+/*
+ * kv_date: "k": d as a FHIR date (YYYY-MM-DD), unless d is NULL or infinite
+ * (as to_char gives NULL for those, and the SQL builder stripped them).  A
+ * FHIR date has a four-digit year, so other years are an error.
+ */
+static void
+kv_date(StringInfo buf, const char *k, Datum d, bool isnull)
+{
+	DateADT		date = DatumGetDateADT(d);
+	int			year,
+				month,
+				day;
+
+	if (isnull || DATE_NOT_FINITE(date))
+		return;
+	j2date(date + POSTGRES_EPOCH_JDATE, &year, &month, &day);
+	if (year < 1 || year > 9999)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
+				 errmsg("date %s has no FHIR form (years 1-9999)",
+						DatumGetCString(DirectFunctionCall1(date_out, d)))));
+	key(buf, k);
+	appendStringInfo(buf, "\"%04d-%02d-%02d\"", year, month, day);
+}
+
+/* One temporary stop of a service: its first day and its last (inclusive). */
+typedef struct Stop
+{
+	int			order;			/* position in the array, for a stable sort */
+	bool		has_start;
+	bool		has_end;
+	Datum		start;
+	Datum		end;
+} Stop;
+
+/* stops ordered by their first day, those without one last (ORDER BY lower(r)) */
+static int
+stop_cmp(const void *a, const void *b)
+{
+	const Stop *x = a;
+	const Stop *y = b;
+
+	if (x->has_start != y->has_start)
+		return x->has_start ? -1 : 1;
+	if (x->has_start && DatumGetDateADT(x->start) != DatumGetDateADT(y->start))
+		return DatumGetDateADT(x->start) < DatumGetDateADT(y->start) ? -1 : 1;
+	return x->order - y->order;
+}
+
+/*
+ * kv_status_history: "statusHistory": one onhold period per temporary stop
+ * (a daterange[]: [first day, day after the last)), by first day; nothing
+ * when there are no stops.
+ */
+static void
+kv_status_history(StringInfo buf, ArrayType *stops)
+{
+	TypeCacheEntry *typcache;
+	Datum	   *ranges;
+	bool	   *nulls;
+	int			n;
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Stop	   *list;
+	int			count = 0;
+
+	if (ARR_ELEMTYPE(stops) != DATERANGEOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("a service's stops must be a daterange[]")));
+	get_typlenbyvalalign(DATERANGEOID, &typlen, &typbyval, &typalign);
+	deconstruct_array(stops, DATERANGEOID, typlen, typbyval, typalign, &ranges, &nulls, &n);
+	typcache = lookup_type_cache(DATERANGEOID, TYPECACHE_RANGE_INFO);
+	list = palloc(sizeof(Stop) * Max(n, 1));
+	for (int i = 0; i < n; i++)
+	{
+		RangeBound	lower,
+					upper;
+		bool		empty;
+
+		if (nulls[i])
+			continue;
+		range_deserialize(typcache, DatumGetRangeTypeP(ranges[i]), &lower, &upper, &empty);
+		list[count].order = i;
+		list[count].has_start = !empty && !lower.infinite;
+		list[count].start = lower.val;
+		list[count].has_end = !empty && !upper.infinite;
+		/* daterange is canonical: the upper bound is the day after the last */
+		list[count].end = list[count].has_end
+			? DateADTGetDatum(DatumGetDateADT(upper.val) - (upper.inclusive ? 0 : 1)) : (Datum) 0;
+		count++;
+	}
+	if (count == 0)
+		return;
+	qsort(list, count, sizeof(Stop), stop_cmp);
+	key(buf, "statusHistory");
+	appendStringInfoChar(buf, '[');
+	for (int i = 0; i < count; i++)
+	{
+		appendStringInfoString(buf, i > 0 ? ",{\"status\":\"onhold\",\"period\":{" : "{\"status\":\"onhold\",\"period\":{");
+		kv_date(buf, "start", list[i].start, !list[i].has_start);
+		kv_date(buf, "end", list[i].end, !list[i].has_end);
+		appendStringInfoString(buf, "}}");
+	}
+	appendStringInfoChar(buf, ']');
+}
+
+PG_FUNCTION_INFO_V1(deling_municipal_service_fhir);
+
+/*
+ * municipal_service_fhir(s deling.municipal_service, status, type_display,
+ * kommune_name): the service as a searchset entry (mode match) whose
+ * resource is an HL7 Norway OKT EpisodeOfCare: type from code list 9151
+ * (and the stay type), status and the onhold periods of temporary stops,
+ * period, the Patient, the responsible unit as managingOrganization, and
+ * the weekly extent and description as OKT extensions.  The caller passes
+ * what comes from other tables or the day: the EpisodeOfCare status
+ * (deling.municipal_service_fhir_status), the code's display and the
+ * kommune's name.  The same jsonb as the SQL builder it replaced
+ * (tests/bench/fhir.sql keeps it and checks that they agree).
+ */
+Datum
+deling_municipal_service_fhir(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row;
+	StringInfoData buf;
+	bool		isnull;
+	Datum		d;
+	char	   *kommune_nr,
+			   *pid,
+			   *code,
+			   *source_system,
+			   *source_id,
+			   *weekly_hours,
+			   *description,
+			   *stay_type,
+			   *unit_name,
+			   *unit_orgnr,
+			   *display;
+	char		unit[37];
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("an EpisodeOfCare needs a status")));
+	row = PG_GETARG_HEAPTUPLEHEADER(0);
+	kommune_nr = attr_text(row, "kommune_nr");
+	pid = attr_text(row, "pid");
+	code = attr_text(row, "service_code");
+	source_system = attr_text(row, "source_system");
+	source_id = attr_text(row, "source_id");
+	d = attr(row, "service_id", &isnull);
+	if (isnull || kommune_nr == NULL || pid == NULL || code == NULL || source_system == NULL || source_id == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("municipal service lacks a required field")));
+	weekly_hours = attr_numeric(row, "weekly_hours");
+	description = attr_text(row, "description");
+	stay_type = attr_text(row, "stay_type");
+	unit_name = attr_text(row, "unit_name");
+	unit_orgnr = attr_text(row, "unit_orgnr");
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"mode\":\"match\",\"resource\":{\"resourceType\":\"EpisodeOfCare\"");
+	kv_str(&buf, "id", DatumGetCString(DirectFunctionCall1(uuid_out, d)));
+	key(&buf, "meta");
+	appendStringInfoString(&buf, "{\"profile\":[\"http://hl7.no/fhir/ig/okt/StructureDefinition/OktEpisodeOfCare\"]");
+	d = attr(row, "received_at", &isnull);
+	if (!isnull && !TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(d)))
+	{
+		key(&buf, "lastUpdated");
+		appendStringInfoChar(&buf, '"');
+		oslo_datetime(&buf, DatumGetTimestampTz(d));
+		appendStringInfoChar(&buf, '"');
+	}
+	appendStringInfoChar(&buf, '}');
+	if (weekly_hours || description)
+	{
+		key(&buf, "extension");
+		appendStringInfoChar(&buf, '[');
+		if (weekly_hours)
+			appendStringInfo(&buf, "{\"url\":\"http://hl7.no/fhir/ig/okt/StructureDefinition/WeeklyExtentRatio\","
+							 "\"valueRatio\":{\"numerator\":{\"value\":%s,\"unit\":\"h\",\"system\":\"" UCUM "\",\"code\":\"h\"},"
+							 "\"denominator\":{\"value\":1,\"unit\":\"wk\",\"system\":\"" UCUM "\",\"code\":\"wk\"}}}",
+							 weekly_hours);
+		if (description)
+		{
+			appendStringInfoString(&buf, weekly_hours ? ",{" : "{");
+			kv_str(&buf, "url", "http://hl7.no/fhir/ig/okt/StructureDefinition/ServiceDescriptionMarkdown");
+			kv_str(&buf, "valueMarkdown", description);
+			appendStringInfoChar(&buf, '}');
+		}
+		appendStringInfoChar(&buf, ']');
+	}
+	key(&buf, "identifier");
+	appendStringInfoString(&buf, "[{");
+	kv_str(&buf, "system", psprintf("urn:deling:source:%s", source_system));
+	kv_str(&buf, "value", source_id);
+	appendStringInfoString(&buf, "}]");
+	kv_str(&buf, "status", text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	d = attr(row, "stops", &isnull);
+	if (!isnull)
+		kv_status_history(&buf, DatumGetArrayTypeP(d));
+	key(&buf, "type");
+	appendStringInfoString(&buf, "[{\"coding\":[{");
+	kv_str(&buf, "system", "urn:oid:2.16.578.1.12.4.1.1.9151");
+	kv_str(&buf, "code", code);
+	if (!PG_ARGISNULL(2))
+		kv_str(&buf, "display", text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	appendStringInfoString(&buf, "}]}");
+	if (stay_type)
+	{
+		/* initcap of the stay type, one lower-case word by the table's check */
+		display = pstrdup(stay_type);
+		display[0] = pg_toupper((unsigned char) display[0]);
+		appendStringInfoString(&buf, ",{\"coding\":[{");
+		kv_str(&buf, "system", "http://hl7.no/fhir/ig/okt/CodeSystem/OktStayTypeCs");
+		kv_str(&buf, "code", stay_type);
+		kv_str(&buf, "display", display);
+		appendStringInfoString(&buf, "}]}");
+	}
+	appendStringInfoChar(&buf, ']');
+	kv_patient(&buf, "patient", pid, pid_kind_of(pid));
+	md5_uuid(psprintf("deling-unit:%s:%s:%s", kommune_nr, unit_orgnr ? unit_orgnr : "", unit_name ? unit_name : ""), unit);
+	key(&buf, "managingOrganization");
+	appendStringInfo(&buf, "{\"reference\":\"urn:uuid:%s\"", unit);
+	if (unit_name)
+		kv_str(&buf, "display", unit_name);
+	else if (!PG_ARGISNULL(3))
+		kv_str(&buf, "display", psprintf("%s kommune", text_to_cstring(PG_GETARG_TEXT_PP(3))));
+	appendStringInfoChar(&buf, '}');
+	key(&buf, "period");
+	appendStringInfoChar(&buf, '{');
+	d = attr(row, "period_start", &isnull);
+	kv_date(&buf, "start", d, isnull);
+	d = attr(row, "period_end", &isnull);
+	kv_date(&buf, "end", d, isnull);
+	appendStringInfoString(&buf, "}}}");
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));
 }
 

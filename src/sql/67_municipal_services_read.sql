@@ -32,50 +32,14 @@ BEGIN
 END
 $$;
 
--- municipal_service_fhir: one service as an OKT EpisodeOfCare.
--- (No pinned search_path: it runs inside api functions, which pin theirs.)
-CREATE FUNCTION deling.municipal_service_fhir(s deling.municipal_service) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
-BEGIN
-    -- PL/pgSQL, so the plan of this large query is cached per session
-    RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
-        'resourceType', 'EpisodeOfCare',
-        'id', s.service_id,
-        'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.no/fhir/ig/okt/StructureDefinition/OktEpisodeOfCare'),
-                                   'lastUpdated', deling.fhir_datetime(s.received_at)),
-        'extension', (SELECT jsonb_agg(x ORDER BY o) FROM (VALUES
-            (1, CASE WHEN s.weekly_hours IS NOT NULL THEN jsonb_build_object(
-                'url', 'http://hl7.no/fhir/ig/okt/StructureDefinition/WeeklyExtentRatio',
-                'valueRatio', jsonb_build_object(
-                    'numerator', jsonb_build_object('value', s.weekly_hours, 'unit', 'h', 'system', 'http://unitsofmeasure.org', 'code', 'h'),
-                    'denominator', jsonb_build_object('value', 1, 'unit', 'wk', 'system', 'http://unitsofmeasure.org', 'code', 'wk'))) END),
-            (2, CASE WHEN s.description IS NOT NULL THEN jsonb_build_object(
-                'url', 'http://hl7.no/fhir/ig/okt/StructureDefinition/ServiceDescriptionMarkdown',
-                'valueMarkdown', s.description) END)) v(o, x) WHERE x IS NOT NULL),
-        'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:deling:source:' || s.source_system, 'value', s.source_id)),
-        'status', deling.municipal_service_fhir_status(s, (now() AT TIME ZONE 'Europe/Oslo')::date),
-        'statusHistory', (SELECT jsonb_agg(jsonb_build_object('status', 'onhold', 'period', jsonb_strip_nulls(jsonb_build_object(
-                              'start', to_char(lower(r), 'YYYY-MM-DD'),
-                              'end', CASE WHEN NOT upper_inf(r) THEN to_char(upper(r) - 1, 'YYYY-MM-DD') END)))
-                              ORDER BY lower(r))
-                          FROM unnest(s.stops) r),
-        'type', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
-                    'system', 'urn:oid:2.16.578.1.12.4.1.1.9151', 'code', s.service_code,
-                    'display', (SELECT t.name FROM deling.service_type t WHERE t.code = s.service_code)))))
-              || CASE WHEN s.stay_type IS NOT NULL THEN jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(
-                    jsonb_build_object('system', 'http://hl7.no/fhir/ig/okt/CodeSystem/OktStayTypeCs', 'code', s.stay_type,
-                                       'display', initcap(s.stay_type))))) ELSE '[]' END,
-        'patient', jsonb_build_object('reference', 'urn:uuid:' || deling.fhir_patient_id(s.pid),
-                                      'identifier', deling.fhir_pid_identifier(s.pid)),
-        'managingOrganization', jsonb_build_object(
-            'reference', 'urn:uuid:' || deling.fhir_unit_id(s.kommune_nr, s.unit_orgnr, s.unit_name),
-            'display', coalesce(s.unit_name, (SELECT k.name || ' kommune' FROM deling.kommune k WHERE k.kommune_nr = s.kommune_nr))),
-        'period', jsonb_strip_nulls(jsonb_build_object('start', to_char(s.period_start, 'YYYY-MM-DD'),
-                                                       'end', to_char(s.period_end, 'YYYY-MM-DD'))))));
-END
-$$;
-COMMENT ON FUNCTION deling.municipal_service_fhir(deling.municipal_service) IS
-    'A municipal service as an HL7 Norway OKT EpisodeOfCare';
+-- municipal_service_fhir: one service as a searchset entry whose resource
+-- is an OKT EpisodeOfCare, built in C (src/fhir.c; make bench compares it
+-- with the SQL builder it replaced); the caller passes the status on the
+-- day, the code's display and the kommune's name.
+CREATE FUNCTION deling.municipal_service_fhir(s deling.municipal_service, status text, type_display text, kommune_name text)
+RETURNS jsonb AS 'MODULE_PATHNAME', 'deling_municipal_service_fhir' LANGUAGE C STABLE;
+COMMENT ON FUNCTION deling.municipal_service_fhir(deling.municipal_service, text, text, text) IS
+    'A municipal service as a searchset entry (mode match) with its HL7 Norway OKT EpisodeOfCare, given its EpisodeOfCare status, its code''s display and its kommune''s name';
 
 -- municipal_services_of: the services a gate-approved read returns, after
 -- the citizen's blocks (unless an emergency opens them), current ones only
@@ -107,9 +71,12 @@ CREATE FUNCTION deling.municipal_services_entries(services deling.municipal_serv
 LANGUAGE plpgsql STABLE AS $$
 BEGIN
     -- PL/pgSQL, so the plan is cached per session
-    RETURN coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'match', 'resource', deling.municipal_service_fhir(services[i]))
-                                      ORDER BY i)
-                     FROM generate_subscripts(services, 1) i), '[]')
+    RETURN coalesce((SELECT jsonb_agg(deling.municipal_service_fhir(services[i],
+                                          deling.municipal_service_fhir_status(services[i], (now() AT TIME ZONE 'Europe/Oslo')::date),
+                                          t.name, k.name) ORDER BY i)
+                     FROM generate_subscripts(services, 1) i
+                     LEFT JOIN deling.service_type t ON t.code = (services[i]).service_code
+                     LEFT JOIN deling.kommune k ON k.kommune_nr = (services[i]).kommune_nr), '[]')
         || coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'include', 'resource', u) ORDER BY u->>'id')
                      FROM (SELECT DISTINCT deling.fhir_unit(s.kommune_nr, s.unit_orgnr, s.unit_name, s.unit_phone) AS u
                            FROM unnest(services) s) units), '[]');

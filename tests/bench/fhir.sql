@@ -6,8 +6,8 @@
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
 
--- The baseline: the SQL builder deling used before the C one (src/fhir.c),
--- kept here so that every run compares the two and checks they agree.
+-- The baselines: the SQL builders deling used before the C ones (src/fhir.c),
+-- kept here so that every run compares them and checks they agree.
 CREATE FUNCTION bench.fhir_concept(system text, code text, display text) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', system, 'code', code, 'display', display)));
@@ -129,8 +129,63 @@ BEGIN
 END
 $$;
 
--- correctness first: the C builder gives the same resources as the SQL one
--- on every measurement of 2,000 citizens (UUIDs and times included)
+CREATE FUNCTION bench.municipal_service_fhir_sql(s deling.municipal_service) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+BEGIN
+    -- PL/pgSQL, so the plan of this large query is cached per session
+    RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
+        'resourceType', 'EpisodeOfCare',
+        'id', s.service_id,
+        'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.no/fhir/ig/okt/StructureDefinition/OktEpisodeOfCare'),
+                                   'lastUpdated', deling.fhir_datetime(s.received_at)),
+        'extension', (SELECT jsonb_agg(x ORDER BY o) FROM (VALUES
+            (1, CASE WHEN s.weekly_hours IS NOT NULL THEN jsonb_build_object(
+                'url', 'http://hl7.no/fhir/ig/okt/StructureDefinition/WeeklyExtentRatio',
+                'valueRatio', jsonb_build_object(
+                    'numerator', jsonb_build_object('value', s.weekly_hours, 'unit', 'h', 'system', 'http://unitsofmeasure.org', 'code', 'h'),
+                    'denominator', jsonb_build_object('value', 1, 'unit', 'wk', 'system', 'http://unitsofmeasure.org', 'code', 'wk'))) END),
+            (2, CASE WHEN s.description IS NOT NULL THEN jsonb_build_object(
+                'url', 'http://hl7.no/fhir/ig/okt/StructureDefinition/ServiceDescriptionMarkdown',
+                'valueMarkdown', s.description) END)) v(o, x) WHERE x IS NOT NULL),
+        'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:deling:source:' || s.source_system, 'value', s.source_id)),
+        'status', deling.municipal_service_fhir_status(s, (now() AT TIME ZONE 'Europe/Oslo')::date),
+        'statusHistory', (SELECT jsonb_agg(jsonb_build_object('status', 'onhold', 'period', jsonb_strip_nulls(jsonb_build_object(
+                              'start', to_char(lower(r), 'YYYY-MM-DD'),
+                              'end', CASE WHEN NOT upper_inf(r) THEN to_char(upper(r) - 1, 'YYYY-MM-DD') END)))
+                              ORDER BY lower(r))
+                          FROM unnest(s.stops) r),
+        'type', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
+                    'system', 'urn:oid:2.16.578.1.12.4.1.1.9151', 'code', s.service_code,
+                    'display', (SELECT t.name FROM deling.service_type t WHERE t.code = s.service_code)))))
+              || CASE WHEN s.stay_type IS NOT NULL THEN jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(
+                    jsonb_build_object('system', 'http://hl7.no/fhir/ig/okt/CodeSystem/OktStayTypeCs', 'code', s.stay_type,
+                                       'display', initcap(s.stay_type))))) ELSE '[]' END,
+        'patient', jsonb_build_object('reference', 'urn:uuid:' || deling.fhir_patient_id(s.pid),
+                                      'identifier', deling.fhir_pid_identifier(s.pid)),
+        'managingOrganization', jsonb_build_object(
+            'reference', 'urn:uuid:' || deling.fhir_unit_id(s.kommune_nr, s.unit_orgnr, s.unit_name),
+            'display', coalesce(s.unit_name, (SELECT k.name || ' kommune' FROM deling.kommune k WHERE k.kommune_nr = s.kommune_nr))),
+        'period', jsonb_strip_nulls(jsonb_build_object('start', to_char(s.period_start, 'YYYY-MM-DD'),
+                                                       'end', to_char(s.period_end, 'YYYY-MM-DD'))))));
+END
+$$;
+
+-- the services' entries as deling.municipal_services_entries makes them, with the SQL builder
+CREATE FUNCTION bench.municipal_services_entries_sql(services deling.municipal_service[]) RETURNS jsonb
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+BEGIN
+    RETURN coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'match', 'resource', bench.municipal_service_fhir_sql(services[i]))
+                                      ORDER BY i)
+                     FROM generate_subscripts(services, 1) i), '[]')
+        || coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'include', 'resource', u) ORDER BY u->>'id')
+                     FROM (SELECT DISTINCT deling.fhir_unit(s.kommune_nr, s.unit_orgnr, s.unit_name, s.unit_phone) AS u
+                           FROM unnest(services) s) units), '[]');
+END
+$$;
+
+-- correctness first: the C builders give the same resources as the SQL ones
+-- on every measurement and every service of 2,000 citizens (UUIDs and
+-- times included)
 DO $$
 DECLARE
     bad bigint;
@@ -142,6 +197,18 @@ BEGIN
     WHERE m.kommune_nr = '1804' AND m.pid IN (SELECT pid FROM bench.lookup WHERE kommune_nr = '1804' ORDER BY n LIMIT 2000);
     IF bad > 0 OR seen = 0 THEN
         RAISE EXCEPTION 'BENCH FAILED: the C and SQL NEWS2 builders differ on % of % measurements', bad, seen;
+    END IF;
+    SELECT count(*) FILTER (WHERE deling.municipal_service_fhir(s, deling.municipal_service_fhir_status(s, (now() AT TIME ZONE 'Europe/Oslo')::date),
+                                                                t.name, k.name)
+                                  IS DISTINCT FROM jsonb_build_object('mode', 'match', 'resource', bench.municipal_service_fhir_sql(s))),
+           count(*)
+    INTO bad, seen
+    FROM deling.municipal_service s
+    LEFT JOIN deling.service_type t ON t.code = s.service_code
+    LEFT JOIN deling.kommune k ON k.kommune_nr = s.kommune_nr
+    WHERE s.kommune_nr = '1804' AND s.pid IN (SELECT pid FROM bench.lookup WHERE kommune_nr = '1804' ORDER BY n LIMIT 2000);
+    IF bad > 0 OR seen = 0 THEN
+        RAISE EXCEPTION 'BENCH FAILED: the C and SQL EpisodeOfCare builders differ on % of % services', bad, seen;
     END IF;
     IF EXISTS (SELECT FROM generate_series(timestamptz '2026-01-01', '2027-01-01', interval '7 hours 13 minutes') t
                WHERE deling.fhir_datetime(t) IS DISTINCT FROM bench.fhir_datetime_sql(t)) THEN
@@ -172,7 +239,8 @@ BEGIN
                      || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(p, k))), 5);
         ELSE
             b := deling.fhir_bundle('searchset',
-                     deling.municipal_services_entries((deling.municipal_services_of(p, k, 'TREAT', false)).services)
+                     CASE kind WHEN 'services' THEN deling.municipal_services_entries((deling.municipal_services_of(p, k, 'TREAT', false)).services)
+                          ELSE bench.municipal_services_entries_sql((deling.municipal_services_of(p, k, 'TREAT', false)).services) END
                      || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(p, k))), 1);
         END IF;
         resources := resources + jsonb_array_length(b->'entry');
@@ -190,11 +258,14 @@ SELECT bench.render('news2', :bundles) / :bundles::numeric AS news2_resources,
        bench.render('services', :bundles) / :bundles::numeric AS services_resources \gset
 SELECT bench.per_call_us(format('SELECT bench.render(%L, %s)', 'news2', :bundles), 1) / :bundles AS news2_us,
        bench.per_call_us(format('SELECT bench.render(%L, %s)', 'news2-sql', :bundles), 1) / :bundles AS news2_sql_us,
-       bench.per_call_us(format('SELECT bench.render(%L, %s)', 'services', :bundles), 1) / :bundles AS services_us \gset
+       bench.per_call_us(format('SELECT bench.render(%L, %s)', 'services', :bundles), 1) / :bundles AS services_us,
+       bench.per_call_us(format('SELECT bench.render(%L, %s)', 'services-sql', :bundles), 1) / :bundles AS services_sql_us \gset
 INSERT INTO bench.result (area, measure, value, unit, baseline, ratio) VALUES
     ('FHIR rendering', format('NEWS2 searchset Bundle, latest 5 (%s resources on average), SQL builder (before)', round(:news2_resources, 1)),
      round(1e6 / :news2_sql_us), 'Bundles/s', NULL, NULL),
     ('FHIR rendering', 'the same Bundle, C builder (deling.news2_fhir)', round(1e6 / :news2_us), 'Bundles/s',
      'SQL builder', round(:news2_sql_us / :news2_us, 2)),
-    ('FHIR rendering', format('services searchset Bundle (%s resources on average), SQL builder', round(:services_resources, 1)),
-     round(1e6 / :services_us), 'Bundles/s', NULL, NULL);
+    ('FHIR rendering', format('services searchset Bundle (%s resources on average), SQL builder (before)', round(:services_resources, 1)),
+     round(1e6 / :services_sql_us), 'Bundles/s', NULL, NULL),
+    ('FHIR rendering', 'the same Bundle, C builder (deling.municipal_service_fhir)', round(1e6 / :services_us), 'Bundles/s',
+     'SQL builder', round(:services_sql_us / :services_us, 2));
