@@ -206,3 +206,16 @@ SELECT deling_test.rows_read('deling.municipal_service') - :read_before <= 4 * 2
 ROLLBACK;
 RESET SESSION AUTHORIZATION;
 RESET enable_seqscan;
+
+-- the EpisodeOfCare renderer (C) refuses what it cannot render, with SQLSTATEs
+RESET SESSION AUTHORIZATION;
+SELECT deling_test.try($$SELECT deling.municipal_service_fhir(s, NULL, NULL, NULL) FROM deling.municipal_service s LIMIT 1$$) AS no_status,
+       deling_test.try($$SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}'), 'active', NULL, NULL)
+                         FROM deling.municipal_service s LIMIT 1$$) AS bc_date,
+       deling_test.try($$SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"source_id": null}'), 'active', NULL, NULL)
+                         FROM deling.municipal_service s LIMIT 1$$) AS no_source_id,
+       deling.municipal_service_fhir(NULL, 'active', NULL, NULL) IS NULL AS null_row;
+-- the stops come out by first day, an open one without an end, whatever their order in the row
+SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"stops": ["[2026-03-01,2026-03-05)", "[2026-02-01,)", "[2025-12-24,2025-12-27)"]}'),
+                                     'onhold', NULL, NULL)->'resource'->'statusHistory' AS history
+FROM deling.municipal_service s LIMIT 1;

@@ -111,7 +111,23 @@ SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, 
 
 SELECT encode(deling.sha256(convert_to(repeat('deling', n), 'UTF8')), 'hex') FROM generate_series(0, 50, 7) n;
 
-SELECT deling.access_log_emit(jsonb_build_object('time', now(), 'service', 'memcheck', 'n', n)) IS NOT NULL FROM generate_series(1, 3) n;
+SELECT deling.access_log_emit(jsonb_build_object('time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'service', 'memcheck', 'decision', 'granted', 'kommuner', jsonb_build_array('1804'), 'n', n)) IS NOT NULL AS emitted FROM generate_series(1, 3) n;
+
+SELECT deling.access_log_emit('[1]');
+
+SELECT deling.access_log_emit('{"time": "2026-02-29T00:00:00.000000Z"}');
+
+SELECT deling.access_log_emit('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "granted", "kommuner": ["1804", 1]}');
+
+INSERT INTO deling.municipal_service (kommune_nr, pid, service_code, status, period_start, period_end, stops, weekly_hours, description, stay_type, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, c, 'active', date '2026-01-01', e, ARRAY['[2026-03-01,2026-03-05)', '[2026-02-01,)']::daterange[], h, d, t, u, o, 'memcheck', 's' || row_number() OVER () FROM deling.citizen, unnest(ARRAY['1', '15']) c, unnest(ARRAY[NULL, date '2027-01-01']) e, unnest(ARRAY[NULL, 7.5]) WITH ORDINALITY h(h, n), unnest(ARRAY[NULL, 'Hjelp "morgen" \\ kveld']) d, unnest(ARRAY[NULL, 'korttidsopphold']) t, unnest(ARRAY[NULL, 'Hjemmetjenesten']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 64;
+
+SELECT jsonb_array_length(deling.municipal_services_entries(ARRAY(SELECT s FROM deling.municipal_service s))) AS service_entries;
+
+SELECT deling.municipal_service_fhir(s, NULL, NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+
+SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+
+SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"pid": null}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
 
 SELECT kpr.validate_xpr_ipl(m) FROM unnest(ARRAY['<Melding xmlns="http://www.npr.no/xmlstds/56_0_0_ipl" versjon="56.0.0"/>', '<x/>', '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>']) m;
 
@@ -137,7 +153,12 @@ check "the XPR(ipl) schema validator ran" grep -q "Missing child element" "$dir/
 check "the FHIR renderers ran (DST edge, bad row refused)" grep -q '2026-03-29T03:00:00+02:00' "$dir/out.log"
 check "the Bundle assembler refused a bad type" grep -q 'Bundle type "history" is not searchset or collection' "$dir/out.log"
 check "the NEWS2 renderer refused a row without its pid" grep -q 'lacks a required field' "$dir/out.log"
-check "the access-log emitter and SHA-256 ran" grep -q 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' "$dir/out.log"
+check "SHA-256 ran" grep -q 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' "$dir/out.log"
+check "the access-log emitter wrote entries and refused malformed ones" \
+  sh -c "grep -q 'emitted = \"t\"' '$dir/out.log' && grep -q 'access-log entry refused: \"kommuner\"' '$dir/out.log'"
+check "the EpisodeOfCare renderer ran and refused a missing status, a BC date and a row without its pid" \
+  sh -c "grep -q 'service_entries = \"[1-9]' '$dir/out.log' && grep -q 'an EpisodeOfCare needs a status' '$dir/out.log' &&
+         grep -q 'has no FHIR form' '$dir/out.log' && grep -q 'municipal service lacks a required field' '$dir/out.log'"
 # valgrind error records are separated by blank "==PID== " lines; ours are
 # those with a frame in deling.so, a deling_ symbol or one of src/*.c
 files=$(cd src && ls *.c | sed 's/\./\\./' | paste -sd'|')
