@@ -6,21 +6,11 @@
 # must be in the access log, and the hash chains must verify.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-bindir=/usr/lib/postgresql/15/bin
-dir=$(mktemp -d); chmod 755 "$dir"
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" -eq 0 ] && chown postgres "$dir"
-port=$((30000 + RANDOM % 10000))
-cleanup() { as_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$dir"; }
-trap cleanup EXIT
-[ -n "${KEEP:-}" ] && trap "echo kept $dir" EXIT
-n=0
-check() { n=$((n + 1)); if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
+. tests/tools/own-cluster.sh
 psql_() { psql -X -q -At -h "$dir" -p "$port" "$@"; }
 
-as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres >/dev/null 2>&1
-scripts/pg-options.sh postgres | sed "s/^\([^=]*\)=\(.*\)$/\1 = '\2'/" >> "$dir/data/postgresql.conf"
-start() { as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-p $port -k $dir -c listen_addresses=''" start >/dev/null; }
+mapfile -t settings < <(scripts/pg-options.sh postgres)
+own_cluster 30000 "${settings[@]}"
 start
 
 export DELING_TEST_KEYS=${DELING_TEST_KEYS:-$dir/keys}; mkdir -p "$DELING_TEST_KEYS"

@@ -7,19 +7,10 @@
 # Times at this scale mean nothing and are not checked.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-bindir=/usr/lib/postgresql/15/bin
-dir=$(mktemp -d); chmod 755 "$dir"
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" -eq 0 ] && chown postgres "$dir"
-port=$((40000 + RANDOM % 10000))
-cleanup() { as_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$dir"; }
-trap cleanup EXIT
-n=0
-check() { n=$((n + 1)); if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
-
-as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres >/dev/null 2>&1
-{ scripts/pg-options.sh postgres; echo "fsync=on"; } | sed "s/^\([^=]*\)=\(.*\)$/\1 = '\2'/" >> "$dir/data/postgresql.conf"
-as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-p $port -k $dir -c listen_addresses=''" start >/dev/null
+. tests/tools/own-cluster.sh
+mapfile -t settings < <(scripts/pg-options.sh postgres)
+own_cluster 40000 "${settings[@]}" fsync=on
+start
 export PGHOST=$dir PGPORT=$port PGUSER=postgres PGDATABASE=postgres
 
 out=$(tests/bench/run.sh tiny 2>&1); rc=$?

@@ -5,16 +5,8 @@
 # libc) are shown but not counted.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
-bindir=/usr/lib/postgresql/15/bin
-dir=$(mktemp -d); chmod 755 "$dir"
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" -eq 0 ] && chown postgres "$dir"
-trap 'rm -rf "$dir"' EXIT
-n=0
-check() { n=$((n + 1)); if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi; }
-
-as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres >/dev/null 2>&1
-echo "shared_preload_libraries = 'deling'" >> "$dir/data/postgresql.conf"
+. tests/tools/own-cluster.sh
+own_cluster 0 shared_preload_libraries=deling
 
 keys=${DELING_TEST_KEYS:-$dir/keys}; mkdir -p "$keys"; export DELING_TEST_KEYS=$keys
 now=$(date +%s)

@@ -3,21 +3,9 @@
 # tells the DBA exactly what to set; with it, the extension installs.
 # Runs its own short-lived server (initdb in a temp dir) next to the suite's.
 set -uo pipefail
-bindir=$(pg_config --bindir 2>/dev/null || echo /usr/lib/postgresql/15/bin)
-[ -x /usr/lib/postgresql/15/bin/initdb ] && bindir=/usr/lib/postgresql/15/bin
-dir=$(mktemp -d); chmod 755 "$dir"
-as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
-[ "$(id -u)" -eq 0 ] && chown postgres "$dir"
-cleanup() { as_pg "$bindir/pg_ctl" -D "$dir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$dir"; }
-trap cleanup EXIT
-n=0
-check() {   # check DESCRIPTION COMMAND...
-  n=$((n + 1))
-  if "${@:2}"; then echo "ok $n - $1"; else echo "not ok $n - $1"; fi
-}
-as_pg "$bindir/initdb" -D "$dir/data" -A trust -U postgres >/dev/null 2>&1
-port=$((20000 + RANDOM % 10000))
-start() { as_pg "$bindir/pg_ctl" -D "$dir/data" -l "$dir/log" -w -o "-p $port -k $dir -c listen_addresses=''" "$@" start >/dev/null; }
+cd "$(dirname "$0")/../.."
+. tests/tools/own-cluster.sh
+own_cluster 20000
 start
 out=$(psql -X -h "$dir" -p "$port" -U postgres -d postgres -c 'CREATE EXTENSION deling' 2>&1)
 check "CREATE EXTENSION without the preload fails" grep -q 'ERROR:  deling must be loaded at server start' <<<"$out"
