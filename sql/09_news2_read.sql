@@ -152,3 +152,16 @@ SELECT deling_test.try($$SELECT deling.fhir_bundle('history', '[]', 0)$$);
 SELECT deling_test.try($$SELECT deling.fhir_bundle('collection', '{"mode": "match"}', NULL)$$);
 SELECT deling_test.try($$SELECT deling.fhir_bundle('collection', '[{"mode": "match"}]', NULL)$$);
 SELECT deling_test.try($$SELECT deling.fhir_bundle('collection', '[1]', NULL)$$);
+-- from parts: the same Bundle as from the parts concatenated, a NULL part
+-- empty, and the same errors, counting entries across the parts
+SELECT deling.fhir_bundle_parts('searchset', ARRAY[a, NULL, '[]', b], 3, o) - 'id' - 'timestamp'
+       = deling.fhir_bundle('searchset', a || b, 3, o) - 'id' - 'timestamp' AS parts_as_concatenated
+FROM (SELECT '[{"mode": "match", "resource": {"resourceType": "Patient", "id": "p1"}}]'::jsonb AS a,
+             '[{"mode": "match", "resource": {"resourceType": "Patient", "id": "p2"}},
+               {"mode": "include", "resource": {"resourceType": "Organization", "id": "o1"}}]'::jsonb AS b,
+             deling.sharing_outcome(true, false) AS o) x;
+SELECT deling.fhir_bundle_parts('collection', '{}', NULL) - 'id' - 'meta' - 'timestamp' AS no_parts;
+SELECT deling_test.try($$SELECT deling.fhir_bundle_parts('collection', ARRAY['[{"resource": {}}]', '{"mode": "match"}']::jsonb[], NULL)$$);
+SELECT deling_test.try($$SELECT deling.fhir_bundle_parts('collection', ARRAY['[{"resource": {}}]', '[{"resource": {}}, 1]']::jsonb[], NULL)$$);
+SELECT deling_test.try($$SELECT deling.fhir_bundle_parts('collection', ARRAY[['[]'], ['[]']]::jsonb[], NULL)$$);
+SELECT deling_test.try($$SELECT deling.fhir_bundle_parts('history', ARRAY['[]']::jsonb[], NULL)$$);

@@ -28,10 +28,10 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
-#include "utils/rangetypes.h"
-#include "utils/typcache.h"
 #include "utils/numeric.h"
+#include "utils/rangetypes.h"
 #include "utils/timestamp.h"
+#include "utils/typcache.h"
 #include "utils/uuid.h"
 
 #include "deling.h"
@@ -901,44 +901,38 @@ outcome_suppressed(Jsonb *outcome)
 		strncmp(code.val.string.val, "suppressed", 10) == 0;
 }
 
-PG_FUNCTION_INFO_V1(deling_fhir_bundle);
-
 /*
- * fhir_bundle(type, entries, matches, outcome): a Bundle (searchset with
- * total, or collection) from entries, each {mode, resource}; an
- * OperationOutcome about withheld or emergency-opened information becomes
- * the last entry, and withheld information also marks the Bundle REDACTED.
- * No entry array when there are none (FHIR JSON has no empty arrays).  In
- * C, building the jsonb directly: each pass over a large jsonb value in SQL
- * (extract, build, aggregate, concatenate) costs microseconds per kilobyte.
+ * build_bundle: a Bundle (searchset with the total of matches when given,
+ * or collection) from the entries of one or more JSON arrays, in order,
+ * each entry {mode, resource}; an OperationOutcome about withheld or
+ * emergency-opened information becomes the last entry, and withheld
+ * information also marks the Bundle REDACTED.  No entry array when there
+ * are none (FHIR JSON has no empty arrays).  Built as jsonb directly: each
+ * pass over a large jsonb value in SQL (extract, build, aggregate,
+ * concatenate) costs microseconds per kilobyte.
  */
-Datum
-deling_fhir_bundle(PG_FUNCTION_ARGS)
+static Jsonb *
+build_bundle(const char *type, Jsonb **parts, int nparts, Datum matches, bool no_matches, Jsonb *outcome)
 {
-	char	   *type;
-	Jsonb	   *entries;
-	Jsonb	   *outcome = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
-	bool		searchset;
+	bool		searchset = strcmp(type, "searchset") == 0;
 	JsonbParseState *st = NULL;
 	JsonbValue	v;
 	StringInfoData stamp;
-	int			n;
+	int			n = 0;
+	int			seen = 0;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("a Bundle needs a type and its entries")));
-	type = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	entries = PG_GETARG_JSONB_P(1);
-	searchset = strcmp(type, "searchset") == 0;
 	if (!searchset && strcmp(type, "collection") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("Bundle type \"%s\" is not searchset or collection", type)));
-	if (!JB_ROOT_IS_ARRAY(entries) || JB_ROOT_IS_SCALAR(entries))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("Bundle entries must be a JSON array")));
+	for (int p = 0; p < nparts; p++)
+	{
+		if (!JB_ROOT_IS_ARRAY(parts[p]) || JB_ROOT_IS_SCALAR(parts[p]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("Bundle entries must be a JSON array")));
+		n += JB_ROOT_COUNT(parts[p]);
+	}
 	initStringInfo(&stamp);
 	oslo_datetime(&stamp, GetCurrentTransactionStartTimestamp());
 
@@ -970,37 +964,40 @@ deling_fhir_bundle(PG_FUNCTION_ARGS)
 	push_string(&st, WJB_VALUE, type);
 	push_key(&st, "timestamp");
 	push_string(&st, WJB_VALUE, stamp.data);
-	if (searchset && !PG_ARGISNULL(2))
+	if (searchset && !no_matches)
 	{
 		push_key(&st, "total");
 		v.type = jbvNumeric;
-		v.val.numeric = int64_to_numeric(PG_GETARG_INT32(2));
+		v.val.numeric = int64_to_numeric(DatumGetInt32(matches));
 		pushJsonbValue(&st, WJB_VALUE, &v);
 	}
-	n = JB_ROOT_COUNT(entries);
 	if (n > 0 || outcome != NULL)
 	{
 		push_key(&st, "entry");
 		pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
-		for (int i = 0; i < n; i++)
+		for (int p = 0; p < nparts; p++)
 		{
-			JsonbValue *e = getIthJsonbValueFromContainer(&entries->root, i);
-			JsonbValue	resource;
-			JsonbValue	mode;
-			bool		has_mode;
+			for (int i = 0; i < (int) JB_ROOT_COUNT(parts[p]); i++)
+			{
+				JsonbValue *e = getIthJsonbValueFromContainer(&parts[p]->root, i);
+				JsonbValue	resource;
+				JsonbValue	mode;
+				bool		has_mode;
 
-			if (e == NULL || e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("Bundle entry %d is not an object", i + 1)));
-			if (getKeyJsonValueFromContainer(e->val.binary.data, "resource", 8, &resource) == NULL ||
-				resource.type != jbvBinary)
-				ereport(ERROR,
-						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-						 errmsg("Bundle entry has no resource object")));
-			has_mode = getKeyJsonValueFromContainer(e->val.binary.data, "mode", 4, &mode) != NULL &&
-				mode.type == jbvString;
-			push_entry(&st, &resource, has_mode ? &mode : NULL, searchset);
+				seen++;
+				if (e == NULL || e->type != jbvBinary || !JsonContainerIsObject(e->val.binary.data))
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("Bundle entry %d is not an object", seen)));
+				if (getKeyJsonValueFromContainer(e->val.binary.data, "resource", 8, &resource) == NULL ||
+					resource.type != jbvBinary)
+					ereport(ERROR,
+							(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							 errmsg("Bundle entry has no resource object")));
+				has_mode = getKeyJsonValueFromContainer(e->val.binary.data, "mode", 4, &mode) != NULL &&
+					mode.type == jbvString;
+				push_entry(&st, &resource, has_mode ? &mode : NULL, searchset);
+			}
 		}
 		if (outcome != NULL)
 		{
@@ -1017,5 +1014,63 @@ deling_fhir_bundle(PG_FUNCTION_ARGS)
 		}
 		pushJsonbValue(&st, WJB_END_ARRAY, NULL);
 	}
-	PG_RETURN_JSONB_P(JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL)));
+	return JsonbValueToJsonb(pushJsonbValue(&st, WJB_END_OBJECT, NULL));
+}
+
+PG_FUNCTION_INFO_V1(deling_fhir_bundle);
+
+/*
+ * fhir_bundle(type, entries, matches, outcome): the Bundle of the entries of
+ * one JSON array (build_bundle).
+ */
+Datum
+deling_fhir_bundle(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *entries;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a Bundle needs a type and its entries")));
+	entries = PG_GETARG_JSONB_P(1);
+	PG_RETURN_JSONB_P(build_bundle(text_to_cstring(PG_GETARG_TEXT_PP(0)), &entries, 1,
+								   PG_GETARG_DATUM(2), PG_ARGISNULL(2),
+								   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3)));
+}
+
+PG_FUNCTION_INFO_V1(deling_fhir_bundle_parts);
+
+/*
+ * fhir_bundle_parts(type, parts jsonb[], matches, outcome): the Bundle of
+ * the entries of several JSON arrays, in order, as if they were concatenated
+ * first: a reader assembling a Bundle from parts (the legevakt's summary)
+ * saves a copy of the growing entries per part.  A NULL part is empty.
+ */
+Datum
+deling_fhir_bundle_parts(PG_FUNCTION_ARGS)
+{
+	ArrayType  *array;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	Jsonb	  **parts;
+	int			nparts = 0;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a Bundle needs a type and its entries")));
+	array = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("the parts of a Bundle must be a one-dimensional array")));
+	deconstruct_array(array, JSONBOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nelems);
+	parts = palloc(sizeof(Jsonb *) * Max(nelems, 1));
+	for (int i = 0; i < nelems; i++)
+		if (!nulls[i])
+			parts[nparts++] = DatumGetJsonbP(elems[i]);
+	PG_RETURN_JSONB_P(build_bundle(text_to_cstring(PG_GETARG_TEXT_PP(0)), parts, nparts,
+								   PG_GETARG_DATUM(2), PG_ARGISNULL(2),
+								   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3)));
 }

@@ -126,30 +126,37 @@ DECLARE
     ms record;
     n2 record;
     recent deling.news2_measurement[];
-    entries jsonb;
+    services jsonb;
+    latest jsonb := '[]';
+    trend jsonb := '[]';
+    patient jsonb := '[]';
+    n integer;
 BEGIN
     IF ms_kommuner = '{}' AND n2_kommuner = '{}' THEN
         RAISE EXCEPTION 'your organisation reaches no kommune that shares municipal services or NEWS2' USING ERRCODE = '42501';
     END IF;
     ms := deling.municipal_services_of(pid, ms_kommuner, purpose, false);
     n2 := deling.news2_readable(pid, n2_kommuner, purpose);
-    entries := deling.municipal_services_entries(ms.services);
+    services := deling.municipal_services_entries(ms.services);
     -- the latest five NEWS2 in one query, newest first: the latest with its
     -- vital signs, the four before it with their totals only (the trend)
     recent := ARRAY(SELECT m FROM deling.news2_rows(pid, n2.readable, NULL, 5) m ORDER BY m.measured_at DESC, m.measurement_id);
     IF cardinality(recent) > 0 THEN
-        entries := entries || deling.news2_fhir(recent[1])
-            || coalesce((SELECT jsonb_agg(deling.news2_fhir(recent[i], vital_signs => false)->0 ORDER BY i)
-                         FROM generate_subscripts(recent, 1) i WHERE i > 1), '[]');
+        latest := deling.news2_fhir(recent[1]);
+        trend := coalesce((SELECT jsonb_agg(deling.news2_fhir(recent[i], vital_signs => false)->0 ORDER BY i)
+                           FROM generate_subscripts(recent, 1) i WHERE i > 1), '[]');
     END IF;
-    IF jsonb_array_length(entries) > 0 THEN
-        entries := jsonb_build_array(jsonb_build_object('mode', 'include',
-                       'resource', deling.fhir_patient(pid, ms_kommuner || n2_kommuner))) || entries;
+    n := jsonb_array_length(services) + jsonb_array_length(latest) + jsonb_array_length(trend);
+    IF n > 0 THEN
+        patient := jsonb_build_array(jsonb_build_object('mode', 'include',
+                       'resource', deling.fhir_patient(pid, ms_kommuner || n2_kommuner)));
+        n := n + 1;
     END IF;
     PERFORM deling.log_access('legevakt-summary', pid, ARRAY(SELECT DISTINCT k FROM unnest(ms_kommuner || n2_kommuner) k ORDER BY 1),
-                              purpose, reason, true, NULL, jsonb_array_length(entries),
+                              purpose, reason, true, NULL, n,
                               jsonb_build_object('opened_block', coalesce(ms.outcome, n2.outcome)->'issue'->0->>'code' = 'informational'));
-    RETURN deling.fhir_bundle('collection', entries, NULL, coalesce(ms.outcome, n2.outcome));
+    -- the parts in order (Patient, services, NEWS2, trend) without concatenating them first
+    RETURN deling.fhir_bundle_parts('collection', ARRAY[patient, services, latest, trend], NULL, coalesce(ms.outcome, n2.outcome));
 END
 $$;
 COMMENT ON FUNCTION api.legevakt_summary(text, text, text) IS

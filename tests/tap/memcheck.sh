@@ -99,6 +99,12 @@ SELECT deling.fhir_bundle('searchset', '[{"mode": "match"}]', 1);
 
 SELECT deling.fhir_bundle('searchset', '{"mode": "match"}', 1);
 
+SELECT deling.fhir_bundle_parts(t, ARRAY[NULL, (SELECT jsonb_agg(e) FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(m)) e), '[]'], 16, o) FROM unnest(ARRAY['searchset', 'collection']) t, unnest(ARRAY[NULL, deling.sharing_outcome(true, false)]) o;
+
+SELECT deling.fhir_bundle_parts('collection', ARRAY['[]', '[2]']::jsonb[], NULL);
+
+SELECT deling.fhir_bundle_parts('collection', ARRAY[['[]'], ['[]']]::jsonb[], NULL);
+
 SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL, 120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement);
 
 SELECT encode(deling.sha256(convert_to(repeat('deling', n), 'UTF8')), 'hex') FROM generate_series(0, 50, 7) n;
@@ -144,6 +150,8 @@ check "error paths were exercised" grep -q 'invalid token: algorithm "HS256"' "$
 check "the XPR(ipl) schema validator ran" grep -q "Missing child element" "$dir/out.log"
 check "the FHIR renderers ran (DST edge, bad row refused)" grep -q '2026-03-29T03:00:00+02:00' "$dir/out.log"
 check "the Bundle assembler refused a bad type" grep -q 'Bundle type "history" is not searchset or collection' "$dir/out.log"
+check "the Bundle assembler from parts refused a bad entry and a 2-D array" \
+  sh -c "grep -q 'Bundle entry 1 is not an object' '$dir/out.log' && grep -q 'must be a one-dimensional array' '$dir/out.log'"
 check "the NEWS2 renderer refused a row without its pid" grep -q 'lacks a required field' "$dir/out.log"
 check "SHA-256 ran" grep -q 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' "$dir/out.log"
 check "the access-log emitter wrote entries and refused malformed ones" \
