@@ -148,9 +148,12 @@ $$;
 COMMENT ON FUNCTION deling.access_log_drain(integer) IS
     'Append the access-log entries waiting in the slot to deling.access_log (the worker runs it; safe to run by hand)';
 
--- access_log_advance (worker): release WAL the log no longer needs.
+-- access_log_advance (worker): release WAL the log no longer needs.  Under
+-- the drain's lock: the advance holds the slot, and a drain peeking it
+-- meanwhile (a DBA's, by hand) would fail with "slot is active".
 CREATE FUNCTION deling.access_log_advance() RETURNS void
 LANGUAGE sql SET search_path = pg_catalog AS $$
+    SELECT pg_advisory_xact_lock(hashtext('deling.access_log_drain'));
     SELECT pg_replication_slot_advance(deling.access_log_slot(), h.safe_lsn)
     FROM deling.access_log_head h, pg_replication_slots s
     WHERE s.slot_name = deling.access_log_slot() AND s.database = current_database()
