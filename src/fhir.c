@@ -119,7 +119,7 @@ kv_raw(StringInfo buf, const char *k, const char *v)
 	appendStringInfoString(buf, v);
 }
 
-/* "coding": [{"system": s, "code": c, "display": d}] */
+/* "coding": [{"system": s, "code": c, "display": d}], without display when d is NULL */
 static void
 kv_coding(StringInfo buf, const char *system, const char *code, const char *display)
 {
@@ -127,8 +127,33 @@ kv_coding(StringInfo buf, const char *system, const char *code, const char *disp
 	appendStringInfoString(buf, "[{");
 	kv_str(buf, "system", system);
 	kv_str(buf, "code", code);
-	kv_str(buf, "display", display);
+	if (display)
+		kv_str(buf, "display", display);
 	appendStringInfoString(buf, "}]");
+}
+
+/* "identifier": [{"system": "urn:deling:source:<system>", "value": id}], the row's key in its EPJ */
+static void
+kv_source_identifier(StringInfo buf, const char *source_system, const char *source_id)
+{
+	key(buf, "identifier");
+	appendStringInfoString(buf, "[{");
+	kv_str(buf, "system", psprintf("urn:deling:source:%s", source_system));
+	kv_str(buf, "value", source_id);
+	appendStringInfoString(buf, "}]");
+}
+
+/* "k": ts as a FHIR dateTime (oslo_datetime); nothing, and false, for an infinite ts */
+static bool
+kv_datetime(StringInfo buf, const char *k, TimestampTz ts)
+{
+	if (TIMESTAMP_NOT_FINITE(ts))
+		return false;
+	key(buf, k);
+	appendStringInfoChar(buf, '"');
+	oslo_datetime(buf, ts);
+	appendStringInfoChar(buf, '"');
+	return true;
 }
 
 /* "k": a CodeableConcept of one coding */
@@ -355,20 +380,11 @@ common_fields(StringInfo buf, const Measurement *m)
 {
 	kv_str(buf, "status", m->status);
 	kv_patient(buf, "subject", m->pid, m->pid_kind);
-	key(buf, "effectiveDateTime");
-	appendStringInfoChar(buf, '"');
-	if (!oslo_datetime(buf, m->measured_at))
+	if (!kv_datetime(buf, "effectiveDateTime", m->measured_at))
 		ereport(ERROR,
 				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
 				 errmsg("NEWS2 measurement has no finite measured_at")));
-	appendStringInfoChar(buf, '"');
-	if (!TIMESTAMP_NOT_FINITE(m->received_at))
-	{
-		key(buf, "issued");
-		appendStringInfoChar(buf, '"');
-		oslo_datetime(buf, m->received_at);
-		appendStringInfoChar(buf, '"');
-	}
+	kv_datetime(buf, "issued", m->received_at);
 	if (m->recorded_by || m->unit_orgnr || m->unit_name)
 	{
 		key(buf, "performer");
@@ -547,11 +563,7 @@ deling_news2_fhir(PG_FUNCTION_ARGS)
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "[{\"mode\":\"match\",\"resource\":{\"resourceType\":\"Observation\"");
 	kv_str(&buf, "id", m.id);
-	key(&buf, "identifier");
-	appendStringInfoString(&buf, "[{");
-	kv_str(&buf, "system", psprintf("urn:deling:source:%s", m.source_system));
-	kv_str(&buf, "value", m.source_id);
-	appendStringInfoString(&buf, "}]");
+	kv_source_identifier(&buf, m.source_system, m.source_id);
 	key(&buf, "category");
 	appendStringInfoString(&buf, "[{");
 	kv_coding(&buf, "http://terminology.hl7.org/CodeSystem/observation-category", "survey", "Survey");
@@ -766,13 +778,8 @@ deling_municipal_service_fhir(PG_FUNCTION_ARGS)
 	key(&buf, "meta");
 	appendStringInfoString(&buf, "{\"profile\":[\"http://hl7.no/fhir/ig/okt/StructureDefinition/OktEpisodeOfCare\"]");
 	d = attr(row, "received_at", &isnull);
-	if (!isnull && !TIMESTAMP_NOT_FINITE(DatumGetTimestampTz(d)))
-	{
-		key(&buf, "lastUpdated");
-		appendStringInfoChar(&buf, '"');
-		oslo_datetime(&buf, DatumGetTimestampTz(d));
-		appendStringInfoChar(&buf, '"');
-	}
+	if (!isnull)
+		kv_datetime(&buf, "lastUpdated", DatumGetTimestampTz(d));
 	appendStringInfoChar(&buf, '}');
 	if (weekly_hours || description)
 	{
@@ -792,32 +799,24 @@ deling_municipal_service_fhir(PG_FUNCTION_ARGS)
 		}
 		appendStringInfoChar(&buf, ']');
 	}
-	key(&buf, "identifier");
-	appendStringInfoString(&buf, "[{");
-	kv_str(&buf, "system", psprintf("urn:deling:source:%s", source_system));
-	kv_str(&buf, "value", source_id);
-	appendStringInfoString(&buf, "}]");
+	kv_source_identifier(&buf, source_system, source_id);
 	kv_str(&buf, "status", text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	d = attr(row, "stops", &isnull);
 	if (!isnull)
 		kv_status_history(&buf, DatumGetArrayTypeP(d));
 	key(&buf, "type");
-	appendStringInfoString(&buf, "[{\"coding\":[{");
-	kv_str(&buf, "system", "urn:oid:2.16.578.1.12.4.1.1.9151");
-	kv_str(&buf, "code", code);
-	if (!PG_ARGISNULL(2))
-		kv_str(&buf, "display", text_to_cstring(PG_GETARG_TEXT_PP(2)));
-	appendStringInfoString(&buf, "}]}");
+	appendStringInfoString(&buf, "[{");
+	kv_coding(&buf, "urn:oid:2.16.578.1.12.4.1.1.9151", code,
+			  PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
+	appendStringInfoChar(&buf, '}');
 	if (stay_type)
 	{
 		/* initcap of the stay type, one lower-case word by the table's check */
 		display = pstrdup(stay_type);
 		display[0] = pg_toupper((unsigned char) display[0]);
-		appendStringInfoString(&buf, ",{\"coding\":[{");
-		kv_str(&buf, "system", "http://hl7.no/fhir/ig/okt/CodeSystem/OktStayTypeCs");
-		kv_str(&buf, "code", stay_type);
-		kv_str(&buf, "display", display);
-		appendStringInfoString(&buf, "}]}");
+		appendStringInfoString(&buf, ",{");
+		kv_coding(&buf, "http://hl7.no/fhir/ig/okt/CodeSystem/OktStayTypeCs", stay_type, display);
+		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoChar(&buf, ']');
 	kv_patient(&buf, "patient", pid, pid_kind_of(pid));
