@@ -124,10 +124,13 @@ WHERE c.relnamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::reg
 SELECT p.oid::regprocedure FROM pg_proc p
 WHERE p.pronamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace)
   AND (p.proacl IS NULL OR EXISTS (SELECT FROM aclexplode(p.proacl) x WHERE x.grantee = 0));
--- every SECURITY DEFINER function pins search_path and runs as deling_owner
+-- every function pins search_path with pg_temp last (a caller's temporary
+-- relations and types never shadow the catalog's), and every SECURITY
+-- DEFINER function runs as deling_owner
 SELECT p.oid::regprocedure, pg_get_userbyid(p.proowner) FROM pg_proc p
-WHERE p.pronamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace) AND p.prosecdef
-  AND (NOT coalesce(p.proconfig, '{}') && ARRAY['search_path=pg_catalog'] OR pg_get_userbyid(p.proowner) <> 'deling_owner');
+WHERE p.pronamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace)
+  AND (NOT coalesce(p.proconfig, '{}') && ARRAY['search_path=pg_catalog, pg_temp']
+       OR p.prosecdef AND pg_get_userbyid(p.proowner) <> 'deling_owner');
 -- every api view applies the caller's RLS
 SELECT c.oid::regclass FROM pg_class c
 WHERE c.relnamespace = 'api'::regnamespace AND c.relkind = 'v'

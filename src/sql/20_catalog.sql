@@ -73,7 +73,7 @@ COMMENT ON TABLE deling.integration_binding IS 'Direct-SQL integration login rol
 -- Norwegian county prefixes since 2024, plus Svalbard (21) and Jan Mayen (22).
 CREATE FUNCTION deling.add_kommune(kommune_nr text, name text, orgnr text, active boolean DEFAULT true)
 RETURNS deling.kommune
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     result deling.kommune;
 BEGIN
@@ -102,7 +102,7 @@ COMMENT ON FUNCTION deling.add_kommune(text, text, text, boolean) IS
     'DBA: register a kommune as a tenant (and its own organisation, which reaches it)';
 
 CREATE FUNCTION deling.set_kommune_active(kommune_nr text, active boolean) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE deling.kommune k SET active = set_kommune_active.active WHERE k.kommune_nr = set_kommune_active.kommune_nr;
     IF NOT FOUND THEN
@@ -116,7 +116,7 @@ COMMENT ON FUNCTION deling.set_kommune_active(text, boolean) IS
 CREATE FUNCTION deling.add_organisation(orgnr text, name text, kind text, host_kommune_nr text DEFAULT NULL,
                                         reaches text[] DEFAULT NULL)
 RETURNS deling.organisation
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     result deling.organisation;
 BEGIN
@@ -138,7 +138,7 @@ COMMENT ON FUNCTION deling.add_organisation(text, text, text, text, text[]) IS
     'DBA: register a kommune unit, legevakt, helseforetak or fastlege and the kommuner it may reach (default: its host kommune)';
 
 CREATE FUNCTION deling.set_organisation_reach(orgnr text, kommuner text[]) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     missing text;
 BEGIN
@@ -159,7 +159,7 @@ COMMENT ON FUNCTION deling.set_organisation_reach(text, text[]) IS
     'DBA: replace the list of kommuner an organisation may reach';
 
 CREATE FUNCTION deling.enable_service(kommune_nr text, service text) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT EXISTS (SELECT FROM deling.kommune k WHERE k.kommune_nr = enable_service.kommune_nr) THEN
         RAISE EXCEPTION 'kommune % is not registered', kommune_nr USING ERRCODE = '22023';
@@ -176,14 +176,14 @@ $$;
 COMMENT ON FUNCTION deling.enable_service(text, text) IS 'DBA: a kommune opts in to a sharing service';
 
 CREATE FUNCTION deling.disable_service(kommune_nr text, service text) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog AS $$
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     DELETE FROM deling.kommune_service ks WHERE ks.kommune_nr = disable_service.kommune_nr AND ks.service_code = service;
 $$;
 COMMENT ON FUNCTION deling.disable_service(text, text) IS
     'DBA: a kommune opts out of a sharing service; its data stays but is neither written nor read through it';
 
 CREATE FUNCTION deling.bind_integration(role_name regrole, kommune_nr text) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF role_name::text IN ('deling_authenticator', 'deling_integrasjon')
        OR NOT pg_has_role(role_name::oid, 'deling_integrasjon', 'MEMBER') THEN
@@ -199,7 +199,7 @@ COMMENT ON FUNCTION deling.bind_integration(regrole, text) IS
     'DBA: bind a direct-SQL integration login role to the one kommune it acts for';
 
 CREATE FUNCTION deling.unbind_integration(role_name regrole) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog AS $$
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     DELETE FROM deling.integration_binding b WHERE b.role_name = unbind_integration.role_name::text;
 $$;
 COMMENT ON FUNCTION deling.unbind_integration(regrole) IS 'DBA: remove a direct-SQL integration binding';

@@ -4,37 +4,43 @@
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION deling.set_context_value(name text, value text, is_local boolean) RETURNS void
-    AS 'MODULE_PATHNAME', 'deling_set_context_value' LANGUAGE C VOLATILE;
+    AS 'MODULE_PATHNAME', 'deling_set_context_value' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.set_context_value(text, text, boolean) IS
     'Internal: assign one deling.ctx_* setting; executable only by deling_owner';
 
 CREATE FUNCTION deling.outer_role() RETURNS text
-    AS 'MODULE_PATHNAME', 'deling_outer_role' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_outer_role' LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.outer_role() IS
     'The role the caller runs as outside SECURITY DEFINER functions (the role PostgREST switched to)';
 
 CREATE FUNCTION deling.jwt_header(token text) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'deling_jwt_header' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_jwt_header' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.jwt_header(text) IS 'The decoded, unverified JOSE header of a compact JWT';
 
 CREATE FUNCTION deling.jwt_verify_rs256(token text, key_pem text) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'deling_jwt_verify_rs256' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_jwt_verify_rs256' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.jwt_verify_rs256(text, text) IS
     'Verify an RS256 JWT signature with OpenSSL and return its payload; any other alg raises 28000';
 
 CREATE FUNCTION deling.jwk_to_pem(jwk jsonb) RETURNS text
-    AS 'MODULE_PATHNAME', 'deling_jwk_to_pem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_jwk_to_pem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.jwk_to_pem(jsonb) IS 'Convert an RSA signing JWK to a PEM public key';
 
 CREATE FUNCTION deling.public_key_check(pem text) RETURNS text
-    AS 'MODULE_PATHNAME', 'deling_public_key_check' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_public_key_check' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.public_key_check(text) IS
     'Normalise a PEM public key; refuses anything but RSA of at least 2048 bits';
 
 -- DBA: trusted signing keys -------------------------------------------------
 
 CREATE FUNCTION deling.add_trusted_key(kid text, key text) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     pem text;
     existing text;
@@ -60,7 +66,7 @@ COMMENT ON FUNCTION deling.add_trusted_key(text, text) IS
     'DBA: trust an RSA public key (PEM or JWK JSON) for verifying access tokens with this kid';
 
 CREATE FUNCTION deling.import_jwks(jwks jsonb) RETURNS integer
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     k jsonb;
     n integer := 0;
@@ -86,7 +92,7 @@ COMMENT ON FUNCTION deling.import_jwks(jsonb) IS
     'DBA: import the RSA signing keys of a JWKS document (e.g. HelseID''s jwks_uri); returns how many';
 
 CREATE FUNCTION deling.revoke_trusted_key(kid text) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     UPDATE deling.trusted_key t SET revoked_at = now() WHERE t.kid = revoke_trusted_key.kid AND revoked_at IS NULL;
     IF NOT FOUND THEN
@@ -102,7 +108,7 @@ COMMENT ON FUNCTION deling.revoke_trusted_key(text) IS 'DBA: stop trusting a sig
 -- grants.  Raises 28000 naming what failed, 42501 when the token is valid
 -- but its organisation may not act here.
 CREATE FUNCTION deling.verify_token(token text) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     now_s   numeric := extract(epoch FROM now());
     leeway  numeric := extract(epoch FROM current_setting('deling.jwt_leeway')::interval);
@@ -252,11 +258,9 @@ COMMENT ON FUNCTION deling.verify_token(text) IS
 
 -- apply_context: write a context (from verify_token) into the deling.ctx_*
 -- settings; an empty object clears them.  Runs only inside deling_owner's
--- SECURITY DEFINER functions (nobody else may execute it), which pin
--- search_path; it runs twice per request, so it is PL/pgSQL without a pin
--- of its own (a SQL function with a SET clause is planned on every call).
+-- SECURITY DEFINER functions (nobody else may execute it).
 CREATE FUNCTION deling.apply_context(ctx jsonb, is_local boolean) RETURNS void
-LANGUAGE plpgsql AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     k text;
 BEGIN
@@ -273,7 +277,7 @@ $$;
 -- binding of its direct-SQL login role; NULL for anyone else, and for an
 -- inactive kommune.  Policies call it once per statement via (SELECT ...).
 CREATE FUNCTION deling.current_kommune_lookup() RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     kind text := deling.ctx_kind();
     k text;
@@ -293,20 +297,22 @@ $$;
 -- current_kommune: current_kommune_lookup, looked up once per transaction
 -- and caller context (C): every integration table's policy asks for it.
 CREATE FUNCTION deling.current_kommune() RETURNS text
-    AS 'MODULE_PATHNAME', 'deling_current_kommune' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_current_kommune' LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.current_kommune() IS
     'The kommune the calling integration acts for (NULL for other callers)';
 
 -- current_kommune_for: current_kommune() when it has enabled the service.
 CREATE FUNCTION deling.current_kommune_for_lookup(service text) RETURNS text
-LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT ks.kommune_nr::text FROM deling.kommune_service ks
     WHERE ks.kommune_nr = deling.current_kommune() AND ks.service_code = service;
 $$;
 -- current_kommune_for: current_kommune_for_lookup, once per transaction and
 -- caller context (C): the policy of every sharing table asks for it.
 CREATE FUNCTION deling.current_kommune_for(service text) RETURNS text
-    AS 'MODULE_PATHNAME', 'deling_current_kommune_for' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_current_kommune_for' LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.current_kommune_for(text) IS
     'The calling integration''s kommune if it has enabled the sharing service, else NULL';
 
@@ -315,7 +321,7 @@ COMMENT ON FUNCTION deling.current_kommune_for(text) IS
 -- reaches; for an integration, its own kommune; only those that enabled
 -- the service.  Called through deling.reach_for, which remembers it.
 CREATE FUNCTION deling.reach_lookup(service text) RETURNS text[]
-LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     org text;
     own text := deling.current_kommune();
@@ -343,7 +349,8 @@ $$;
 -- context (C).  Policies call it once per statement via (SELECT ...), and a
 -- sharing read would otherwise repeat the lookup for every table it reads.
 CREATE FUNCTION deling.reach_for(service text) RETURNS text[]
-    AS 'MODULE_PATHNAME', 'deling_reach_for' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_reach_for' LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.reach_for(text) IS
     'Kommuner the caller may read through a sharing service: its organisation''s reach (persons) or its own kommune (integrations); looked up once per transaction and caller context';
 
@@ -353,18 +360,20 @@ COMMENT ON FUNCTION deling.reach_for(text) IS
 -- context never outlives SET SESSION AUTHORIZATION).  Every reader of the
 -- context goes through it.
 CREATE FUNCTION deling.ctx_kind() RETURNS text
-    AS 'MODULE_PATHNAME', 'deling_ctx_kind' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_ctx_kind' LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.ctx_kind() IS
     'Kind of the verified caller context (person, integration, citizen) for this session user, or empty';
 
 -- ctx_citizen_pid: the identity number of a citizen acting through the
 -- citizen's channel, else NULL.  Policies call it once per statement.
 CREATE FUNCTION deling.ctx_citizen_pid() RETURNS text
-    AS 'MODULE_PATHNAME', 'deling_ctx_citizen_pid' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_ctx_citizen_pid' LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.ctx_citizen_pid() IS 'The pid of the citizen calling through the citizen''s channel, else NULL';
 
 CREATE FUNCTION deling.whoami() RETURNS jsonb
-LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT jsonb_strip_nulls(
         CASE WHEN deling.ctx_kind() <> '' THEN jsonb_build_object(
             'kind', current_setting('deling.ctx_kind'),
@@ -392,12 +401,13 @@ COMMENT ON FUNCTION deling.whoami() IS
 -- reader (deling_kpr or deling_admin); KPR's reporting functions then read
 -- every kommune's services (and log it).  Policies call it once per statement.
 CREATE FUNCTION deling.kpr_reading() RETURNS boolean
-    AS 'MODULE_PATHNAME', 'deling_kpr_reading' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_kpr_reading' LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 
 -- The two ways in ---------------------------------------------------------------
 
 CREATE FUNCTION deling.authenticate(token text, for_session boolean DEFAULT false) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     ctx   jsonb := deling.verify_token(token);
     outer_role text := deling.outer_role();
@@ -420,13 +430,13 @@ COMMENT ON FUNCTION deling.authenticate(text, boolean) IS
     'Direct-SQL integrators: verify an access token and set the caller context for this transaction (or the session)';
 
 CREATE FUNCTION deling.logout() RETURNS void
-LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE sql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
     SELECT deling.apply_context('{}', false);
 $$;
 COMMENT ON FUNCTION deling.logout() IS 'Clear the caller context (before a pooled connection is reused)';
 
 CREATE FUNCTION deling.pre_request() RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     outer_role text := deling.outer_role();
     headers jsonb;

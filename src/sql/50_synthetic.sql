@@ -6,7 +6,7 @@
 -- orgnr_complete: the valid organisasjonsnummer with this 8-digit prefix, or
 -- NULL when no check digit exists for it.
 CREATE FUNCTION deling.orgnr_complete(prefix text) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $$
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE c WHEN 11 THEN prefix || '0' WHEN 10 THEN NULL ELSE prefix || c END
     FROM (SELECT 11 - sum(substr(prefix, i::int, 1)::int * w) % 11 AS c
           FROM unnest(ARRAY[3, 2, 7, 6, 5, 4, 3, 2]) WITH ORDINALITY AS t(w, i)) s
@@ -16,7 +16,7 @@ COMMENT ON FUNCTION deling.orgnr_complete(text) IS 'The valid orgnr with this 8-
 
 -- synthetic_orgnr: a deterministic valid orgnr in the 99xxxxxxx range for a key.
 CREATE FUNCTION deling.synthetic_orgnr(key integer) RETURNS text
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog AS $$
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT deling.orgnr_complete(p) FROM (
         SELECT '99' || lpad(((key * 10 + d) % 1000000)::text, 6, '0') AS p FROM generate_series(0, 9) d) s
     WHERE deling.orgnr_complete(p) IS NOT NULL LIMIT 1;
@@ -24,7 +24,7 @@ $$;
 
 CREATE FUNCTION deling.generate_synthetic(citizens integer DEFAULT 1000, kommuner integer DEFAULT 3)
 RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     -- Bodø, Bærum and Asker with their real orgnr; the rest get synthetic ones
     catalog CONSTANT text[][] := ARRAY[

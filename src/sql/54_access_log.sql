@@ -5,15 +5,18 @@
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION deling.access_log_emit(entry jsonb) RETURNS pg_lsn
-    AS 'MODULE_PATHNAME', 'deling_access_log_emit' LANGUAGE C VOLATILE STRICT;
+    AS 'MODULE_PATHNAME', 'deling_access_log_emit' LANGUAGE C VOLATILE STRICT
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.access_log_emit(jsonb) IS
     'Internal: write an access-log entry as a non-transactional WAL message and flush it; deling_owner only';
 
 CREATE FUNCTION deling.sha256(bytea) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'deling_sha256' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_sha256' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.sha256(bytea) IS 'SHA-256 digest (OpenSSL)';
 CREATE FUNCTION deling.sha256_chain(start bytea, contents bytea[]) RETURNS bytea[]
-    AS 'MODULE_PATHNAME', 'deling_sha256_chain' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_sha256_chain' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.sha256_chain(bytea, bytea[]) IS
     'Hash chain: element i is SHA-256(element i-1 || contents[i]), element 0 being start';
 
@@ -55,7 +58,7 @@ CREATE POLICY access_log_citizen ON deling.access_log FOR SELECT TO deling_owner
 
 -- append-only for everyone but a superuser (whose changes the verifier catches)
 CREATE FUNCTION deling.access_log_append_only() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user) THEN
         RAISE EXCEPTION 'the access log is append-only' USING ERRCODE = '42501';
@@ -70,23 +73,25 @@ CREATE TRIGGER access_log_no_truncate BEFORE TRUNCATE ON deling.access_log
 
 -- access_log_slot: this database's access-log slot (slot names are cluster-wide).
 CREATE FUNCTION deling.access_log_slot() RETURNS name
-    AS 'MODULE_PATHNAME', 'deling_access_log_slot' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_access_log_slot' LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 
 -- access_log_ready: is the slot there to carry entries into the log?  Reads
 -- are refused while it is not (an entry emitted then would be lost).
 CREATE FUNCTION deling.access_log_ready() RETURNS boolean
-    AS 'MODULE_PATHNAME', 'deling_access_log_ready' LANGUAGE C STABLE PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_access_log_ready' LANGUAGE C STABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 
 -- access_log_prepare (worker): create the slot once the extension is installed.
 CREATE FUNCTION deling.access_log_prepare() RETURNS void
-LANGUAGE sql SET search_path = pg_catalog AS $$
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     SELECT pg_create_logical_replication_slot(deling.access_log_slot(), 'deling')
     WHERE NOT deling.access_log_ready();
 $$;
 
 -- access_log_genesis: the prev_hash of the first entry of a kommune's chain.
 CREATE FUNCTION deling.access_log_genesis(kommune_nr text) RETURNS bytea
-LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog AS $$
+LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
     SELECT deling.sha256(convert_to('deling access log ' || kommune_nr, 'UTF8'));
 $$;
 
@@ -94,7 +99,7 @@ $$;
 -- kommune in LSN order, skipping entries already appended (so a crash
 -- between append and advance duplicates nothing).
 CREATE FUNCTION deling.access_log_drain(max_changes integer DEFAULT 10000) RETURNS integer
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     horizon pg_lsn := pg_current_wal_flush_lsn();
     lsns pg_lsn[];
@@ -152,7 +157,7 @@ COMMENT ON FUNCTION deling.access_log_drain(integer) IS
 -- the drain's lock: the advance holds the slot, and a drain peeking it
 -- meanwhile (a DBA's, by hand) would fail with "slot is active".
 CREATE FUNCTION deling.access_log_advance() RETURNS void
-LANGUAGE sql SET search_path = pg_catalog AS $$
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     SELECT pg_advisory_xact_lock(hashtext('deling.access_log_drain'));
     SELECT pg_replication_slot_advance(deling.access_log_slot(), h.safe_lsn)
     FROM deling.access_log_head h, pg_replication_slots s
@@ -166,7 +171,7 @@ $$;
 CREATE FUNCTION deling.log_access(service text, pid text, kommuner text[], purpose text, reason text,
                                   granted boolean, why text, resources integer, flags jsonb DEFAULT '{}')
 RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     kind text := deling.ctx_kind();
     effective text := coalesce(nullif(current_setting('deling.ctx_purpose'), ''), purpose);
@@ -203,7 +208,7 @@ COMMENT ON FUNCTION deling.log_access(text, text, text[], text, text, boolean, t
 -- verify_access_log: walk a kommune's chain; report the first altered,
 -- removed or reordered entry.
 CREATE FUNCTION deling.verify_access_log(kommune_nr text) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     r record;
     expected_prev bytea := deling.access_log_genesis(kommune_nr);
@@ -239,7 +244,7 @@ COMMENT ON FUNCTION deling.verify_access_log(text) IS
 
 -- access_log_auditevent: an entry as a FHIR R4 AuditEvent (no free-text reason).
 CREATE FUNCTION deling.access_log_auditevent(l deling.access_log) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT jsonb_strip_nulls(jsonb_build_object(
         'resourceType', 'AuditEvent',
         'id', md5('deling-audit:' || l.kommune_nr || ':' || l.seq)::uuid,
@@ -295,7 +300,7 @@ COMMENT ON VIEW deling.access_log_status IS
     'Access-log health for the DBA: slot present and lag, WAL retained, last drain, worker running';
 
 CREATE FUNCTION api.my_access_log(since timestamptz DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     me text := deling.ctx_citizen_pid();
     entries jsonb;
@@ -326,7 +331,7 @@ COMMENT ON FUNCTION api.my_access_log(timestamptz) IS
 For the citizen''s channel (a token with the citizen''s own pid). A FHIR R4 searchset Bundle of AuditEvents, newest first; free-text reasons are not shown. Reading it is logged too.';
 
 CREATE FUNCTION api.access_review(kommune_nr text, from_time timestamptz, to_time timestamptz) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH e AS (
         SELECT l.* FROM deling.access_log l
         WHERE l.kommune_nr = access_review.kommune_nr AND l.logged_at >= from_time AND l.logged_at < to_time),
@@ -356,7 +361,7 @@ COMMENT ON FUNCTION api.access_review(text, timestamptz, timestamptz) IS
     'For the kommune''s privacy officer (deling_admin): emergency (ETREAT) reads, denials and users reading unusually many citizens in a period, with the chain verification';
 
 CREATE FUNCTION deling.access_log_export(kommune_nr text, from_time timestamptz, to_time timestamptz) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT deling.fhir_bundle('collection',
         coalesce((SELECT jsonb_agg(jsonb_build_object('resource', deling.access_log_auditevent(l)) ORDER BY l.seq)
                   FROM deling.access_log l

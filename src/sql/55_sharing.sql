@@ -5,11 +5,9 @@
 -- ---------------------------------------------------------------------------
 
 -- emergency_reason: the reason given for emergency access, from the
--- argument or the token's decision_ref description; NULL when none.  Like
--- the helpers below: one expression, no pinned search_path, so it is
--- inlined into its SECURITY DEFINER callers, which pin theirs.
+-- argument or the token's decision_ref description; NULL when none.
 CREATE FUNCTION deling.emergency_reason(reason text) RETURNS text
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT coalesce(nullif(btrim(reason), ''),
                     nullif(btrim(nullif(current_setting('deling.ctx_decision_ref'), '')::jsonb->>'description'), ''));
 $$;
@@ -17,7 +15,7 @@ $$;
 -- is_emergency: whether this read is emergency access (ETREAT), which may
 -- open a citizen's block and is flagged for review.
 CREATE FUNCTION deling.is_emergency(purpose text) RETURNS boolean
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT deling.ctx_kind() = 'person'
        AND coalesce(nullif(current_setting('deling.ctx_purpose'), ''), purpose) = 'ETREAT';
 $$;
@@ -30,7 +28,7 @@ $$;
 -- cannot take entries, every read is refused (55000).
 CREATE FUNCTION deling.sharing_gate(service text, pid text, purpose text, reason text DEFAULT NULL,
                                     require_reach boolean DEFAULT true) RETURNS text[]
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     kind      text := deling.ctx_kind();
     attested  text := nullif(current_setting('deling.ctx_purpose'), '');
@@ -91,15 +89,15 @@ COMMENT ON FUNCTION deling.sharing_gate(text, text, text, text, boolean) IS
 -- fhir_datetime: a FHIR dateTime/instant in Norwegian local time with its
 -- offset (C: every resource has one or two).
 CREATE FUNCTION deling.fhir_datetime(ts timestamptz) RETURNS text
-    AS 'MODULE_PATHNAME', 'deling_fhir_datetime' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_fhir_datetime' LANGUAGE C STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.fhir_datetime(timestamptz) IS
     'A FHIR dateTime in Norwegian local time with its UTC offset, e.g. 2026-11-20T08:00:00+01:00 (NULL for infinity)';
 
 -- fhir_pid_identifier: the FHIR identifier of an identity number (no-basis
--- systems); NULL for NULL.  Not STRICT, and STABLE like jsonb_build_object,
--- so that it is inlined.
+-- systems); NULL for NULL.
 CREATE FUNCTION deling.fhir_pid_identifier(pid text) RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN pid IS NOT NULL THEN jsonb_build_object('system', CASE deling.fnr_kind(pid)
                WHEN 'fnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.1'
                WHEN 'dnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.2'
@@ -110,14 +108,13 @@ $$;
 
 -- fhir_patient_id: one stable Patient id per person, whichever kommune holds them.
 CREATE FUNCTION deling.fhir_patient_id(pid text) RETURNS uuid
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT md5('deling-patient:' || pid)::uuid;
 $$;
 
 -- fhir_patient: the no-basis Patient for a citizen, from the kommuner given.
--- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.fhir_patient(pid text, kommuner text[]) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- PL/pgSQL, so the plan is cached per session
     RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
@@ -144,10 +141,12 @@ $$;
 -- JSON has no empty arrays).  In C (src/fhir.c): building it in SQL made
 -- five passes over the whole Bundle, at microseconds per kilobyte each.
 CREATE FUNCTION deling.fhir_bundle(type text, entries jsonb, matches integer, outcome jsonb DEFAULT NULL) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'deling_fhir_bundle' LANGUAGE C VOLATILE;
+    AS 'MODULE_PATHNAME', 'deling_fhir_bundle' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
 -- fhir_bundle_parts: the same from the entries of several arrays in order,
 -- as if concatenated first (without the copies of the growing entries that
 -- || makes).  Its own name: an overload would make calls with untyped
 -- literals ambiguous.
 CREATE FUNCTION deling.fhir_bundle_parts(type text, parts jsonb[], matches integer, outcome jsonb DEFAULT NULL) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'deling_fhir_bundle_parts' LANGUAGE C VOLATILE;
+    AS 'MODULE_PATHNAME', 'deling_fhir_bundle_parts' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;

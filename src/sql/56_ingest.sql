@@ -13,7 +13,7 @@
 -- everything.  A new sharing service calls this for each of
 -- its tables in its install or upgrade script.
 CREATE FUNCTION deling.share_table(tbl regclass, service text, readable boolean) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     t text := (SELECT c.relname FROM pg_class c WHERE c.oid = tbl);
 BEGIN
@@ -39,7 +39,7 @@ COMMENT ON FUNCTION deling.share_table(regclass, text, boolean) IS
 -- ingest_kommune: the kommune an ingest writes for; 42501 when the caller
 -- acts for none, or its kommune has not enabled the service.
 CREATE FUNCTION deling.ingest_kommune(service text) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     kommune text := deling.current_kommune();
 BEGIN
@@ -61,7 +61,7 @@ $$;
 -- problems, or NULL.  Items naming another kommune are refused outright.
 CREATE FUNCTION deling.ingest_problems(items jsonb, kommune text, item_problem regproc, max_items integer DEFAULT 10000)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     n integer;
     problems jsonb;
@@ -100,7 +100,7 @@ $$;
 -- and every required one not null; else which are unknown or missing.  A
 -- valid item costs two expressions, no query (it runs once per item).
 CREATE FUNCTION deling.item_fields_problem(item jsonb, allowed text[], required text[]) RETURNS text
-LANGUAGE plpgsql IMMUTABLE AS $$
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     bad text;
 BEGIN
@@ -121,7 +121,7 @@ $$;
 
 -- ingest_reject: raise the batch rejection (22023) with the per-item report.
 CREATE FUNCTION deling.ingest_reject(label text, problems jsonb, n integer) RETURNS void
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RAISE EXCEPTION '% batch rejected: % of % item(s) invalid; nothing was written', label, jsonb_array_length(problems), n
         USING ERRCODE = '22023', DETAIL = problems::text,
@@ -130,10 +130,9 @@ END
 $$;
 
 -- iso_date: a strict ISO 8601 calendar date (YYYY-MM-DD) that exists, or
--- NULL.  One expression, neither STRICT nor a pinned search_path, so it is
--- inlined into its callers (which pin theirs): it runs several times per item.
+-- NULL.
 CREATE FUNCTION deling.iso_date(v text) RETURNS date
-LANGUAGE sql STABLE PARALLEL SAFE AS $$
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN (deling.try_timestamptz(v || 'T12:00:00Z') AT TIME ZONE 'UTC')::date END;
 $$;
 
@@ -141,7 +140,7 @@ $$;
 -- EPJ may send (transaction, batch, collection) and index its resources by
 -- fullUrl and by Type/id, so references resolve inside the Bundle.
 CREATE FUNCTION deling.fhir_bundle_index(bundle jsonb) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     res jsonb;
 BEGIN

@@ -35,19 +35,17 @@ CREATE POLICY block_owner ON deling.citizen_block TO deling_owner
 CREATE POLICY block_admin ON deling.citizen_block TO deling_admin USING (true) WITH CHECK (true);
 
 -- code_9151: a 9151 code as stored (no leading zeros), or NULL if malformed.
--- (one expression, neither STRICT nor a pinned search_path: inlined)
 CREATE FUNCTION deling.code_9151(v text) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN v ~ '^[0-9]{1,4}$' THEN nullif(ltrim(v, '0'), '') END;
 $$;
 COMMENT ON FUNCTION deling.code_9151(text) IS 'A code of list 9151 as stored: without leading zeros (NULL if not 1-4 digits)';
 
 -- blocks_for: the blocks that apply to the caller for a service, per kommune
--- (service_codes NULL: the whole service is blocked in that kommune).  One
--- query and no pinned search_path, so it is inlined into its callers.
+-- (service_codes NULL: the whole service is blocked in that kommune).
 CREATE FUNCTION deling.blocks_for(service text, pid text, kommuner text[])
 RETURNS TABLE (kommune_nr text, service_codes text[])
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT b.kommune_nr, b.service_codes
     FROM deling.citizen_block b
     WHERE b.kommune_nr = ANY (kommuner) AND b.pid = blocks_for.pid AND b.revoked_at IS NULL
@@ -58,10 +56,10 @@ LANGUAGE sql STABLE AS $$
 $$;
 
 -- sharing_outcome: the OperationOutcome a read adds when blocked information
--- was withheld, or shown because of an emergency; NULL when neither.  One
--- expression, so it is inlined (VOLATILE: each outcome has a new id).
+-- was withheld, or shown because of an emergency; NULL when neither
+-- (VOLATILE: each outcome has a new id).
 CREATE FUNCTION deling.sharing_outcome(withheld boolean, opened boolean) RETURNS jsonb
-LANGUAGE sql VOLATILE AS $$
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE
         WHEN opened THEN jsonb_build_object('resourceType', 'OperationOutcome', 'id', gen_random_uuid(),
             'issue', jsonb_build_array(jsonb_build_object('severity', 'warning', 'code', 'informational',
@@ -75,7 +73,7 @@ $$;
 -- block_caller: who may manage blocks for a pid: 'citizen' (own pid) or
 -- 'kommune' (an integration); 42501 for anyone else.
 CREATE FUNCTION deling.block_caller(pid text) RETURNS text
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM deling.fnr_check(pid);
     IF deling.ctx_kind() = 'citizen' THEN
@@ -95,7 +93,7 @@ $$;
 CREATE FUNCTION api.block_sharing(pid text, sharing_service text DEFAULT NULL, service_codes text[] DEFAULT NULL,
                                   organisations text[] DEFAULT NULL, kommuner text[] DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     caller text := deling.block_caller(pid);
     codes text[];
@@ -159,7 +157,7 @@ COMMENT ON FUNCTION api.block_sharing(text, text, text[], text[], text[]) IS
 By the citizen''s channel (own pid; every kommune on the platform unless kommuner narrows it) or by an integration (its own kommune). Without further arguments everything is blocked; sharing_service, service_codes (code list 9151, municipal-services) and organisations (orgnr: block towards these only) narrow it. Emergency access (ETREAT with a reason) may open a block and is flagged.';
 
 CREATE FUNCTION api.unblock_sharing(block_id uuid) RETURNS void
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     b deling.citizen_block;
 BEGIN
@@ -176,7 +174,7 @@ COMMENT ON FUNCTION api.unblock_sharing(uuid) IS
     'Lift a block: the citizen''s channel lifts the citizen''s own blocks, a kommune the blocks it registered';
 
 CREATE FUNCTION api.sharing_blocks(pid text) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     caller text := deling.block_caller(pid);
 BEGIN

@@ -19,34 +19,40 @@ COMMENT ON TYPE deling.news2_subscores IS 'The seven NEWS2 sub-scores (Chart 1),
 
 CREATE FUNCTION deling.news2_score(resp_rate integer, spo2 integer, spo2_scale integer, on_oxygen boolean,
                                    systolic_bp integer, pulse integer, consciousness text, temperature numeric)
-RETURNS integer AS 'MODULE_PATHNAME', 'deling_news2_score' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+RETURNS integer AS 'MODULE_PATHNAME', 'deling_news2_score' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.news2_score(integer, integer, integer, boolean, integer, integer, text, numeric) IS
     'NEWS2 total score 0-20 (RCP 2017 Chart 1); impossible input raises 22003/22023 naming the parameter';
 
 CREATE FUNCTION deling.news2_risk(resp_rate integer, spo2 integer, spo2_scale integer, on_oxygen boolean,
                                   systolic_bp integer, pulse integer, consciousness text, temperature numeric)
-RETURNS text AS 'MODULE_PATHNAME', 'deling_news2_risk' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+RETURNS text AS 'MODULE_PATHNAME', 'deling_news2_risk' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.news2_risk(integer, integer, integer, boolean, integer, integer, text, numeric) IS
     'NEWS2 clinical risk (Chart 2): low, low-medium (a single 3 with total <= 4), medium (5-6), high (>= 7)';
 
 CREATE FUNCTION deling.news2_subscores(resp_rate integer, spo2 integer, spo2_scale integer, on_oxygen boolean,
                                        systolic_bp integer, pulse integer, consciousness text, temperature numeric)
-RETURNS deling.news2_subscores AS 'MODULE_PATHNAME', 'deling_news2_subscores' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+RETURNS deling.news2_subscores AS 'MODULE_PATHNAME', 'deling_news2_subscores' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.news2_subscores(integer, integer, integer, boolean, integer, integer, text, numeric) IS
     'The seven NEWS2 sub-scores with total and risk';
 
 CREATE FUNCTION deling.news2_problem(resp_rate integer, spo2 integer, spo2_scale integer, on_oxygen boolean,
                                      systolic_bp integer, pulse integer, consciousness text, temperature numeric)
-RETURNS text AS 'MODULE_PATHNAME', 'deling_news2_problem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+RETURNS text AS 'MODULE_PATHNAME', 'deling_news2_problem' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.news2_problem(integer, integer, integer, boolean, integer, integer, text, numeric) IS
     'NULL when the input can be scored, else the error news2_score would raise';
 
 CREATE FUNCTION deling.news2_acvpu(consciousness text) RETURNS text
-    AS 'MODULE_PATHNAME', 'deling_news2_acvpu' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_news2_acvpu' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.news2_acvpu(text) IS 'A, C, V, P or U for a consciousness level given as letter or word; NULL if none';
 
 CREATE FUNCTION deling.try_timestamptz(text) RETURNS timestamptz
-    AS 'MODULE_PATHNAME', 'deling_try_timestamptz' LANGUAGE C STABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_try_timestamptz' LANGUAGE C STABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.try_timestamptz(text) IS 'The timestamptz a text denotes, or NULL (never raises)';
 
 -- Chart 3: clinical response
@@ -71,7 +77,7 @@ INSERT INTO deling.news2_clinical_response VALUES
      'nurse informs the medical team immediately (at least specialist registrar level); emergency assessment by a team with critical-care competencies incl. airway management; consider transfer to level 2/3 care');
 
 CREATE FUNCTION deling.news2_response(total integer, risk text, OUT monitoring text, OUT response text)
-LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     SELECT r.monitoring, r.response INTO monitoring, response
     FROM deling.news2_clinical_response r
@@ -149,7 +155,7 @@ CREATE TABLE deling.news2_measurement_history (
 COMMENT ON TABLE deling.news2_measurement_history IS 'Earlier versions of amended NEWS2 measurements';
 
 CREATE FUNCTION deling.news2_keep_history() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO deling.news2_measurement_history
         (kommune_nr, measurement_id, version, pid, measured_at, resp_rate, spo2, spo2_scale, on_oxygen, oxygen_flow,

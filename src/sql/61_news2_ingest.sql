@@ -6,10 +6,8 @@
 -- ---------------------------------------------------------------------------
 
 -- news2_item_problem: NULL when a JSON item is a valid measurement, else why.
--- Runs once per item, inside the ingest (which pins search_path), so it
--- does not pin its own: a SET clause costs a third of the check.
 CREATE FUNCTION deling.news2_item_problem(item jsonb) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     allowed  CONSTANT text[] := ARRAY['pid', 'measured_at', 'resp_rate', 'spo2', 'spo2_scale', 'on_oxygen', 'oxygen_flow',
                                       'systolic_bp', 'pulse', 'consciousness', 'temperature', 'recorded_by',
@@ -99,7 +97,7 @@ COMMENT ON FUNCTION deling.news2_item_problem(jsonb) IS 'NULL when a JSON item i
 -- ones amended (the old version kept in history).  Runs as the caller, so
 -- RLS applies to every row written.
 CREATE FUNCTION deling.news2_ingest_items(items jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     kommune text := deling.ingest_kommune('news2');
     problems jsonb := deling.ingest_problems(items, kommune, 'deling.news2_item_problem');
@@ -184,7 +182,7 @@ COMMENT ON FUNCTION deling.news2_ingest_items(jsonb) IS
 -- news2_items_from_fhir: turn a FHIR Bundle of NEWS2 total Observations and
 -- the vital-sign Observations they are derived from into ingest items.
 CREATE FUNCTION deling.news2_items_from_fhir(bundle jsonb) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     snomed CONSTANT text := 'http://snomed.info/sct';
     loinc  CONSTANT text := 'http://loinc.org';
@@ -278,7 +276,7 @@ COMMENT ON FUNCTION deling.news2_items_from_fhir(jsonb) IS
     'Ingest items from a FHIR Bundle: each NEWS2 total Observation with the vital signs it is derived from';
 
 CREATE FUNCTION api.news2_ingest(measurement jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT r->'items'->0 FROM deling.news2_ingest_items(jsonb_build_array(measurement)) r;
 $$;
 COMMENT ON FUNCTION api.news2_ingest(jsonb) IS
@@ -286,7 +284,7 @@ COMMENT ON FUNCTION api.news2_ingest(jsonb) IS
 Score and risk are computed by the platform. Re-sending the same source_system + source_id is a no-op; changed values amend the measurement and keep the old version. Returns the result (created, amended, unchanged), measurement_id, score and risk.';
 
 CREATE FUNCTION api.news2_ingest_batch(measurements jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT deling.news2_ingest_items(measurements);
 $$;
 COMMENT ON FUNCTION api.news2_ingest_batch(jsonb) IS
@@ -294,7 +292,7 @@ COMMENT ON FUNCTION api.news2_ingest_batch(jsonb) IS
 A JSON array of up to 10000 measurements. If any item is invalid the batch is rejected (HTTP 400, SQLSTATE 22023) with a per-item report in details and nothing is written; otherwise returns a per-item report.';
 
 CREATE FUNCTION api.news2_ingest_fhir(bundle jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT deling.news2_ingest_items(deling.news2_items_from_fhir(bundle));
 $$;
 COMMENT ON FUNCTION api.news2_ingest_fhir(jsonb) IS

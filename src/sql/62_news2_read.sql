@@ -10,16 +10,15 @@
 -- (src/fhir.c): the same resources built with jsonb_build_object in SQL
 -- took about 0.5 ms per measurement (docs/benchmarks.md).
 CREATE FUNCTION deling.news2_fhir(m deling.news2_measurement, vital_signs boolean DEFAULT true) RETURNS jsonb
-    AS 'MODULE_PATHNAME', 'deling_news2_fhir' LANGUAGE C STABLE STRICT;
+    AS 'MODULE_PATHNAME', 'deling_news2_fhir' LANGUAGE C STABLE STRICT
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.news2_fhir(deling.news2_measurement, boolean) IS
     'FHIR R4 Observations of one NEWS2 measurement: the total (match) and, with vital_signs, its vital signs (include)';
 
--- news2_rows: the measurements a gate-approved read may return, newest first
--- (one query and no pinned search_path, so it is inlined into its callers,
--- which pin theirs).
+-- news2_rows: the measurements a gate-approved read may return, newest first.
 CREATE FUNCTION deling.news2_rows(pid text, kommuner text[], since timestamptz, max integer)
 RETURNS SETOF deling.news2_measurement
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT * FROM deling.news2_measurement m
     WHERE m.kommune_nr = ANY (kommuner) AND m.pid = news2_rows.pid AND m.status <> 'entered-in-error'
       AND (since IS NULL OR m.measured_at >= since)
@@ -30,9 +29,8 @@ $$;
 -- news2_readable: the kommuner whose NEWS2 a gate-approved read returns
 -- once the citizen's blocks are applied (or opened by an emergency), and
 -- the OperationOutcome that says so.
--- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.news2_readable(pid text, kommuner text[], purpose text, OUT readable text[], OUT outcome jsonb)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     blocked text[] := ARRAY(SELECT DISTINCT b.kommune_nr FROM deling.blocks_for('news2', pid, kommuner) b
                             WHERE b.service_codes IS NULL);
@@ -47,7 +45,7 @@ $$;
 CREATE FUNCTION api.news2_observations(pid text, purpose text DEFAULT NULL, since timestamptz DEFAULT NULL,
                                        max integer DEFAULT 50, reason text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     gate text[] := deling.sharing_gate('news2', pid, purpose, reason);
     r record := deling.news2_readable(pid, gate, purpose);
@@ -76,7 +74,7 @@ COMMENT ON FUNCTION api.news2_observations(text, text, timestamptz, integer, tex
 For health personnel with a duty need (purpose TREAT, ETREAT or COC, attested in the token or given here), across the kommuner their organisation reaches that share NEWS2; integrations read their own kommune. Each NEWS2 total Observation (SNOMED CT 1104051000000101) carries the seven sub-scores as components, the risk as interpretation and derivedFrom its vital-sign Observations. A citizen''s block withholds measurements (an OperationOutcome says so); emergency access (purpose ETREAT with a reason) opens it and is flagged.';
 
 CREATE FUNCTION deling.news2_trend_of(pid text, kommuner text[], n integer) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     WITH t AS (
         SELECT m.measured_at, m.score, m.risk, m.kommune_nr, m.measurement_id,
                row_number() OVER (ORDER BY m.measured_at DESC, m.measurement_id) AS rn
@@ -98,7 +96,7 @@ $$;
 
 CREATE FUNCTION api.news2_trend(pid text, purpose text DEFAULT NULL, n integer DEFAULT 5, reason text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     gate text[] := deling.sharing_gate('news2', pid, purpose, reason);
     r record := deling.news2_readable(pid, gate, purpose);

@@ -85,7 +85,7 @@ CREATE TABLE deling.municipal_service_history (
 COMMENT ON TABLE deling.municipal_service_history IS 'Earlier versions of corrected municipal services, whole rows as JSON';
 
 CREATE FUNCTION deling.municipal_service_keep_history() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     INSERT INTO deling.municipal_service_history (kommune_nr, service_id, version, snapshot)
     VALUES (OLD.kommune_nr, OLD.service_id, OLD.version, to_jsonb(OLD));
@@ -100,10 +100,9 @@ SELECT deling.share_table('deling.municipal_service_history', 'municipal-service
 
 -- municipal_service_fhir_status: the EpisodeOfCare status of a service on a
 -- day (OKT mapping): a started active or granted service is on-hold while a
--- temporary stop covers the day.  One expression and no pinned
--- search_path, so it is inlined into the queries that filter on it.
+-- temporary stop covers the day.
 CREATE FUNCTION deling.municipal_service_fhir_status(s deling.municipal_service, day date) RETURNS text
-LANGUAGE sql STABLE AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE
         WHEN s.status = 'entered-in-error' THEN 'entered-in-error'
         WHEN s.status = 'cancelled' THEN 'cancelled'

@@ -5,10 +5,8 @@
 -- ---------------------------------------------------------------------------
 
 -- municipal_service_item_problem: NULL when a JSON item is a valid service, else why.
--- Runs once per item, inside the ingest (which pins search_path), so it
--- does not pin its own: a SET clause costs a third of the check.
 CREATE FUNCTION deling.municipal_service_item_problem(item jsonb) RETURNS text
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     allowed  CONSTANT text[] := ARRAY['pid', 'service_code', 'status', 'vedtak_date', 'period_start', 'period_end', 'stops',
                                       'weekly_hours', 'stay_type', 'service_level', 'description', 'unit_name',
@@ -112,7 +110,7 @@ COMMENT ON FUNCTION deling.municipal_service_item_problem(jsonb) IS
 -- caller's kommune, all or nothing.  A new service must have an active code;
 -- corrections of existing ones may keep a withdrawn one.
 CREATE FUNCTION deling.municipal_services_ingest_items(items jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     kommune text := deling.ingest_kommune('municipal-services');
     problems jsonb := deling.ingest_problems(items, kommune, 'deling.municipal_service_item_problem');
@@ -211,7 +209,7 @@ COMMENT ON FUNCTION deling.municipal_services_ingest_items(jsonb) IS
 -- municipal_services_items_from_fhir: ingest items from a Bundle of OKT
 -- EpisodeOfCare resources (with the Patient and Organizations they reference).
 CREATE FUNCTION deling.municipal_services_items_from_fhir(bundle jsonb) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     okt CONSTANT text := 'http://hl7.no/fhir/ig/okt/StructureDefinition/';
     res   jsonb;
@@ -282,7 +280,7 @@ COMMENT ON FUNCTION deling.municipal_services_items_from_fhir(jsonb) IS
     'Ingest items from a FHIR Bundle of OKT EpisodeOfCare resources';
 
 CREATE FUNCTION api.municipal_services_ingest(service jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT r->'items'->0 FROM deling.municipal_services_ingest_items(jsonb_build_array(service)) r;
 $$;
 COMMENT ON FUNCTION api.municipal_services_ingest(jsonb) IS
@@ -290,7 +288,7 @@ COMMENT ON FUNCTION api.municipal_services_ingest(jsonb) IS
 The service type is a code of list 9151 (with or without leading zeros). Re-sending the same source_system + source_id is a no-op; changed values correct the service and keep the old version. Returns the result (created, amended, unchanged), service_id (stable, used by KPR) and version.';
 
 CREATE FUNCTION api.municipal_services_ingest_batch(services jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT deling.municipal_services_ingest_items(services);
 $$;
 COMMENT ON FUNCTION api.municipal_services_ingest_batch(jsonb) IS
@@ -298,7 +296,7 @@ COMMENT ON FUNCTION api.municipal_services_ingest_batch(jsonb) IS
 A JSON array of up to 10000 services. If any is invalid the batch is rejected (HTTP 400, SQLSTATE 22023) with a per-item report in details and nothing is written.';
 
 CREATE FUNCTION api.municipal_services_ingest_fhir(bundle jsonb) RETURNS jsonb
-LANGUAGE sql VOLATILE SET search_path = pg_catalog AS $$
+LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
     SELECT deling.municipal_services_ingest_items(deling.municipal_services_items_from_fhir(bundle));
 $$;
 COMMENT ON FUNCTION api.municipal_services_ingest_fhir(jsonb) IS

@@ -6,14 +6,13 @@
 
 -- fhir_unit_id: one stable Organization id per responsible unit of a kommune.
 CREATE FUNCTION deling.fhir_unit_id(kommune_nr text, unit_orgnr text, unit_name text) RETURNS uuid
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT md5('deling-unit:' || kommune_nr || ':' || coalesce(unit_orgnr, '') || ':' || coalesce(unit_name, ''))::uuid;
 $$;
 
 -- fhir_unit: the responsible unit as a no-basis Organization, part of its kommune.
--- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.fhir_unit(kommune_nr text, unit_orgnr text, unit_name text, unit_phone text) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- PL/pgSQL, so the plan is cached per session
     RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
@@ -37,17 +36,17 @@ $$;
 -- with the SQL builder it replaced); the caller passes the status on the
 -- day, the code's display and the kommune's name.
 CREATE FUNCTION deling.municipal_service_fhir(s deling.municipal_service, status text, type_display text, kommune_name text)
-RETURNS jsonb AS 'MODULE_PATHNAME', 'deling_municipal_service_fhir' LANGUAGE C STABLE;
+RETURNS jsonb AS 'MODULE_PATHNAME', 'deling_municipal_service_fhir' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.municipal_service_fhir(deling.municipal_service, text, text, text) IS
     'A municipal service as a searchset entry (mode match) with its HL7 Norway OKT EpisodeOfCare, given its EpisodeOfCare status, its code''s display and its kommune''s name';
 
 -- municipal_services_of: the services a gate-approved read returns, after
 -- the citizen's blocks (unless an emergency opens them), current ones only
 -- unless history is asked for; and the OperationOutcome about blocks.
--- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.municipal_services_of(pid text, kommuner text[], purpose text, include_history boolean,
                                              OUT services deling.municipal_service[], OUT outcome jsonb)
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     emergency boolean := deling.is_emergency(purpose);
     blocked boolean;
@@ -66,9 +65,8 @@ $$;
 
 -- municipal_services_entries: search entries for services: each
 -- EpisodeOfCare (match), then their Organizations (include).
--- (No pinned search_path: it runs inside api functions, which pin theirs.)
 CREATE FUNCTION deling.municipal_services_entries(services deling.municipal_service[]) RETURNS jsonb
-LANGUAGE plpgsql STABLE AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     -- PL/pgSQL, so the plan is cached per session
     RETURN coalesce((SELECT jsonb_agg(deling.municipal_service_fhir(services[i],
@@ -86,7 +84,7 @@ $$;
 CREATE FUNCTION api.municipal_services(pid text, purpose text DEFAULT NULL, include_history boolean DEFAULT false,
                                        reason text DEFAULT NULL)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     kommuner text[] := deling.sharing_gate('municipal-services', pid, purpose, reason);
     r record := deling.municipal_services_of(pid, kommuner, purpose, coalesce(include_history, false));
@@ -105,7 +103,7 @@ COMMENT ON FUNCTION api.municipal_services(text, text, boolean, text) IS
 One EpisodeOfCare per service as HL7 Norway''s OKT guide maps it (type from code list 9151, status active or onhold during a temporary stop, period, managingOrganization, weekly extent as a Ratio h / 1 wk), the responsible units as Organizations, and the Patient; across every kommune the caller''s organisation reaches that shares the service. include_history adds ended, cancelled, planned and applied services. Blocked services are withheld (an OperationOutcome says so) unless emergency access (purpose ETREAT with a reason) opens them.';
 
 CREATE FUNCTION api.municipal_services_count(pid text, purpose text DEFAULT NULL) RETURNS integer
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     kommuner text[] := deling.sharing_gate('municipal-services', pid, purpose);
     n integer := cardinality((deling.municipal_services_of(pid, kommuner, purpose, false)).services);
@@ -119,7 +117,7 @@ COMMENT ON FUNCTION api.municipal_services_count(text, text) IS
     'The number of current (active or temporarily stopped) municipal services of a citizen that the caller may see (the OKT status call)';
 
 CREATE FUNCTION api.legevakt_summary(pid text, purpose text DEFAULT NULL, reason text DEFAULT NULL) RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     ms_kommuner text[] := deling.sharing_gate('municipal-services', pid, purpose, reason, require_reach => false);
     n2_kommuner text[] := deling.sharing_gate('news2', pid, purpose, reason, require_reach => false);

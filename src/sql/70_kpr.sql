@@ -4,14 +4,15 @@
 -- ---------------------------------------------------------------------------
 
 CREATE FUNCTION kpr.validate_xpr_ipl(message text) RETURNS text[]
-    AS 'MODULE_PATHNAME', 'deling_xpr_ipl_validate' LANGUAGE C STABLE STRICT;
+    AS 'MODULE_PATHNAME', 'deling_xpr_ipl_validate' LANGUAGE C STABLE STRICT
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION kpr.validate_xpr_ipl(text) IS
     'The XSD errors of an XPR(ipl) 56.0.0 message (empty when valid); 2200M when it is not well-formed XML';
 
 -- kpr_reader: the caller may read KPR data (deling_kpr or deling_admin);
 -- every person-level read is access-logged like any other.
 CREATE FUNCTION kpr.kpr_reader(kommune_nr text, what text) RETURNS void
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     IF NOT (pg_has_role(deling.outer_role(), 'deling_kpr', 'MEMBER') OR pg_has_role(deling.outer_role(), 'deling_admin', 'MEMBER')) THEN
         RAISE EXCEPTION 'KPR reporting is for deling_kpr and deling_admin' USING ERRCODE = '42501';
@@ -27,7 +28,7 @@ COMMENT ON FUNCTION kpr.kpr_reader(text, text) IS
 
 -- kpr_type_id: the 9032 identifier type KPR expects for an identity number.
 CREATE FUNCTION kpr.type_id(pid text) RETURNS integer
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE deling.fnr_kind(pid) WHEN 'fnr' THEN 1 WHEN 'dnr' THEN 2 WHEN 'hnr' THEN 3 WHEN 'fhnr' THEN 12 END;
 $$;
 COMMENT ON FUNCTION kpr.type_id(text) IS 'Identifier type (code system 9032): 1 fødselsnummer, 2 D-nummer, 3 H-nummer, 12 FH-nummer';
@@ -38,7 +39,7 @@ COMMENT ON FUNCTION kpr.type_id(text) IS 'Identifier type (code system 9032): 1 
 CREATE FUNCTION kpr.service_events(kommune_nr text, from_date date, to_date date)
 RETURNS TABLE (service_id uuid, bruker_nr text, pid text, type_id integer, test_person boolean, event text,
                event_date date, service_code text, provider_orgnr text, stop_id text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM kpr.kpr_reader(kommune_nr, 'service_events');
     RETURN QUERY
@@ -78,7 +79,7 @@ COMMENT ON FUNCTION kpr.service_events(text, date, date) IS
 -- data_quality: services KPR would reject or statistics would drop.
 CREATE FUNCTION kpr.data_quality(kommune_nr text)
 RETURNS TABLE (service_id uuid, source_id text, service_code text, problem text)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM kpr.kpr_reader(kommune_nr, 'data_quality');
     RETURN QUERY
@@ -106,7 +107,7 @@ COMMENT ON FUNCTION kpr.data_quality(text) IS
 CREATE FUNCTION kpr.service_statistics(kommune_nr text, from_month date, to_month date)
 RETURNS TABLE (month date, service_code text, age_band text, sex text, persons bigint, services bigint,
                weekly_hours numeric)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     PERFORM kpr.kpr_reader(kommune_nr, 'service_statistics');
     RETURN QUERY
@@ -129,7 +130,8 @@ COMMENT ON FUNCTION kpr.service_statistics(text, date, date) IS
     'Aggregates for the kommune''s management: persons, services and weekly hours per month, service type, age band and sex';
 
 CREATE FUNCTION deling.hmac_sha256(data bytea, key bytea) RETURNS bytea
-    AS 'MODULE_PATHNAME', 'deling_hmac_sha256' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+    AS 'MODULE_PATHNAME', 'deling_hmac_sha256' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.hmac_sha256(bytea, bytea) IS 'HMAC-SHA256 (OpenSSL); keys of at least 32 bytes';
 
 -- keys for pseudonymised research exports; only the DBA and the functions see them
@@ -142,11 +144,12 @@ CREATE TABLE deling.pseudonym_key (
 COMMENT ON TABLE deling.pseudonym_key IS 'Secret HMAC keys for pseudonymised statistics exports, one per research purpose';
 
 CREATE FUNCTION deling.random_key() RETURNS bytea
-    AS 'MODULE_PATHNAME', 'deling_random_key' LANGUAGE C VOLATILE;
+    AS 'MODULE_PATHNAME', 'deling_random_key' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.random_key() IS '32 bytes from the server''s strong random source';
 
 CREATE FUNCTION deling.add_pseudonym_key(key_id text, purpose text) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog AS $$
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     INSERT INTO deling.pseudonym_key (key_id, secret, purpose) VALUES (key_id, deling.random_key(), purpose);
 $$;
 COMMENT ON FUNCTION deling.add_pseudonym_key(text, text) IS
@@ -158,7 +161,7 @@ COMMENT ON FUNCTION deling.add_pseudonym_key(text, text) IS
 CREATE FUNCTION kpr.pseudonymised_services(kommune_nr text, key_id text)
 RETURNS TABLE (pseudonym text, birth_year integer, sex text, service_code text, status text, period_start date,
                period_end date, weekly_hours numeric)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     secret bytea;
 BEGIN
@@ -185,7 +188,8 @@ COMMENT ON FUNCTION kpr.pseudonymised_services(text, text) IS
 -- The continuous message ------------------------------------------------------
 
 CREATE FUNCTION deling.xpr_ipl_build(message jsonb) RETURNS text
-    AS 'MODULE_PATHNAME', 'deling_xpr_ipl_build' LANGUAGE C IMMUTABLE STRICT;
+    AS 'MODULE_PATHNAME', 'deling_xpr_ipl_build' LANGUAGE C IMMUTABLE STRICT
+    SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.xpr_ipl_build(jsonb) IS
     'Write an XPR(ipl) document with libxml2 from nested {"name", "attrs", "children"} objects';
 
@@ -241,7 +245,7 @@ CREATE POLICY kpr_reported_event_owner_update ON deling.kpr_reported_event FOR U
     USING ((SELECT deling.kpr_reading())) WITH CHECK ((SELECT deling.kpr_reading()));
 
 CREATE FUNCTION kpr.set_contact(kommune_nr text, name text, email text, phone text DEFAULT NULL) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog AS $$
+LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     INSERT INTO deling.kpr_report_state (kommune_nr, contact_name, contact_email, contact_phone)
     VALUES (kommune_nr, name, email, phone)
     ON CONFLICT ON CONSTRAINT kpr_report_state_pkey DO UPDATE
@@ -252,7 +256,7 @@ COMMENT ON FUNCTION kpr.set_contact(text, text, text, text) IS 'DBA: the kommune
 -- xpr_ipl_envelope: the Melding around notifications, with the kommune's
 -- contact person, written by the C builder.
 CREATE FUNCTION kpr.xpr_ipl_envelope(st deling.kpr_report_state, notifications jsonb) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     SELECT deling.xpr_ipl_build(jsonb_build_object(
         'name', 'Melding',
         'attrs', jsonb_build_object('versjon', '56.0.0', 'meldingstype', 'K', 'leverandor', 'Norsk helsenett',
@@ -262,7 +266,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog AS $$
                 'kontPerson', st.contact_name, 'meldTelefon', st.contact_phone, 'meldEpost1', st.contact_email,
                 'typeKontaktperson', '1'))),
             jsonb_build_object('name', 'Kommune', 'attrs', jsonb_build_object('kommuneNr', st.kommune_nr)))))
-    FROM (SELECT extversion AS version FROM pg_extension WHERE extname = 'deling') v;
+    FROM (SELECT extversion AS version FROM pg_catalog.pg_extension WHERE extname = 'deling') v;
 $$;
 COMMENT ON FUNCTION kpr.xpr_ipl_envelope(deling.kpr_report_state, jsonb) IS
     'Internal: the XPR(ipl) Melding around a list of notifications, with the kommune''s Kontaktperson and Kommune elements, written by the C builder';
@@ -274,7 +278,7 @@ COMMENT ON FUNCTION kpr.xpr_ipl_envelope(deling.kpr_report_state, jsonb) IS
 -- the last GUID.  It is validated against the XSD before anything is
 -- recorded; test persons only in test mode.
 CREATE FUNCTION kpr.xpr_ipl_message(kommune_nr text) RETURNS text
-LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     st deling.kpr_report_state;
     ev record;
@@ -294,31 +298,28 @@ BEGIN
     END IF;
     lopenr := st.last_lopenr;
     prev := st.last_guid;
-    -- what should have been reported by today, as event elements
-    CREATE TEMP TABLE IF NOT EXISTS pg_temp.kpr_current (event_key text PRIMARY KEY, event_date date, payload jsonb) ON COMMIT DROP;
-    TRUNCATE pg_temp.kpr_current;
-    INSERT INTO pg_temp.kpr_current
-    SELECT e.service_id || ':' || e.event || ':' || e.event_date || ':' || coalesce(e.stop_id, ''), e.event_date,
-           jsonb_build_object(
-               'name', e.event,
-               'attrs', jsonb_strip_nulls(jsonb_build_object(
-                   'tjenesteType', e.service_code, 'tjenesteOrgNr', e.provider_orgnr,
-                   'hendelseDato', to_char(e.event_date, 'YYYY-MM-DD'), 'tjenesteID', e.service_id,
-                   'midlertidigStoppID', e.stop_id)),
-               'children', jsonb_build_array(jsonb_build_object(
-                   'name', 'Bruker',
-                   'attrs', jsonb_build_object('pasientGUID', e.bruker_nr, 'brukerNr', e.bruker_nr,
-                                               'fid', e.pid, 'typeID', e.type_id::text))))
-    FROM kpr.service_events(kommune_nr, '-infinity', (now() AT TIME ZONE 'Europe/Oslo')::date) e
-    WHERE NOT e.test_person OR current_setting('deling.kpr_test_mode') = 'on';
-
     -- N for new events, M for sent events whose content changed, C for sent
     -- events that no longer exist; in event-date order, C before N on a day
     FOR ev IN
+        -- what should have been reported by today, as event elements
+        WITH c (event_key, event_date, payload) AS (
+            SELECT e.service_id || ':' || e.event || ':' || e.event_date || ':' || coalesce(e.stop_id, ''), e.event_date,
+                   jsonb_build_object(
+                       'name', e.event,
+                       'attrs', jsonb_strip_nulls(jsonb_build_object(
+                           'tjenesteType', e.service_code, 'tjenesteOrgNr', e.provider_orgnr,
+                           'hendelseDato', to_char(e.event_date, 'YYYY-MM-DD'), 'tjenesteID', e.service_id,
+                           'midlertidigStoppID', e.stop_id)),
+                       'children', jsonb_build_array(jsonb_build_object(
+                           'name', 'Bruker',
+                           'attrs', jsonb_build_object('pasientGUID', e.bruker_nr, 'brukerNr', e.bruker_nr,
+                                                       'fid', e.pid, 'typeID', e.type_id::text))))
+            FROM kpr.service_events(kommune_nr, '-infinity', (now() AT TIME ZONE 'Europe/Oslo')::date) e
+            WHERE NOT e.test_person OR current_setting('deling.kpr_test_mode') = 'on')
         SELECT coalesce(c.event_key, r.event_key) AS event_key, coalesce(c.payload, r.payload) AS payload,
                CASE WHEN r.event_key IS NULL THEN 'N' WHEN c.event_key IS NULL THEN 'C' ELSE 'M' END AS status,
                r.original_guid
-        FROM pg_temp.kpr_current c
+        FROM c
         FULL JOIN (SELECT * FROM deling.kpr_reported_event x
                    WHERE x.kommune_nr = xpr_ipl_message.kommune_nr AND x.status <> 'C') r ON r.event_key = c.event_key
         WHERE r.event_key IS NULL OR c.event_key IS NULL OR r.payload IS DISTINCT FROM c.payload
@@ -361,7 +362,7 @@ COMMENT ON FUNCTION kpr.xpr_ipl_message(text) IS
     'The next XPR(ipl) 56.0.0 continuous message for a kommune: N for events not yet sent, M for sent events whose content changed, C for sent events that no longer exist (each M and C refers to the original), numbered and chained on from the last message, validated against the XSD, recorded as sent; access-logged';
 
 CREATE FUNCTION kpr.xpr_ipl_message(kommune_nr text, since_lopenr bigint) RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     st deling.kpr_report_state;
 BEGIN
@@ -386,7 +387,7 @@ COMMENT ON FUNCTION kpr.xpr_ipl_message(text, bigint) IS
 -- followed) for events dated in the period, exactly as sent, in løpenummer
 -- order.  Nothing new is recorded.
 CREATE FUNCTION kpr.xpr_ipl_message(kommune_nr text, from_date date, to_date date) RETURNS text
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     st deling.kpr_report_state;
 BEGIN

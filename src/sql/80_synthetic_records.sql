@@ -8,14 +8,14 @@
 -- ---------------------------------------------------------------------------
 
 -- synthetic_hash: a deterministic non-negative integer below n for row i
--- and stream k (inlined: no pinned search_path).
+-- and stream k.
 CREATE FUNCTION deling.synthetic_hash(i bigint, k integer, n integer) RETURNS integer
-LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT ((hashint8extended(i, k) & 2147483647) % n)::integer;
 $$;
 
 CREATE FUNCTION deling.generate_synthetic_records(services bigint, measurements bigint) RETURNS jsonb
-LANGUAGE plpgsql SET search_path = pg_catalog AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     -- weighted towards what kommuner report most: home nursing (15) and
     -- practical assistance (1); institution stays carry a stay type
@@ -40,10 +40,10 @@ BEGIN
             HINT = 'Generate them once, into a fresh database (they are not meant to be added to).';
     END IF;
     -- the citizens numbered 0..citizens-1; row i (from 1) belongs to citizen (i - 1) % citizens
-    CREATE TEMP TABLE synthetic_citizen ON COMMIT DROP AS
+    CREATE TEMP TABLE pg_temp.synthetic_citizen ON COMMIT DROP AS
         SELECT (row_number() OVER (ORDER BY c.kommune_nr, c.pid) - 1) AS n, c.kommune_nr::text AS kommune_nr, c.pid::text AS pid
         FROM deling.citizen c;
-    ANALYZE synthetic_citizen;
+    ANALYZE pg_temp.synthetic_citizen;
 
     -- services: about services/citizens per citizen; 80 % current, the rest ended, on hold,
     -- granted for later or applied
@@ -60,7 +60,7 @@ BEGIN
                      WHEN '18' THEN 'korttidsopphold' WHEN '19' THEN 'korttidsopphold'
                      WHEN '20' THEN 'korttidsopphold' WHEN '25' THEN 'korttidsopphold' END,
            'Hjemmetjenesten sone ' || (1 + deling.synthetic_hash(i, 5, 9)), 'synthetic', 's' || i
-    FROM synthetic_citizen c, generate_series(0, services / citizens) q,
+    FROM pg_temp.synthetic_citizen c, generate_series(0, services / citizens) q,
          LATERAL (SELECT q * citizens + c.n + 1 AS i) r,
          LATERAL (SELECT codes[1 + deling.synthetic_hash(i, 1, array_length(codes, 1))] AS code,
                          deling.synthetic_hash(i, 2, 100) AS st,
@@ -81,13 +81,13 @@ BEGIN
            (ARRAY['A', 'A', 'A', 'A', 'A', 'A', 'C', 'V', 'P', 'U'])[1 + deling.synthetic_hash(i, 14, 10)],
            round((345 + deling.synthetic_hash(i, 15, 60))::numeric / 10, 1),
            NULL, 'Hjemmetjenesten', 'synthetic', 'm' || i
-    FROM synthetic_citizen c, generate_series(0, measurements / citizens) q,
+    FROM pg_temp.synthetic_citizen c, generate_series(0, measurements / citizens) q,
          LATERAL (SELECT q * citizens + c.n + 1 AS i) r,
          LATERAL (SELECT deling.synthetic_hash(i, 16, 5) = 0 AS o2) s
     WHERE i <= measurements
     ON CONFLICT DO NOTHING;
     GET DIAGNOSTICS added_measurements = ROW_COUNT;
-    DROP TABLE synthetic_citizen;
+    DROP TABLE pg_temp.synthetic_citizen;
     RETURN jsonb_build_object('services_added', added_services, 'measurements_added', added_measurements);
 END
 $$;

@@ -123,4 +123,21 @@ GRANT EXECUTE ON FUNCTION kpr.xpr_ipl_message(text), kpr.xpr_ipl_message(text, b
 GRANT EXECUTE ON FUNCTION kpr.xpr_ipl_envelope(deling.kpr_report_state, jsonb) TO deling_owner;
 GRANT EXECUTE ON FUNCTION kpr.set_contact(text, text, text, text) TO deling_admin;
 
+-- Every function of the extension runs with search_path = pg_catalog, pg_temp
+-- (pg_temp last: a caller's temporary relations and types never shadow the
+-- catalog's).  The install fails rather than ship a function without it.
+DO $$
+DECLARE
+    missing text;
+BEGIN
+    SELECT string_agg(p.oid::regprocedure::text, ', ') INTO missing
+    FROM pg_catalog.pg_proc p
+    WHERE p.pronamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace)
+      AND NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'functions without search_path = pg_catalog, pg_temp: %', missing;
+    END IF;
+END
+$$;
+
 NOTIFY pgrst, 'reload schema';

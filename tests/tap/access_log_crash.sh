@@ -62,7 +62,10 @@ SQL
 for c in a b c d; do client "$c" & done
 sleep 3
 pm=$(head -1 "$dir/data/postmaster.pid")
-kill -9 "$pm" $(pgrep -P "$pm") 2>/dev/null
+# stop the postmaster first, so that it forks no backend the kill would miss
+# (an orphaned backend would keep a client waiting on it for ever)
+kill -STOP "$pm"
+kill -9 $(pgrep -P "$pm") "$pm" 2>/dev/null
 wait
 returned=$(wc -l < "$dir/returned" 2>/dev/null || echo 0)
 check "clients received data before the crash ($returned reads)" test "$returned" -gt 10
