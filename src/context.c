@@ -68,6 +68,9 @@ static int	attestation_max_age;
 /*
  * deling_context_define_gucs: define the context settings (empty by
  * default, superuser-only, never from a file) and the token settings.
+ * RESET ALL and DISCARD ALL clear the context like any other setting: a
+ * pooler that resets a connection with them must not hand the previous
+ * caller's context to the next client.
  */
 void
 deling_context_define_gucs(void)
@@ -79,8 +82,7 @@ deling_context_define_gucs(void)
 								   &context_values[i],
 								   "",
 								   PGC_SUSET,
-								   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE |
-								   GUC_NO_RESET_ALL,
+								   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 								   NULL, context_assign, NULL);
 
 	DefineCustomStringVariable("deling.jwt_issuer",

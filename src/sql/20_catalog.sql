@@ -17,12 +17,16 @@ CREATE TABLE deling.organisation (
     name            text NOT NULL CHECK (btrim(name) <> ''),
     kind            text NOT NULL CHECK (kind IN ('kommune', 'kommuneenhet', 'legevakt', 'helseforetak', 'fastlege')),
     host_kommune_nr deling.kommunenr REFERENCES deling.kommune,
+    parent_orgnr    deling.orgnr REFERENCES deling.organisation,
     active          boolean NOT NULL DEFAULT true,
     created_at      timestamptz NOT NULL DEFAULT now(),
-    CHECK (kind NOT IN ('kommune', 'kommuneenhet') OR host_kommune_nr IS NOT NULL)
+    CHECK (kind NOT IN ('kommune', 'kommuneenhet') OR host_kommune_nr IS NOT NULL),
+    CHECK (parent_orgnr IS DISTINCT FROM orgnr)
 );
 COMMENT ON TABLE deling.organisation IS
     'Organisations whose personnel and systems use the platform; host_kommune_nr is the kommune that runs it (an integration of the organisation acts for that kommune)';
+COMMENT ON COLUMN deling.organisation.parent_orgnr IS
+    'The legal entity (HelseID orgnr_parent) this unit belongs to; a token acts for the unit (orgnr_child) only when the unit is registered under the token''s parent';
 
 CREATE TABLE deling.organisation_reach (
     orgnr       deling.orgnr NOT NULL REFERENCES deling.organisation ON DELETE CASCADE,
@@ -114,19 +118,27 @@ COMMENT ON FUNCTION deling.set_kommune_active(text, boolean) IS
     'DBA: deactivate (or reactivate) a kommune; an inactive kommune is neither written nor read';
 
 CREATE FUNCTION deling.add_organisation(orgnr text, name text, kind text, host_kommune_nr text DEFAULT NULL,
-                                        reaches text[] DEFAULT NULL)
+                                        reaches text[] DEFAULT NULL, parent_orgnr text DEFAULT NULL)
 RETURNS deling.organisation
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     result deling.organisation;
+    parent text := parent_orgnr;
 BEGIN
     IF kind NOT IN ('kommuneenhet', 'legevakt', 'helseforetak', 'fastlege') THEN
         RAISE EXCEPTION 'invalid organisation kind "%"', kind
             USING ERRCODE = '22023',
                   HINT = 'Use kommuneenhet, legevakt, helseforetak or fastlege; kommuner are added with deling.add_kommune.';
     END IF;
-    INSERT INTO deling.organisation (orgnr, name, kind, host_kommune_nr)
-        VALUES (orgnr, name, kind, host_kommune_nr)
+    -- a unit a kommune runs belongs to the kommune's legal entity unless told otherwise
+    IF parent IS NULL AND host_kommune_nr IS NOT NULL THEN
+        SELECT k.orgnr INTO parent FROM deling.kommune k WHERE k.kommune_nr = add_organisation.host_kommune_nr;
+    END IF;
+    IF parent IS NOT NULL AND NOT EXISTS (SELECT FROM deling.organisation o WHERE o.orgnr = parent) THEN
+        RAISE EXCEPTION 'parent organisation % is not registered', parent USING ERRCODE = '22023';
+    END IF;
+    INSERT INTO deling.organisation (orgnr, name, kind, host_kommune_nr, parent_orgnr)
+        VALUES (orgnr, name, kind, host_kommune_nr, parent)
         RETURNING * INTO result;
     PERFORM deling.set_organisation_reach(orgnr, coalesce(reaches, ARRAY[host_kommune_nr]::text[]));
     RETURN result;
@@ -134,8 +146,38 @@ EXCEPTION WHEN unique_violation THEN
     RAISE EXCEPTION 'organisation % is already registered', orgnr USING ERRCODE = '23505';
 END
 $$;
-COMMENT ON FUNCTION deling.add_organisation(text, text, text, text, text[]) IS
-    'DBA: register a kommune unit, legevakt, helseforetak or fastlege and the kommuner it may reach (default: its host kommune)';
+COMMENT ON FUNCTION deling.add_organisation(text, text, text, text, text[], text) IS
+    'DBA: register a kommune unit, legevakt, helseforetak or fastlege, the kommuner it may reach (default: its host kommune) and the legal entity it belongs to (default: its host kommune''s)';
+
+CREATE FUNCTION deling.set_organisation_parent(orgnr text, parent_orgnr text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF parent_orgnr IS NOT NULL AND NOT EXISTS (SELECT FROM deling.organisation o WHERE o.orgnr = set_organisation_parent.parent_orgnr) THEN
+        RAISE EXCEPTION 'parent organisation % is not registered', parent_orgnr USING ERRCODE = '22023';
+    END IF;
+    UPDATE deling.organisation o SET parent_orgnr = set_organisation_parent.parent_orgnr
+    WHERE o.orgnr = set_organisation_parent.orgnr;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'organisation % is not registered', orgnr USING ERRCODE = '22023';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION deling.set_organisation_parent(text, text) IS
+    'DBA: register the legal entity (HelseID orgnr_parent) a unit belongs to; tokens naming the unit as orgnr_child act for it only under that parent';
+
+-- token_organisation: the registered, active organisation a token acts for:
+-- its orgnr_child when the DBA registered the child under the token's
+-- orgnr_parent, its orgnr_parent when it names no other child; NULL
+-- otherwise (a child under another parent, or an unknown one, gets nothing).
+CREATE FUNCTION deling.token_organisation(parent text, child text) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT o.orgnr::text FROM deling.organisation o
+    WHERE o.active
+      AND CASE WHEN child IS NULL OR child = parent THEN o.orgnr = parent
+               ELSE o.orgnr = child AND o.parent_orgnr = parent END;
+$$;
+COMMENT ON FUNCTION deling.token_organisation(text, text) IS
+    'The registered, active organisation a token with this orgnr_parent and orgnr_child acts for, or NULL';
 
 CREATE FUNCTION deling.set_organisation_reach(orgnr text, kommuner text[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$

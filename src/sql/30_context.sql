@@ -3,6 +3,18 @@
 -- two ways to set it: deling.authenticate() and deling.pre_request().
 -- ---------------------------------------------------------------------------
 
+-- clip: a caller-supplied text as it may appear in a message or the access
+-- log: whole when short, else its first max characters and a marker saying
+-- how long it was.  Every value a caller sends is bounded before it is
+-- shown back or logged.
+CREATE FUNCTION deling.clip(v text, max integer) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE WHEN length(v) <= max THEN v
+                ELSE left(v, max) || '…[truncated, ' || length(v) || ' characters]' END;
+$$;
+COMMENT ON FUNCTION deling.clip(text, integer) IS
+    'A caller-supplied text bounded for messages and the access log: its first max characters and a marker when longer';
+
 CREATE FUNCTION deling.set_context_value(name text, value text, is_local boolean) RETURNS void
     AS 'MODULE_PATHNAME', 'deling_set_context_value' LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
@@ -136,13 +148,13 @@ BEGIN
     END IF;
     SELECT public_key_pem INTO pem FROM deling.trusted_key WHERE kid = hdr->>'kid' AND revoked_at IS NULL;
     IF pem IS NULL THEN
-        RAISE EXCEPTION 'invalid token: key id "%" is not a trusted key', hdr->>'kid' USING ERRCODE = '28000';
+        RAISE EXCEPTION 'invalid token: key id "%" is not a trusted key', deling.clip(hdr->>'kid', 64) USING ERRCODE = '28000';
     END IF;
     c := deling.jwt_verify_rs256(token, pem);
 
     -- registered claims
     IF c->>'iss' IS DISTINCT FROM current_setting('deling.jwt_issuer') THEN
-        RAISE EXCEPTION 'invalid token: issuer "%" is not trusted', coalesce(c->>'iss', '(none)') USING ERRCODE = '28000';
+        RAISE EXCEPTION 'invalid token: issuer "%" is not trusted', deling.clip(coalesce(c->>'iss', '(none)'), 100) USING ERRCODE = '28000';
     END IF;
     aud := CASE jsonb_typeof(c->'aud')
                WHEN 'string' THEN c->'aud'
@@ -161,7 +173,7 @@ BEGIN
     END IF;
     IF c ? 'nbf' AND (jsonb_typeof(c->'nbf') <> 'number' OR (c->>'nbf')::numeric - leeway > now_s) THEN
         RAISE EXCEPTION 'invalid token: not yet valid ("nbf")' USING ERRCODE = '28000',
-            DETAIL = format('nbf is %s', c->>'nbf');
+            DETAIL = format('nbf is %s', deling.clip(c->>'nbf', 30));
     END IF;
     IF jsonb_typeof(c->'iat') IS DISTINCT FROM 'number' THEN
         RAISE EXCEPTION 'invalid token: missing claim "iat"' USING ERRCODE = '28000';
@@ -177,7 +189,7 @@ BEGIN
                                       WHEN pid IS NOT NULL THEN 'deling_innbygger'
                                       ELSE 'deling_integrasjon' END);
     IF role NOT IN ('deling_helsepersonell', 'deling_integrasjon', 'deling_innbygger') THEN
-        RAISE EXCEPTION 'invalid token: role "%" is not a role a token may carry', role USING ERRCODE = '28000';
+        RAISE EXCEPTION 'invalid token: role "%" is not a role a token may carry', deling.clip(role, 64) USING ERRCODE = '28000';
     END IF;
     IF role = 'deling_helsepersonell' AND (hpr IS NULL OR hpr !~ '^[0-9]{1,9}$') THEN
         RAISE EXCEPTION 'invalid token: missing or malformed claim "helseid://claims/hpr/hpr_number"' USING ERRCODE = '28000';
@@ -195,6 +207,11 @@ BEGIN
     END IF;
     IF pid IS NOT NULL AND NOT deling.fnr_valid(pid) THEN
         RAISE EXCEPTION 'invalid token: claim "helseid://claims/identity/pid" is not a valid identity number' USING ERRCODE = '28000';
+    END IF;
+    -- claims that reach the log and the context are bounded
+    IF length(c->>'name') > 200 OR length(c->>'jti') > 200 OR length(c->>'helseid://claims/client/client_id') > 200
+       OR length(c->>'client_id') > 200 THEN
+        RAISE EXCEPTION 'invalid token: claim "name", "jti" or "client_id" is longer than 200 characters' USING ERRCODE = '28000';
     END IF;
     parent := c->>'helseid://claims/client/claims/orgnr_parent';
     child := c->>'helseid://claims/client/claims/orgnr_child';
@@ -225,18 +242,25 @@ BEGIN
         IF (att->>'toa')::numeric - leeway > now_s THEN
             RAISE EXCEPTION 'invalid token: attestation ("toa") is in the future' USING ERRCODE = '28000';
         END IF;
+        IF length((att #> '{care_relationship,decision_ref}')::text) > 2000 THEN
+            RAISE EXCEPTION 'invalid token: the attestation''s decision_ref is longer than 2000 characters' USING ERRCODE = '28000';
+        END IF;
         purpose := att #>> '{care_relationship,purpose_of_use,code}';
         IF purpose IS NOT NULL AND purpose NOT IN ('TREAT', 'ETREAT', 'COC') THEN
-            RAISE EXCEPTION 'invalid token: purpose of use "%" is not TREAT, ETREAT or COC', purpose USING ERRCODE = '28000';
+            RAISE EXCEPTION 'invalid token: purpose of use "%" is not TREAT, ETREAT or COC', deling.clip(purpose, 20) USING ERRCODE = '28000';
         END IF;
     END IF;
 
-    -- an integration acts for the kommune that runs its organisation
+    -- an integration acts for the kommune that runs its organisation: its
+    -- orgnr_child only when registered under its orgnr_parent
     IF role = 'deling_integrasjon' THEN
+        IF child IS NOT NULL AND child <> parent AND deling.token_organisation(parent, child) IS NULL THEN
+            RAISE EXCEPTION 'organisation % (orgnr_child) is not registered under % (orgnr_parent)', child, parent
+                USING ERRCODE = '42501', HINT = 'The DBA registers a unit under its legal entity with deling.add_organisation or deling.set_organisation_parent.';
+        END IF;
         SELECT o.host_kommune_nr INTO kommune
             FROM deling.organisation o JOIN deling.kommune k ON k.kommune_nr = o.host_kommune_nr
-            WHERE o.orgnr IN (child, parent) AND o.active AND k.active
-            ORDER BY o.orgnr = child DESC NULLS LAST LIMIT 1;
+            WHERE o.orgnr = deling.token_organisation(parent, child) AND k.active;
         IF kommune IS NULL THEN
             RAISE EXCEPTION 'organisation % does not act for an active kommune on this platform', coalesce(child, parent)
                 USING ERRCODE = '42501', HINT = 'The DBA registers organisations with deling.add_kommune or deling.add_organisation.';
@@ -328,12 +352,10 @@ DECLARE
 BEGIN
     -- PL/pgSQL, so its plans are cached per session (every policy asks)
     IF deling.ctx_kind() = 'person' THEN
-        -- the child organisation (the legevakt) if registered, else the parent
-        SELECT o.orgnr INTO org FROM deling.organisation o
-        WHERE o.active AND o.orgnr IN (nullif(current_setting('deling.ctx_orgnr_child'), ''),
-                                       nullif(current_setting('deling.ctx_orgnr_parent'), ''))
-        ORDER BY o.orgnr = nullif(current_setting('deling.ctx_orgnr_child'), '') DESC NULLS LAST
-        LIMIT 1;
+        -- the child organisation (the legevakt) when registered under the
+        -- parent; the parent when the token names no other child
+        org := deling.token_organisation(nullif(current_setting('deling.ctx_orgnr_parent'), ''),
+                                         nullif(current_setting('deling.ctx_orgnr_child'), ''));
     END IF;
     RETURN (SELECT coalesce(array_agg(k.kommune_nr::text ORDER BY k.kommune_nr), '{}')
             FROM deling.kommune k

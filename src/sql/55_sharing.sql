@@ -20,6 +20,23 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
        AND coalesce(nullif(current_setting('deling.ctx_purpose'), ''), purpose) = 'ETREAT';
 $$;
 
+-- refuse_read: write a refused read to the access log, then raise the
+-- refusal.  Every refusal of every read goes through it, so none is raised
+-- without its log entry (the values it logs are bounded by log_access).
+CREATE FUNCTION deling.refuse_read(service text, pid text, kommuner text[], purpose text, reason text,
+                                   code text, msg text, hint text DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM deling.log_access(service, pid, kommuner, purpose, reason, false, msg, 0);
+    IF hint IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg;
+    END IF;
+    RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, HINT = hint;
+END
+$$;
+COMMENT ON FUNCTION deling.refuse_read(text, text, text[], text, text, text, text, text) IS
+    'Internal: log a refused sharing read, then raise it (every refusal of every read is logged)';
+
 -- sharing_gate: may the caller read this citizen through this service, and
 -- from which kommuner?  Every refusal is written to the access log before
 -- it is raised (42501 naming what is missing, 22023 for a bad argument).
@@ -32,13 +49,15 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp A
 DECLARE
     kind      text := deling.ctx_kind();
     attested  text := nullif(current_setting('deling.ctx_purpose'), '');
+    parent    text := nullif(current_setting('deling.ctx_orgnr_parent'), '');
+    child     text := nullif(current_setting('deling.ctx_orgnr_child'), '');
     kommuner  text[] := deling.reach_for(service);
     code      text;
     msg       text;
     hint      text;
 BEGIN
     IF NOT EXISTS (SELECT FROM deling.service s WHERE s.service_code = sharing_gate.service AND s.available) THEN
-        RAISE EXCEPTION 'unknown sharing service "%"', service USING ERRCODE = '22023';
+        RAISE EXCEPTION 'unknown sharing service "%"', deling.clip(service, 40) USING ERRCODE = '22023';
     END IF;
     IF NOT deling.access_log_ready() THEN
         RAISE EXCEPTION 'the access log is not running, so no sharing-service read is allowed'
@@ -48,13 +67,18 @@ BEGIN
     IF kind = 'person' THEN
         IF nullif(current_setting('deling.ctx_hpr'), '') IS NULL THEN
             code := '42501'; msg := 'sharing services are for health personnel: the token has no HPR number';
+        ELSIF child IS NOT NULL AND child <> parent AND deling.token_organisation(parent, child) IS NULL THEN
+            code := '42501'; msg := format('organisation %s (orgnr_child) is not registered under %s (orgnr_parent)', child, parent);
+            hint := 'The DBA registers a unit under its legal entity with deling.add_organisation or deling.set_organisation_parent.';
         ELSIF attested IS NULL AND purpose IS NULL THEN
             code := '42501'; msg := 'a purpose of use is required: TREAT, ETREAT or COC';
             hint := 'Attest it in the token (Tillitsrammeverk), or pass the purpose argument when the token has none.';
         ELSIF attested IS NOT NULL AND purpose IS NOT NULL AND purpose <> attested THEN
-            code := '42501'; msg := format('purpose %s differs from the purpose %s attested in the token', purpose, attested);
+            code := '42501'; msg := format('purpose %s differs from the purpose %s attested in the token', deling.clip(purpose, 20), attested);
         ELSIF coalesce(attested, purpose) NOT IN ('TREAT', 'ETREAT', 'COC') THEN
-            code := '22023'; msg := format('purpose of use "%s" is not TREAT, ETREAT or COC', purpose);
+            code := '22023'; msg := format('purpose of use "%s" is not TREAT, ETREAT or COC', deling.clip(purpose, 20));
+        ELSIF length(reason) > 1000 THEN
+            code := '22023'; msg := format('reason is longer than 1000 characters (%s)', length(reason));
         ELSIF coalesce(attested, purpose) = 'ETREAT' AND deling.emergency_reason(reason) IS NULL THEN
             code := '42501'; msg := 'emergency access (ETREAT) needs a reason';
             hint := 'Give it in the token''s decision_ref description or as the reason argument; it is logged and reviewed.';
@@ -68,17 +92,13 @@ BEGIN
     IF code IS NULL AND pid IS NULL THEN
         code := '22023'; msg := 'pid is required';
     ELSIF code IS NULL AND deling.fnr_problem(pid) IS NOT NULL THEN
-        code := '22023'; msg := format('invalid identity number "%s": %s', pid, deling.fnr_problem(pid));
+        code := '22023'; msg := format('invalid identity number "%s": %s', deling.clip(pid, 20), deling.fnr_problem(pid));
     END IF;
     IF code IS NULL AND kommuner = '{}' AND require_reach THEN
         code := '42501'; msg := format('your organisation reaches no kommune that shares through "%s"', service);
     END IF;
     IF code IS NOT NULL THEN
-        PERFORM deling.log_access(service, pid, kommuner, purpose, reason, false, msg, 0);
-        IF hint IS NULL THEN
-            RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg;
-        END IF;
-        RAISE EXCEPTION USING ERRCODE = code, MESSAGE = msg, HINT = hint;
+        PERFORM deling.refuse_read(service, pid, kommuner, purpose, reason, code, msg, hint);
     END IF;
     RETURN kommuner;
 END

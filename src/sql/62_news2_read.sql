@@ -47,15 +47,19 @@ CREATE FUNCTION api.news2_observations(pid text, purpose text DEFAULT NULL, sinc
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    gate text[] := deling.sharing_gate('news2', pid, purpose, reason);
-    r record := deling.news2_readable(pid, gate, purpose);
-    kommuner text[] := r.readable;
+    gate text[];
+    r record;
+    kommuner text[];
     entries jsonb;
     matches integer;
 BEGIN
     IF max IS NULL OR max < 1 OR max > 1000 THEN
-        RAISE EXCEPTION 'max must be between 1 and 1000, not %', max USING ERRCODE = '22023';
+        PERFORM deling.refuse_read('news2', pid, NULL, purpose, reason, '22023',
+                                   format('max must be between 1 and 1000, not %s', coalesce(max::text, 'NULL')));
     END IF;
+    gate := deling.sharing_gate('news2', pid, purpose, reason);
+    r := deling.news2_readable(pid, gate, purpose);
+    kommuner := r.readable;
     SELECT coalesce(jsonb_agg(e ORDER BY m.measured_at DESC, m.measurement_id, o), '[]')
     INTO entries
     FROM deling.news2_rows(pid, kommuner, since, max) m, jsonb_array_elements(deling.news2_fhir(m)) WITH ORDINALITY AS x(e, o);
@@ -98,13 +102,16 @@ CREATE FUNCTION api.news2_trend(pid text, purpose text DEFAULT NULL, n integer D
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    gate text[] := deling.sharing_gate('news2', pid, purpose, reason);
-    r record := deling.news2_readable(pid, gate, purpose);
+    gate text[];
+    r record;
     result jsonb;
 BEGIN
     IF n IS NULL OR n < 1 OR n > 100 THEN
-        RAISE EXCEPTION 'n must be between 1 and 100, not %', n USING ERRCODE = '22023';
+        PERFORM deling.refuse_read('news2', pid, NULL, purpose, reason, '22023',
+                                   format('n must be between 1 and 100, not %s', coalesce(n::text, 'NULL')));
     END IF;
+    gate := deling.sharing_gate('news2', pid, purpose, reason);
+    r := deling.news2_readable(pid, gate, purpose);
     result := deling.news2_trend_of(pid, r.readable, n)
         || CASE WHEN r.outcome IS NOT NULL THEN jsonb_build_object('notice', r.outcome->'issue'->0->>'diagnostics') ELSE '{}' END;
     PERFORM deling.log_access('news2', pid, gate, purpose, reason, true, NULL, (result->>'measurements')::int,

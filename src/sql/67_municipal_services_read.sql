@@ -131,7 +131,8 @@ DECLARE
     n integer;
 BEGIN
     IF ms_kommuner = '{}' AND n2_kommuner = '{}' THEN
-        RAISE EXCEPTION 'your organisation reaches no kommune that shares municipal services or NEWS2' USING ERRCODE = '42501';
+        PERFORM deling.refuse_read('legevakt-summary', pid, '{}', purpose, reason, '42501',
+                                   'your organisation reaches no kommune that shares municipal services or NEWS2');
     END IF;
     ms := deling.municipal_services_of(pid, ms_kommuner, purpose, false);
     n2 := deling.news2_readable(pid, n2_kommuner, purpose);
