@@ -1,0 +1,37 @@
+-- Stopping the access log from a read: every caller-supplied value is
+-- bounded before it is logged, a refusal with an absurd argument is still
+-- logged (clipped and marked), and the log goes on taking later reads.
+\c - sec_lege
+SELECT sec.claims('lege_baerum') AS claims \gset
+\set tok `tests/tools/mint-jwt RS256 sec1 :'claims'`
+SELECT deling.authenticate(:'tok', for_session => true) IS NOT NULL AS authenticated \gset
+SELECT sec.pid('3201') AS pid \gset
+SELECT string_agg(md5(i::text), '') AS huge FROM generate_series(1, 100) i \gset
+
+SELECT sec.sqlstate(format('SELECT api.news2_observations(%L)', :'huge')) AS code \gset
+SELECT sec.ok(:'code' = '22023', 'a 3,200-character pid is refused with 22023');
+SELECT coalesce(sec.error(format('SELECT api.news2_observations(%L)', :'huge')), 'no error') AS err \gset
+SELECT sec.ok(length(:'err') < 200, 'the refusal''s message shows the value clipped (' || length(:'err') || ' characters)');
+SELECT sec.ok(sec.sqlstate(format('SELECT api.legevakt_summary(%L, reason => %L)', :'pid', repeat(:'huge', 2))) = '22023',
+              'a 6,400-character reason is refused with 22023');
+SELECT sec.ok(sec.sqlstate(format('SELECT api.news2_trend(%L, purpose => %L)', :'pid', :'huge')) IN ('22023', '42501'),
+              'an absurd purpose is refused');
+-- a read after them
+SELECT (api.news2_observations(:'pid'))->>'resourceType' AS after_read \gset
+SELECT sec.ok(:'after_read' = 'Bundle', 'a later read is served');
+
+\c - postgres
+SELECT deling.access_log_drain() IS NOT NULL AS drained \gset
+SELECT sec.ok(EXISTS (SELECT FROM deling.access_log l
+                      WHERE l.entry->>'decision' = 'denied' AND l.entry->>'citizen' LIKE left(:'huge', 20) || '%'
+                        AND l.entry->>'citizen' LIKE '%[truncated, 3200 characters]'
+                        AND length(l.entry->>'citizen') < 100),
+              'the refusal is in the access log with the pid clipped and marked');
+SELECT sec.ok(NOT EXISTS (SELECT FROM deling.access_log l WHERE length(l.entry::text) > 8000),
+              'no access-log entry is larger than 8,000 characters');
+SELECT sec.ok(EXISTS (SELECT FROM deling.access_log l WHERE l.entry->>'decision' = 'granted' AND l.entry->>'citizen' = :'pid'
+                      AND l.entry->>'service' = 'news2'),
+              'the later read reached the access log');
+SELECT sec.ok(bool_and((deling.verify_access_log(k)->>'valid')::boolean),
+              'the access log verifies')
+FROM (SELECT DISTINCT kommune_nr::text AS k FROM deling.access_log) x;
