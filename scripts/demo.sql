@@ -24,10 +24,12 @@ CREATE ROLE demo_lege LOGIN IN ROLE deling_helsepersonell;
 -- tokens as HelseID would issue them: the Bodø EPJ system, and a doctor at Asker og Bærum legevakt
 SELECT jsonb_build_object('iss', 'https://helseid-sts.nhn.no', 'aud', 'nhn:deling',
          'iat', extract(epoch FROM now())::int, 'exp', extract(epoch FROM now())::int + 300, 'jti', gen_random_uuid(),
+         'scope', jsonb_build_array('nhn:deling/integrasjon'),
          'helseid://claims/client/claims/orgnr_parent', '972418013', 'helseid://claims/client/client_id', 'bodo-epj')::text AS p \gset
 \set epj_token `tests/tools/mint-jwt RS256 demo-key :'p'`
 SELECT jsonb_build_object('iss', 'https://helseid-sts.nhn.no', 'aud', 'nhn:deling',
          'iat', extract(epoch FROM now())::int, 'exp', extract(epoch FROM now())::int + 300, 'jti', gen_random_uuid(),
+         'scope', jsonb_build_array('openid', 'profile', 'nhn:deling/helsepersonell'),
          'helseid://claims/identity/pid', '13916300004', 'name', 'Lege Legevaktsen',
          'helseid://claims/identity/security_level', '4', 'helseid://claims/identity/assurance_level', 'high',
          'helseid://claims/hpr/hpr_number', '565501872',
@@ -165,6 +167,7 @@ RESET SESSION AUTHORIZATION;
 CREATE ROLE demo_innbygger LOGIN IN ROLE deling_innbygger;
 SELECT jsonb_build_object('iss', 'https://helseid-sts.nhn.no', 'aud', 'nhn:deling',
          'iat', extract(epoch FROM now())::int, 'exp', extract(epoch FROM now())::int + 300,
+         'scope', jsonb_build_array('openid', 'nhn:deling/innbygger'),
          'helseid://claims/identity/pid', :'asker_patient', 'helseid://claims/identity/security_level', '4',
          'helseid://claims/identity/assurance_level', 'high',
          'helseid://claims/client/claims/orgnr_parent', deling.synthetic_orgnr(900001))::text AS p \gset

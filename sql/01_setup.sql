@@ -13,8 +13,10 @@ ALTER DATABASE :"DBNAME" SET deling.jwt_issuer = 'https://helseid-sts.test.nhn.n
 CREATE SCHEMA deling_test;
 GRANT USAGE ON SCHEMA deling_test TO PUBLIC;
 
--- claims(who, overrides): the claims of a typical token for one caller;
--- overrides are merged in and a JSON null removes a claim.
+-- claims(who, overrides): the claims of a typical token for one caller, as
+-- HelseID issues it (the role comes from the one nhn:deling scope, there
+-- is no "role" claim); overrides are merged in and a JSON null removes a
+-- claim.
 CREATE FUNCTION deling_test.claims(who text, overrides jsonb DEFAULT '{}') RETURNS text
 LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
     SELECT jsonb_strip_nulls(
@@ -26,18 +28,23 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
             'jti', 'jti-' || who)
         || CASE who
            WHEN 'epj_bodo' THEN jsonb_build_object(
+                'scope', jsonb_build_array('nhn:deling/integrasjon'),
                 'helseid://claims/client/claims/orgnr_parent', '972418013',
                 'helseid://claims/client/client_id', 'epj-bodo')
            WHEN 'epj_baerum' THEN jsonb_build_object(
+                'scope', jsonb_build_array('nhn:deling/integrasjon'),
                 'helseid://claims/client/claims/orgnr_parent', '935478715',
                 'helseid://claims/client/client_id', 'epj-baerum')
            WHEN 'innbygger' THEN jsonb_build_object(
+                'scope', jsonb_build_array('openid', 'profile', 'nhn:deling/innbygger'),
                 'helseid://claims/identity/pid', deling.synthetic_fnr('1941-04-09', 0),
                 'helseid://claims/identity/security_level', '4',
                 'helseid://claims/identity/assurance_level', 'high',
                 'helseid://claims/client/claims/orgnr_parent', deling.synthetic_orgnr(900001),
                 'helseid://claims/client/client_id', 'innbyggerkanal')
            WHEN 'lege_ab' THEN jsonb_build_object(
+                'scope', jsonb_build_array('openid', 'profile', 'helseid://scopes/identity/pid', 'helseid://scopes/hpr/hpr_number',
+                                           'nhn:deling/helsepersonell'),
                 'helseid://claims/identity/pid', '13916300004',
                 'helseid://claims/identity/security_level', '4',
                 'helseid://claims/identity/assurance_level', 'high',

@@ -112,7 +112,7 @@ SELECT deling_test.try_auth(:'tok');
 SELECT deling_test.claims('lege_ab', '{"helseid://claims/identity/assurance_level": "substantial"}') AS p \gset
 \set tok `tests/tools/mint-jwt RS256 k1 :'p'`
 SELECT deling_test.try_auth(:'tok');
-SELECT deling_test.claims('lege_ab', '{"helseid://claims/hpr/hpr_number": null, "role": "deling_helsepersonell"}') AS p \gset
+SELECT deling_test.claims('lege_ab', '{"helseid://claims/hpr/hpr_number": null}') AS p \gset
 \set tok `tests/tools/mint-jwt RS256 k1 :'p'`
 SELECT deling_test.try_auth(:'tok');
 SELECT deling_test.claims('lege_ab', '{"helseid://claims/identity/pid": "02013299998"}') AS p \gset
@@ -121,7 +121,23 @@ SELECT deling_test.try_auth(:'tok');
 SELECT deling_test.claims('lege_ab', '{"helseid://claims/client/claims/orgnr_parent": null}') AS p \gset
 \set tok `tests/tools/mint-jwt RS256 k1 :'p'`
 SELECT deling_test.try_auth(:'tok');
+-- the role comes from the one scope of nhn:deling the token carries (no
+-- "role" claim): none, two, or one the platform does not know is refused;
+-- a "role" claim cannot pick another role
+SELECT deling_test.claims('lege_ab', '{"scope": ["openid", "profile"]}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+SELECT deling_test.try_auth(:'tok');
+SELECT deling_test.claims('lege_ab', '{"scope": ["nhn:deling/helsepersonell", "nhn:deling/integrasjon"]}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+SELECT deling_test.try_auth(:'tok');
+SELECT deling_test.claims('lege_ab', '{"scope": ["nhn:deling/admin"]}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+SELECT deling_test.try_auth(:'tok');
 SELECT deling_test.claims('lege_ab', '{"role": "deling_admin"}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+SELECT deling_test.try_auth(:'tok');
+-- a space-delimited scope string (RFC 8693 style) is read the same way
+SELECT deling_test.claims('lege_ab', '{"scope": "openid nhn:deling/helsepersonell"}') AS p \gset
 \set tok `tests/tools/mint-jwt RS256 k1 :'p'`
 SELECT deling_test.try_auth(:'tok');
 -- the attestation: stale (61 min), missing toa, unknown purpose; ETREAT passes

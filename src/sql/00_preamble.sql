@@ -32,6 +32,28 @@ BEGIN
 END
 $$;
 
+-- PostgREST (13 and later) takes the role from the token's scope of the
+-- HelseID API resource nhn:deling (jwt-role-claim-key
+-- .scope[?(@ ^== "nhn:deling/")]) and switches to the login-less role named
+-- exactly after it; each is a member of the deling_* role it stands for
+-- (deling.scope_role).  The authenticator may switch to them and to the
+-- deling_* roles themselves (direct SQL and replays), never further.
+DO $$
+DECLARE
+    s text[];
+BEGIN
+    FOREACH s SLICE 1 IN ARRAY ARRAY[['nhn:deling/helsepersonell', 'deling_helsepersonell'],
+                                     ['nhn:deling/integrasjon', 'deling_integrasjon'],
+                                     ['nhn:deling/innbygger', 'deling_innbygger'],
+                                     ['nhn:deling/kpr', 'deling_kpr']] LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = s[1]) THEN
+            EXECUTE format('CREATE ROLE %I NOLOGIN', s[1]);
+        END IF;
+        EXECUTE format('GRANT %I TO %I', s[2], s[1]);
+        EXECUTE format('GRANT %I TO deling_authenticator', s[1]);
+    END LOOP;
+END
+$$;
 GRANT deling_anon, deling_helsepersonell, deling_integrasjon, deling_innbygger TO deling_authenticator;
 
 CREATE SCHEMA api;

@@ -116,6 +116,20 @@ COMMENT ON FUNCTION deling.revoke_trusted_key(text) IS 'DBA: stop trusting a sig
 
 -- Verification ----------------------------------------------------------------
 
+-- scope_role: the platform role a scope of the HelseID API resource
+-- nhn:deling stands for (NULL for any other scope).  PostgREST switches to
+-- the login-less role named exactly after the scope (jwt-role-claim-key
+-- .scope[?(@ ^== "nhn:deling/")]); that role is a member of this one.
+CREATE FUNCTION deling.scope_role(scope text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE scope WHEN 'nhn:deling/helsepersonell' THEN 'deling_helsepersonell'
+                      WHEN 'nhn:deling/integrasjon' THEN 'deling_integrasjon'
+                      WHEN 'nhn:deling/innbygger' THEN 'deling_innbygger'
+                      WHEN 'nhn:deling/kpr' THEN 'deling_kpr' END;
+$$;
+COMMENT ON FUNCTION deling.scope_role(text) IS
+    'The deling_* role a scope of the HelseID API resource nhn:deling stands for (NULL for any other scope)';
+
 -- verify_token: verify signature and claims; return the caller context it
 -- grants.  Raises 28000 naming what failed, 42501 when the token is valid
 -- but its organisation may not act here.
@@ -138,6 +152,7 @@ DECLARE
     child   text;
     purpose text;
     kommune text;
+    scopes  text[];
 BEGIN
     IF token IS NULL OR token = '' THEN
         RAISE EXCEPTION 'invalid token: empty' USING ERRCODE = '28000';
@@ -182,15 +197,33 @@ BEGIN
         RAISE EXCEPTION 'invalid token: issued in the future' USING ERRCODE = '28000';
     END IF;
 
+    -- the role: from the one scope of the platform's API resource the token
+    -- carries (HelseID issues "scope" as a JSON array and no "role" claim)
+    scopes := ARRAY(SELECT s FROM jsonb_array_elements_text(CASE jsonb_typeof(c->'scope')
+                                  WHEN 'array' THEN c->'scope'
+                                  WHEN 'string' THEN to_jsonb(string_to_array(c->>'scope', ' '))
+                                  ELSE '[]' END) s
+                    WHERE s LIKE 'nhn:deling/%');
+    IF cardinality(scopes) = 0 THEN
+        RAISE EXCEPTION 'invalid token: it carries no scope of the API resource nhn:deling'
+            USING ERRCODE = '28000',
+                  HINT = 'Request one of nhn:deling/helsepersonell, nhn:deling/integrasjon, nhn:deling/innbygger or nhn:deling/kpr from HelseID.';
+    END IF;
+    IF cardinality(scopes) > 1 THEN
+        RAISE EXCEPTION 'invalid token: it carries more than one scope of nhn:deling (%); a token acts in one role',
+            deling.clip(array_to_string(scopes, ', '), 200) USING ERRCODE = '28000';
+    END IF;
+    role := deling.scope_role(scopes[1]);
+    IF role IS NULL THEN
+        RAISE EXCEPTION 'invalid token: scope "%" is not a role of the platform', deling.clip(scopes[1], 64) USING ERRCODE = '28000';
+    END IF;
+    IF c ? 'role' AND c->>'role' IS DISTINCT FROM scopes[1] AND c->>'role' IS DISTINCT FROM role THEN
+        RAISE EXCEPTION 'invalid token: claim "role" does not match its scope %', scopes[1] USING ERRCODE = '28000';
+    END IF;
+
     -- HelseID claims
     pid := c->>'helseid://claims/identity/pid';
     hpr := c->>'helseid://claims/hpr/hpr_number';
-    role := coalesce(c->>'role', CASE WHEN hpr IS NOT NULL THEN 'deling_helsepersonell'
-                                      WHEN pid IS NOT NULL THEN 'deling_innbygger'
-                                      ELSE 'deling_integrasjon' END);
-    IF role NOT IN ('deling_helsepersonell', 'deling_integrasjon', 'deling_innbygger') THEN
-        RAISE EXCEPTION 'invalid token: role "%" is not a role a token may carry', deling.clip(role, 64) USING ERRCODE = '28000';
-    END IF;
     IF role = 'deling_helsepersonell' AND (hpr IS NULL OR hpr !~ '^[0-9]{1,9}$') THEN
         RAISE EXCEPTION 'invalid token: missing or malformed claim "helseid://claims/hpr/hpr_number"' USING ERRCODE = '28000';
     END IF;
@@ -269,8 +302,8 @@ BEGIN
 
     RETURN jsonb_build_object(
         'kind', CASE role WHEN 'deling_helsepersonell' THEN 'person' WHEN 'deling_innbygger' THEN 'citizen'
-                          ELSE 'integration' END,
-        'role', role, 'pid', pid, 'hpr', hpr, 'name', c->>'name',
+                          WHEN 'deling_kpr' THEN 'kpr' ELSE 'integration' END,
+        'role', role, 'scope', scopes[1], 'pid', pid, 'hpr', hpr, 'name', c->>'name',
         'orgnr_parent', parent, 'orgnr_child', child, 'kommune_nr', kommune,
         'purpose', purpose, 'decision_ref', att #> '{care_relationship,decision_ref}',
         'token_id', c->>'jti',
@@ -482,9 +515,12 @@ BEGIN
         RAISE EXCEPTION 'Authorization header is not "Bearer <token>"' USING ERRCODE = '28000';
     END IF;
     ctx := deling.verify_token(substr(auth, 8));
-    IF ctx->>'role' IS DISTINCT FROM outer_role THEN
-        RAISE EXCEPTION 'token is for role %, but the request runs as %', ctx->>'role', outer_role
-            USING ERRCODE = '42501';
+    -- PostgREST switched to the role named after the token's scope (or, for
+    -- a direct replay, to the deling_* role itself): nothing else
+    IF outer_role IS DISTINCT FROM ctx->>'scope' AND outer_role IS DISTINCT FROM ctx->>'role' THEN
+        RAISE EXCEPTION 'token is for role % (scope %), but the request runs as %', ctx->>'role', ctx->>'scope', outer_role
+            USING ERRCODE = '42501',
+                  HINT = 'PostgREST takes the role from the scope: jwt-role-claim-key = .scope[?(@ ^== "nhn:deling/")] (PostgREST 13).';
     END IF;
     PERFORM deling.apply_context(ctx || jsonb_build_object('session_user', session_user,
                                                            'request_id', left(headers->>'x-request-id', 200)), true);

@@ -85,6 +85,8 @@ BEGIN
         END IF;
     ELSIF kind = 'citizen' THEN
         code := '42501'; msg := 'sharing services are for health personnel and integrations, not the citizen''s channel';
+    ELSIF kind = 'kpr' THEN
+        code := '42501'; msg := 'sharing services are for health personnel and integrations, not KPR reporting';
     ELSIF deling.current_kommune() IS NULL THEN
         code := '42501'; msg := 'no caller context: sharing services need a verified token';
         hint := 'Call through PostgREST with a bearer token, or run deling.authenticate(token) first.';

@@ -21,7 +21,7 @@ claims=$(q -c "SELECT jsonb_build_object(
     'exp', extract(epoch FROM now())::bigint + 3600, 'jti', 'bench-lege',
     'helseid://claims/identity/pid', '13916300004', 'helseid://claims/identity/security_level', '4',
     'helseid://claims/identity/assurance_level', 'high', 'helseid://claims/hpr/hpr_number', '565501872',
-    'name', 'Lege Legevaktsen', 'role', 'deling_helsepersonell',
+    'name', 'Lege Legevaktsen', 'scope', jsonb_build_array('openid', 'nhn:deling/helsepersonell'),
     'helseid://claims/client/claims/orgnr_parent', (SELECT orgnr FROM deling.kommune WHERE kommune_nr = '1804'),
     'helseid://claims/client/claims/orgnr_child', (SELECT orgnr FROM deling.organisation WHERE name = 'Bodø legevakt'),
     'authorization_details', jsonb_build_array(jsonb_build_object('type', 'nhn:tillitsrammeverk:parameters',

@@ -64,15 +64,18 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
             'jti', 'sec-' || who)
         || CASE
            WHEN who LIKE 'epj_%' THEN jsonb_build_object(
+                'scope', jsonb_build_array('nhn:deling/integrasjon'),
                 'helseid://claims/client/claims/orgnr_parent',
                 (SELECT k.orgnr FROM deling.kommune k WHERE k.kommune_nr = CASE who WHEN 'epj_bodo' THEN '1804' ELSE '3201' END),
                 'helseid://claims/client/client_id', who)
            WHEN who = 'innbygger' THEN jsonb_build_object(
+                'scope', jsonb_build_array('openid', 'nhn:deling/innbygger'),
                 'helseid://claims/identity/pid', (SELECT min(pid) FROM deling.citizen WHERE kommune_nr = '1804'),
                 'helseid://claims/identity/security_level', '4', 'helseid://claims/identity/assurance_level', 'high',
                 'helseid://claims/client/claims/orgnr_parent', deling.synthetic_orgnr(900001),
                 'helseid://claims/client/client_id', 'innbyggerkanal')
            WHEN who LIKE 'lege_%' THEN jsonb_build_object(
+                'scope', jsonb_build_array('openid', 'profile', 'nhn:deling/helsepersonell'),
                 'helseid://claims/identity/pid', '13916300004',
                 'helseid://claims/identity/security_level', '4', 'helseid://claims/identity/assurance_level', 'high',
                 'helseid://claims/hpr/hpr_number', '565501872', 'name', 'Lege Legevaktsen',

@@ -36,6 +36,7 @@ now=$(date +%s)
 unit=$(psql_ -U postgres -d postgres -c "SELECT orgnr FROM deling.organisation WHERE name = 'Asker og Bærum legevakt'")
 pid=$(psql_ -U postgres -d postgres -c "SELECT deling.synthetic_fnr('1938-03-14', 0)")
 payload="{\"iss\":\"https://helseid-sts.nhn.no\",\"aud\":\"nhn:deling\",\"iat\":$now,\"exp\":$((now + 600)),
+ \"scope\":[\"openid\",\"nhn:deling/helsepersonell\"],
  \"helseid://claims/identity/pid\":\"13916300004\",\"helseid://claims/identity/security_level\":\"4\",
  \"helseid://claims/identity/assurance_level\":\"high\",\"helseid://claims/hpr/hpr_number\":\"565501872\",
  \"helseid://claims/client/claims/orgnr_parent\":\"935478715\",\"helseid://claims/client/claims/orgnr_child\":\"$unit\",

@@ -10,7 +10,7 @@ own_cluster 0 shared_preload_libraries=deling
 
 keys=${DELING_TEST_KEYS:-$dir/keys}; mkdir -p "$keys"; export DELING_TEST_KEYS=$keys
 now=$(date +%s)
-payload="{\"iss\":\"https://helseid-sts.nhn.no\",\"aud\":\"nhn:deling\",\"iat\":$now,\"exp\":$((now + 600)),\"helseid://claims/client/claims/orgnr_parent\":\"972418013\"}"
+payload="{\"iss\":\"https://helseid-sts.nhn.no\",\"aud\":\"nhn:deling\",\"iat\":$now,\"exp\":$((now + 600)),\"scope\":[\"nhn:deling/integrasjon\"],\"helseid://claims/client/claims/orgnr_parent\":\"972418013\"}"
 good=$(tests/tools/mint-jwt RS256 mc1 "$payload")
 hs=$(tests/tools/mint-jwt HS256 mc1 "$payload")
 pub=$(tests/tools/mint-jwt pubkey mc1 | sed "s/'/''/g")
