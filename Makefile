@@ -22,7 +22,8 @@ EXTRA_CLEAN = tests/isolation/output_iso results regression.diffs regression.out
 
 PG_CONFIG  ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 PG_CPPFLAGS = -Isrc $(shell pkg-config --cflags libxml-2.0 openssl 2>/dev/null)
-PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter
+# make test (and so CI) builds with -Werror: a warning fails the build
+PG_CFLAGS   = -Wall -Wextra -Wno-unused-parameter $(if $(WERROR),-Werror)
 SHLIB_LINK  = $(shell pkg-config --libs libxml-2.0 openssl 2>/dev/null)
 
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
@@ -50,7 +51,7 @@ demo: bootstrap
 	scripts/demo.sh
 
 test: bootstrap
-	$(MAKE) all install
+	$(MAKE) all install WERROR=1
 	scripts/test.sh
 
 bench: bootstrap
