@@ -223,7 +223,7 @@ SELECT to_char((e->'resource'->>'recorded')::timestamptz AT TIME ZONE 'Europe/Os
        e->'resource'->'purposeOfEvent'->0->'coding'->0->>'code' AS purpose,
        e->'resource'->'entity'->0->>'description' AS service,
        CASE e->'resource'->>'outcome' WHEN '0' THEN 'granted' ELSE 'denied' END AS decision
-FROM jsonb_array_elements(api.my_access_log()->'entry') e;
+FROM jsonb_array_elements(api.my_access_log()::jsonb->'entry') e;
 RESET SESSION AUTHORIZATION;
 SELECT k AS kommune_nr, (v->>'valid')::boolean AS chain_valid, v->>'entries' AS entries
 FROM (SELECT k, deling.verify_access_log(k) AS v FROM (SELECT DISTINCT kommune_nr::text AS k FROM deling.access_log) x) y ORDER BY 1;
