@@ -120,10 +120,12 @@ RESET SESSION AUTHORIZATION;
 
 \echo
 \echo '== 7. Tenant isolation and opt-in for NEWS2'
-SELECT regexp_replace(convert_from(decode(rpad(translate(split_part(:'lege_token', '.', 2), '-_', '+/'),
+SELECT regexp_replace(regexp_replace(convert_from(decode(rpad(translate(split_part(:'lege_token', '.', 2), '-_', '+/'),
            (length(split_part(:'lege_token', '.', 2)) + 3) / 4 * 4, '='), 'base64'), 'UTF8'),
        '"helseid://claims/client/claims/orgnr_child": "[0-9]+"',
-       '"helseid://claims/client/claims/orgnr_child": "' || (SELECT orgnr FROM deling.organisation WHERE name = 'Bodø legevakt') || '"')
+       '"helseid://claims/client/claims/orgnr_child": "' || (SELECT orgnr FROM deling.organisation WHERE name = 'Bodø legevakt') || '"'),
+       '"helseid://claims/client/claims/orgnr_parent": "[0-9]+"',
+       '"helseid://claims/client/claims/orgnr_parent": "' || (SELECT orgnr FROM deling.kommune WHERE kommune_nr = '1804') || '"')
        AS p \gset
 \set bodo_lege_token `tests/tools/mint-jwt RS256 demo-key :'p'`
 SET SESSION AUTHORIZATION demo_lege;
