@@ -120,10 +120,12 @@ RESET SESSION AUTHORIZATION;
 
 \echo
 \echo '== 7. Tenant isolation and opt-in for NEWS2'
-SELECT regexp_replace(convert_from(decode(rpad(translate(split_part(:'lege_token', '.', 2), '-_', '+/'),
+SELECT regexp_replace(regexp_replace(convert_from(decode(rpad(translate(split_part(:'lege_token', '.', 2), '-_', '+/'),
            (length(split_part(:'lege_token', '.', 2)) + 3) / 4 * 4, '='), 'base64'), 'UTF8'),
        '"helseid://claims/client/claims/orgnr_child": "[0-9]+"',
-       '"helseid://claims/client/claims/orgnr_child": "' || (SELECT orgnr FROM deling.organisation WHERE name = 'Bodø legevakt') || '"')
+       '"helseid://claims/client/claims/orgnr_child": "' || (SELECT orgnr FROM deling.organisation WHERE name = 'Bodø legevakt') || '"'),
+       '"helseid://claims/client/claims/orgnr_parent": "[0-9]+"',
+       '"helseid://claims/client/claims/orgnr_parent": "' || (SELECT orgnr FROM deling.kommune WHERE kommune_nr = '1804') || '"')
        AS p \gset
 \set bodo_lege_token `tests/tools/mint-jwt RS256 demo-key :'p'`
 SET SESSION AUTHORIZATION demo_lege;
@@ -223,7 +225,7 @@ SELECT to_char((e->'resource'->>'recorded')::timestamptz AT TIME ZONE 'Europe/Os
        e->'resource'->'purposeOfEvent'->0->'coding'->0->>'code' AS purpose,
        e->'resource'->'entity'->0->>'description' AS service,
        CASE e->'resource'->>'outcome' WHEN '0' THEN 'granted' ELSE 'denied' END AS decision
-FROM jsonb_array_elements(api.my_access_log()->'entry') e;
+FROM jsonb_array_elements(api.my_access_log()::jsonb->'entry') e;
 RESET SESSION AUTHORIZATION;
 SELECT k AS kommune_nr, (v->>'valid')::boolean AS chain_valid, v->>'entries' AS entries
 FROM (SELECT k, deling.verify_access_log(k) AS v FROM (SELECT DISTINCT kommune_nr::text AS k FROM deling.access_log) x) y ORDER BY 1;

@@ -78,7 +78,7 @@ FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e WHERE e->'resource'->>'re
 -- since and max
 SELECT (api.news2_observations(:'pid', since => '2026-11-20T19:00:00+01:00'))->>'total' AS since_evening;
 SELECT b->>'total' AS total, (SELECT count(*) FROM jsonb_array_elements(b->'entry') e WHERE e->'search'->>'mode' = 'match') AS returned
-FROM (SELECT api.news2_observations(:'pid', max => 1) AS b) x;
+FROM (SELECT api.news2_observations(:'pid', max => 1)::jsonb AS b) x;
 SELECT api.news2_observations(:'pid', max => 1) \g (format=unaligned tuples_only=on) :fhir_dir/news2_max1.json
 -- the trend for the legevakt view
 SELECT deling_test.mask(api.news2_trend(:'pid', n => 3)) AS trend;

@@ -162,7 +162,7 @@ SELECT api.municipal_services_count(:'pid') AS active_services;
 -- services in two kommuner for one citizen
 SELECT e->'resource'->'type'->0->'coding'->0->>'code' AS code, e->'resource'->>'status' AS status,
        e->'resource'->'managingOrganization'->>'display' AS unit
-FROM jsonb_array_elements(api.municipal_services(:'moved_pid', include_history => true)->'entry') e
+FROM jsonb_array_elements(api.municipal_services(:'moved_pid', include_history => true)::jsonb->'entry') e
 WHERE e->'search'->>'mode' = 'match' ORDER BY 1, 2;
 -- Bodø is outside the legevakt's reach
 SELECT (api.municipal_services(:'bodo_pid'))->>'total' AS bodo_citizen, api.municipal_services_count(:'bodo_pid') AS bodo_count;

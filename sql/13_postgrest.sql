@@ -1,230 +1,349 @@
--- The api schema as PostgREST serves it: every endpoint replayed with the
--- SQL PostgREST 12 sends for the request (see sql/include/pgrst_request.psql
--- and docs/postgrest.md), for each role, plus anonymous, expired, forged and
--- wrong-role requests.  Errors show their SQLSTATE, which PostgREST maps to
--- the HTTP status (42501 -> 403, 28000 -> 403, 22023 -> 400, 23505 -> 409).
-\set VERBOSITY sqlstate
+-- The api schema as PostgREST 13 serves it, replayed from PostgREST's
+-- source (docs/postgrest.md, "Tested how"): for every endpoint and every
+-- kind of caller, the statements PostgREST sends, exactly, as
+-- deling_authenticator, with tokens as HelseID issues them (a scope array,
+-- no role claim).  Requests PostgREST refuses itself (a bad or expired
+-- token, an Accept it has no handler for) send no SQL: the suite prints
+-- what PostgREST answers.  Each request prints one line and PostgREST's
+-- answer: the HTTP status (from the SQLSTATE as Error.hs maps it), the
+-- Content-Type and the body's first byte on the wire.
+\set VERBOSITY terse
+\set SHOW_CONTEXT never
 SET client_min_messages = warning;
+\i sql/include/fhir_dir.psql
+\i sql/include/pgrst_setup.psql
 SELECT deling.synthetic_fnr('1938-03-14', 0) AS pid \gset
 SELECT deling.synthetic_fnr('1933-12-24', 0) AS moved_pid \gset
 SELECT deling.synthetic_fnr('1955-05-05', 0) AS new_pid \gset
 
--- the statements PostgREST 12 builds: a read of a view, and an RPC call with
--- its arguments from a JSON payload (GET query string or POST body)
-CREATE FUNCTION pg_temp.view_query(view text, lim integer) RETURNS text LANGUAGE sql AS $$
-    SELECT format('WITH pgrst_source AS ( SELECT %1$s.* FROM %1$s LIMIT %2$s OFFSET 0 ) SELECT null::bigint AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, coalesce(json_agg(_postgrest_t), ''[]'')::character varying AS body, nullif(current_setting(''response.headers'', true), '''') AS response_headers, nullif(current_setting(''response.status'', true), '''') AS response_status, '''' AS response_inserted FROM ( SELECT * FROM pgrst_source ) _postgrest_t',
-                  '"api".' || quote_ident(view), lim);
-$$;
-CREATE FUNCTION pg_temp.rpc_query(fn text, args jsonb, types jsonb) RETURNS text LANGUAGE sql AS $$
-    SELECT CASE WHEN types = '{}' THEN format('WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT "api".%I() pgrst_scalar) pgrst_call) SELECT null::bigint AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, coalesce((json_agg(_postgrest_t.pgrst_scalar)->0)::text, ''null'') AS body, nullif(current_setting(''response.headers'', true), '''') AS response_headers, nullif(current_setting(''response.status'', true), '''') AS response_status, '''' AS response_inserted FROM (SELECT * FROM pgrst_source) _postgrest_t', fn)
-    ELSE format('WITH pgrst_source AS (SELECT pgrst_call.pgrst_scalar FROM (SELECT %L::json AS json_data) pgrst_payload, LATERAL (SELECT %s FROM json_to_record(pgrst_payload.json_data) AS _(%s) LIMIT 1) pgrst_args, LATERAL (SELECT "api".%I(%s) pgrst_scalar) pgrst_call) SELECT null::bigint AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, coalesce((json_agg(_postgrest_t.pgrst_scalar)->0)::text, ''null'') AS body, nullif(current_setting(''response.headers'', true), '''') AS response_headers, nullif(current_setting(''response.status'', true), '''') AS response_status, '''' AS response_inserted FROM (SELECT * FROM pgrst_source) _postgrest_t',
-                  args::text::json,
-                  (SELECT string_agg(quote_ident(k), ', ' ORDER BY k) FROM jsonb_object_keys(types) k),
-                  (SELECT string_agg(quote_ident(k) || ' ' || (types->>k), ', ' ORDER BY k) FROM jsonb_object_keys(types) k),
-                  fn,
-                  (SELECT string_agg(format('%1$I := pgrst_args.%1$I', k), ', ' ORDER BY k) FROM jsonb_object_keys(types) k)) END;
-$$;
-SELECT pg_temp.view_query('citizens', 5) AS q_citizens \gset
-SELECT pg_temp.rpc_query('news2_observations', jsonb_build_object('pid', :'pid'), '{"pid": "text"}') AS q_news2 \gset
-SELECT pg_temp.rpc_query('news2_trend', jsonb_build_object('pid', :'pid'), '{"pid": "text"}') AS q_trend \gset
-SELECT pg_temp.rpc_query('municipal_services', jsonb_build_object('pid', :'moved_pid', 'include_history', true),
-                         '{"pid": "text", "include_history": "boolean"}') AS q_services \gset
-SELECT pg_temp.rpc_query('municipal_services_count', jsonb_build_object('pid', :'moved_pid'), '{"pid": "text"}') AS q_count \gset
-SELECT pg_temp.rpc_query('legevakt_summary', jsonb_build_object('pid', :'pid'), '{"pid": "text"}') AS q_summary \gset
-SELECT pg_temp.rpc_query('news2_ingest', jsonb_build_object('measurement', jsonb_build_object('pid', :'new_pid',
-    'measured_at', '2026-11-21T10:00:00+01:00', 'resp_rate', 18, 'spo2', 95, 'on_oxygen', false, 'systolic_bp', 132,
-    'pulse', 88, 'consciousness', 'A', 'temperature', 37.8, 'source_system', 'pgrst', 'source_id', 'p-1')),
-    '{"measurement": "jsonb"}') AS q_ingest \gset
-SELECT pg_temp.rpc_query('news2_ingest_batch', jsonb_build_object('measurements', jsonb_build_array(jsonb_build_object('pid', :'new_pid'))),
-    '{"measurements": "jsonb"}') AS q_bad_batch \gset
-SELECT pg_temp.rpc_query('municipal_services_ingest', jsonb_build_object('service', jsonb_build_object('pid', :'new_pid',
-    'service_code', '15', 'status', 'active', 'period_start', '2026-11-01', 'source_system', 'pgrst', 'source_id', 's-1')),
-    '{"service": "jsonb"}') AS q_service_ingest \gset
-SELECT pg_temp.rpc_query('block_sharing', jsonb_build_object('pid', :'pid', 'sharing_service', 'news2', 'kommuner', jsonb_build_array('1804')),
-    '{"pid": "text", "sharing_service": "text", "kommuner": "text[]"}') AS q_block \gset
-SELECT pg_temp.rpc_query('sharing_blocks', jsonb_build_object('pid', :'pid'), '{"pid": "text"}') AS q_blocks \gset
-SELECT pg_temp.rpc_query('my_access_log', '{}', '{}') AS q_my_log \gset
-SELECT pg_temp.rpc_query('municipal_services_ingest_batch', jsonb_build_object('services', jsonb_build_array(
-    jsonb_build_object('pid', :'new_pid', 'service_code', '1', 'status', 'active', 'period_start', '2026-11-01',
-                       'source_system', 'pgrst', 'source_id', 's-2'))), '{"services": "jsonb"}') AS q_services_batch \gset
-SELECT pg_temp.rpc_query('municipal_services_ingest_fhir', jsonb_build_object('bundle', jsonb_build_object(
-    'resourceType', 'Bundle', 'type', 'batch', 'entry', jsonb_build_array(jsonb_build_object('resource', jsonb_build_object(
-        'resourceType', 'EpisodeOfCare', 'status', 'active',
-        'identifier', jsonb_build_array(jsonb_build_object('system', 'pgrst', 'value', 's-3')),
-        'type', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
-            'system', 'urn:oid:2.16.578.1.12.4.1.1.9151', 'code', '5')))),
-        'patient', jsonb_build_object('identifier', jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', :'new_pid')),
-        'period', jsonb_build_object('start', '2026-11-02')))))), '{"bundle": "jsonb"}') AS q_services_fhir \gset
-SELECT pg_temp.rpc_query('news2_ingest_fhir', jsonb_build_object('bundle', jsonb_build_object('resourceType', 'Bundle', 'type', 'batch')),
-    '{"bundle": "jsonb"}') AS q_news2_fhir_bad \gset
--- POST /citizens: an insert through the view, as PostgREST builds it
-SELECT format('WITH pgrst_source AS (INSERT INTO "api"."citizens"("pid") SELECT "pgrst_body"."pid" FROM (SELECT %L::json AS json_data) pgrst_payload, LATERAL (SELECT CASE WHEN json_typeof(pgrst_payload.json_data) = ''array'' THEN pgrst_payload.json_data ELSE json_build_array(pgrst_payload.json_data) END AS val) pgrst_uniform_json, LATERAL (SELECT * FROM json_to_recordset(pgrst_uniform_json.val) AS _("pid" text) ) pgrst_body  RETURNING 1) SELECT '''' AS total_result_set, pg_catalog.count(_postgrest_t) AS page_total, array[]::text[] AS header, ''''::text AS body, nullif(current_setting(''response.headers'', true), '''') AS response_headers, nullif(current_setting(''response.status'', true), '''') AS response_status, '''' AS response_inserted FROM (SELECT * FROM pgrst_source) _postgrest_t',
-              jsonb_build_object('pid', deling.synthetic_fnr('1966-06-06', 0))) AS q_insert \gset
-SELECT replace(:'q_insert', '"pid")', '"pid", "kommune_nr")') AS q_insert_other \gset
-SELECT replace(replace(:'q_insert_other', 'SELECT "pgrst_body"."pid" FROM', 'SELECT "pgrst_body"."pid", "pgrst_body"."kommune_nr" FROM'),
-               'AS _("pid" text)', 'AS _("pid" text, "kommune_nr" text)') AS q_insert_other \gset
-SELECT replace(:'q_insert_other', '"pid": "' || deling.synthetic_fnr('1966-06-06', 0) || '"',
-               '"pid": "' || deling.synthetic_fnr('1966-06-06', 1) || '", "kommune_nr": "1804"') AS q_insert_other \gset
-
--- tokens and the request headers PostgREST passes on
+-- tokens as HelseID issues them; the KPR client's is a client-credentials
+-- token of its own organisation
 SELECT deling_test.claims('lege_ab') AS lege_claims \gset
 \set lege_tok `tests/tools/mint-jwt RS256 k1 :'lege_claims'`
 SELECT deling_test.claims('epj_baerum') AS epj_claims \gset
 \set epj_tok `tests/tools/mint-jwt RS256 k1 :'epj_claims'`
 SELECT deling_test.claims('innbygger', jsonb_build_object('helseid://claims/identity/pid', :'pid')) AS citizen_claims \gset
 \set citizen_tok `tests/tools/mint-jwt RS256 k1 :'citizen_claims'`
-SELECT deling_test.claims('lege_ab', '{"exp": 1000000000}') AS expired_claims \gset
-\set expired_tok `tests/tools/mint-jwt RS256 k1 :'expired_claims'`
-SELECT jsonb_build_object('accept', 'application/json', 'authorization', 'Bearer ' || :'lege_tok')::text AS lege_headers \gset
-SELECT jsonb_build_object('accept', 'application/json', 'authorization', 'Bearer ' || :'epj_tok')::text AS epj_headers \gset
-SELECT jsonb_build_object('accept', 'application/json', 'authorization', 'Bearer ' || :'citizen_tok')::text AS citizen_headers \gset
-SELECT jsonb_build_object('accept', 'application/json', 'authorization', 'Bearer ' || :'expired_tok')::text AS expired_headers \gset
-\set anon_headers '{"accept": "application/json"}'
-\set anon_claims '{"role": "deling_anon"}'
+SELECT deling_test.claims('epj_bodo', jsonb_build_object('scope', jsonb_build_array('nhn:deling/kpr'),
+    'helseid://claims/client/claims/orgnr_parent', deling.synthetic_orgnr(900002),
+    'helseid://claims/client/client_id', 'kpr-rapportering')) AS kpr_claims \gset
+\set kpr_tok `tests/tools/mint-jwt RS256 k1 :'kpr_claims'`
+-- the doctor's token decoded: a scope array with the one nhn:deling scope,
+-- no "role" claim; PostgREST's filter picks the role from the scope
+SELECT k AS claim, CASE WHEN k IN ('iat', 'nbf', 'exp') THEN '<time>' WHEN k = 'authorization_details' THEN '[…]' ELSE v::text END AS value
+FROM jsonb_each((:'lege_claims')::jsonb) x(k, v) ORDER BY k;
+SELECT (pg_temp.auth(13, 'Bearer ' || :'lege_tok', 'deling_anon')).role AS postgrest13_role,
+       (pg_temp.auth(12, 'Bearer ' || :'lege_tok', 'deling_anon')).role AS postgrest12_role;
+
+-- request bodies as a client sends them (compact JSON)
+SELECT pg_temp.aeson(jsonb_build_object('measurement', jsonb_build_object('pid', :'new_pid',
+    'measured_at', '2026-11-21T10:00:00+01:00', 'resp_rate', 18, 'spo2', 95, 'on_oxygen', false, 'systolic_bp', 132,
+    'pulse', 88, 'consciousness', 'A', 'temperature', 37.8, 'source_system', 'pgrst', 'source_id', 'p-1'))) AS b_ingest \gset
+SELECT pg_temp.aeson(jsonb_build_object('measurements', jsonb_build_array(jsonb_build_object('pid', :'new_pid')))) AS b_bad_batch \gset
+SELECT pg_temp.aeson(jsonb_build_object('bundle', jsonb_build_object('resourceType', 'Bundle', 'type', 'batch'))) AS b_news2_fhir_bad \gset
+SELECT pg_temp.aeson(jsonb_build_object('service', jsonb_build_object('pid', :'new_pid', 'service_code', '15', 'status', 'active',
+    'period_start', '2026-11-01', 'source_system', 'pgrst', 'source_id', 's-1'))) AS b_service \gset
+SELECT pg_temp.aeson(jsonb_build_object('services', jsonb_build_array(jsonb_build_object('pid', :'new_pid', 'service_code', '1',
+    'status', 'active', 'period_start', '2026-11-01', 'source_system', 'pgrst', 'source_id', 's-2')))) AS b_services \gset
+SELECT pg_temp.aeson(jsonb_build_object('bundle', jsonb_build_object(
+    'resourceType', 'Bundle', 'type', 'batch', 'entry', jsonb_build_array(jsonb_build_object('resource', jsonb_build_object(
+        'resourceType', 'EpisodeOfCare', 'status', 'active',
+        'identifier', jsonb_build_array(jsonb_build_object('system', 'pgrst', 'value', 's-3')),
+        'type', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
+            'system', 'urn:oid:2.16.578.1.12.4.1.1.9151', 'code', '5')))),
+        'patient', jsonb_build_object('identifier', jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', :'new_pid')),
+        'period', jsonb_build_object('start', '2026-11-02'))))))) AS b_services_fhir \gset
+SELECT pg_temp.aeson(jsonb_build_object('pid', :'pid', 'sharing_service', 'news2', 'kommuner', jsonb_build_array('1804'))) AS b_block \gset
+SELECT pg_temp.aeson(jsonb_build_object('block_id', '00000000-0000-0000-0000-000000000000')) AS b_unblock_none \gset
+SELECT pg_temp.aeson(jsonb_build_object('pid', deling.synthetic_fnr('1966-06-06', 0))) AS b_citizen \gset
+SELECT pg_temp.aeson(jsonb_build_object('pid', deling.synthetic_fnr('1966-06-06', 1), 'kommune_nr', '1804')) AS b_citizen_bodo \gset
 RESET client_min_messages;
+
+-- PostgREST's schema cache: the media type handlers its query finds (the
+-- query of SchemaCache.hs, run as the authenticator): one per FHIR read,
+-- so Accept: application/fhir+json is served, not refused with 406.  The
+-- same rows from PostgREST 12's version of the query.
 SET SESSION AUTHORIZATION deling_authenticator;
+CREATE TEMP TABLE pgrst13_media_handlers AS EXECUTE pgrst_media_handlers(ARRAY['"api"']);
+CREATE TEMP TABLE pgrst12_media_handlers AS EXECUTE pgrst12_media_handlers(ARRAY['api']);
+RESET SESSION AUTHORIZATION;
+SELECT * FROM pgrst13_media_handlers ORDER BY target_name;
+SELECT count(*) AS handlers_v12_and_v13_differ FROM (
+    (TABLE pgrst12_media_handlers EXCEPT TABLE pgrst13_media_handlers)
+    UNION ALL (TABLE pgrst13_media_handlers EXCEPT TABLE pgrst12_media_handlers)) x;
+-- every function that returns FHIR has a handler, and its domain is over
+-- json: PostgREST sends the send function's bytes, jsonb_send's start 0x01
+SELECT p.proname, h.media_type IS NOT NULL AS has_handler, t.typbasetype::regtype AS domain_over, t.typsend AS sends_with
+FROM pg_proc p JOIN pg_type t ON t.oid = p.prorettype
+LEFT JOIN pg_temp.pgrst_media_handlers h ON h.target_schema = 'api' AND h.target_name = p.proname
+WHERE p.pronamespace = 'api'::regnamespace AND (t.typbasetype <> 0 OR p.proname IN (
+    'news2_observations', 'municipal_services', 'legevakt_summary', 'my_access_log'))
+ORDER BY 1;
+-- PostgREST puts a role's ALTER ROLE ... SET settings into the prelude;
+-- the roles it switches to have none, so the prelude below is complete
+SELECT count(*) AS role_settings FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole
+WHERE r.rolname LIKE 'nhn:deling/%' OR r.rolname IN ('deling_anon', 'deling_authenticator');
 
-\echo '--- anonymous: GET /citizens, GET /rpc/news2_observations'
-\set txmode 'READ ONLY'
-\set role deling_anon
-\set method GET
-\set claims :anon_claims
-\set headers :anon_headers
-\set path /citizens
-\set query :q_citizens
-\i sql/include/pgrst_request.psql
-\set path /rpc/news2_observations
-\set query :q_news2
-\i sql/include/pgrst_request.psql
+\set dialect 13
+\set anon_role deling_anon
+\set req_n 0
+\set qs ''
+\set body ''
+\set accept ''
+\set authorization ''
 
-\echo '--- the Bærum EPJ (deling_integrasjon): GET /citizens, its own NEWS2, POST ingest'
-\set role deling_integrasjon
-\set claims :epj_claims
-\set headers :epj_headers
-\set path /citizens
-\set query :q_citizens
-\i sql/include/pgrst_request.psql
-\set path /rpc/news2_observations
-\set query :q_news2
-\i sql/include/pgrst_request.psql
-\set txmode 'READ WRITE'
-\set method POST
-\set path /rpc/news2_ingest
-\set query :q_ingest
-\i sql/include/pgrst_request.psql
-\i sql/include/pgrst_request.psql
-\set path /rpc/municipal_services_ingest
-\set query :q_service_ingest
-\i sql/include/pgrst_request.psql
-\set path /rpc/news2_ingest_batch
-\set query :q_bad_batch
-\i sql/include/pgrst_request.psql
-\set path /rpc/news2_ingest_fhir
-\set query :q_news2_fhir_bad
-\i sql/include/pgrst_request.psql
-\set path /rpc/municipal_services_ingest_batch
-\set query :q_services_batch
-\i sql/include/pgrst_request.psql
-\set path /rpc/municipal_services_ingest_fhir
-\set query :q_services_fhir
-\i sql/include/pgrst_request.psql
-\echo '--- POST /citizens: a Bærum citizen (201), and one for Bodø (refused by row-level security)'
-\set path /citizens
-\set query :q_insert
-\i sql/include/pgrst_request.psql
-\set query :q_insert_other
-\i sql/include/pgrst_request.psql
+\echo '=== every endpoint, every kind of caller'
+\echo '--- anonymous (no Authorization header): db-anon-role deling_anon'
+\set authorization ''
+\i sql/include/pgrst_every_endpoint.psql
+\echo '--- the legevakt doctor: scope nhn:deling/helsepersonell'
+\set authorization 'Bearer ' :lege_tok
+\i sql/include/pgrst_every_endpoint.psql
+\echo '--- the Bærum EPJ: scope nhn:deling/integrasjon'
+\set authorization 'Bearer ' :epj_tok
+\i sql/include/pgrst_every_endpoint.psql
+\echo '--- the citizen''s channel: scope nhn:deling/innbygger'
+-- (the access log drained first, so its count does not depend on the worker's timing)
+SELECT deling.access_log_drain() >= 0 AS drained;
+\set authorization 'Bearer ' :citizen_tok
+\i sql/include/pgrst_every_endpoint.psql
+\echo '--- KPR: scope nhn:deling/kpr (its kpr functions are not in db-schemas)'
+\set authorization 'Bearer ' :kpr_tok
+\i sql/include/pgrst_every_endpoint.psql
 
-\echo '--- the legevakt doctor (deling_helsepersonell): every read; no views, no ingest'
-\set role deling_helsepersonell
-\set claims :lege_claims
-\set headers :lege_headers
-\set txmode 'READ ONLY'
+\echo '=== Accept: application/fhir+json: the handler''s body expression; the body on the wire starts with "{" (0x7b)'
+\set authorization 'Bearer ' :lege_tok
+\set accept 'application/fhir+json'
 \set method GET
 \set path /rpc/news2_observations
-\set query :q_news2
+\set qs 'pid=' :pid
+\set show
 \i sql/include/pgrst_request.psql
-\set path /rpc/news2_trend
-\set query :q_trend
-\i sql/include/pgrst_request.psql
+SELECT :'resp_body' \g (format=unaligned tuples_only=on) :fhir_dir/pgrst_news2_observations.json
 \set path /rpc/municipal_services
-\set query :q_services
+\set qs 'pid=' :moved_pid '&include_history=true'
 \i sql/include/pgrst_request.psql
-\set path /rpc/municipal_services_count
-\set query :q_count
-\i sql/include/pgrst_request.psql
+SELECT :'resp_body' \g (format=unaligned tuples_only=on) :fhir_dir/pgrst_municipal_services.json
 \set path /rpc/legevakt_summary
-\set query :q_summary
+\set qs 'pid=' :moved_pid
+\i sql/include/pgrst_request.psql
+SELECT :'resp_body' \g (format=unaligned tuples_only=on) :fhir_dir/pgrst_legevakt_summary.json
+\echo '--- the same with Accept: application/json or */* (the builtin JSON aggregate)'
+\set accept 'application/json'
+\set show
+\i sql/include/pgrst_request.psql
+\set accept '*/*'
+\i sql/include/pgrst_request.psql
+\echo '--- refused by PostgREST: a media type with parameters or another case, ?select=, a view'
+\set accept 'application/fhir+json; fhirVersion=4.0'
+\i sql/include/pgrst_request.psql
+\set accept 'application/FHIR+json'
+\i sql/include/pgrst_request.psql
+\set accept 'application/fhir+json'
+\set qs 'pid=' :moved_pid '&select=*'
 \i sql/include/pgrst_request.psql
 \set path /citizens
-\set query :q_citizens
-\i sql/include/pgrst_request.psql
-\set txmode 'READ WRITE'
-\set method POST
-\set path /rpc/news2_ingest
-\set query :q_ingest
+\set qs 'limit=5'
+\set authorization 'Bearer ' :epj_tok
 \i sql/include/pgrst_request.psql
 
-\echo '--- the citizen''s channel (deling_innbygger): a block, the list, the own access log'
-\set role deling_innbygger
-\set claims :citizen_claims
-\set headers :citizen_headers
-\set path /rpc/block_sharing
-\set query :q_block
+\echo '=== the role comes from the token''s scope; deling re-verifies the token'
+\set method GET
+\set path /rpc/news2_observations
+\set qs 'pid=' :pid
+\set accept 'application/fhir+json'
+\echo '--- two nhn:deling scopes: PostgREST takes the first, deling refuses the token'
+SELECT deling_test.claims('lege_ab', '{"scope": ["openid", "nhn:deling/helsepersonell", "nhn:deling/integrasjon"]}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
 \i sql/include/pgrst_request.psql
-\set txmode 'READ ONLY'
+\echo '--- no nhn:deling scope: PostgREST runs it as db-anon-role, deling refuses the token'
+SELECT deling_test.claims('lege_ab', '{"scope": ["openid", "profile"]}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+\echo '--- a scope the platform has no role for: PostgreSQL refuses the role (22023, 401 since PostgREST 13.0.1)'
+SELECT deling_test.claims('lege_ab', '{"scope": ["nhn:deling/ny"]}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+\echo '--- a "role" claim (HelseID issues none): PostgREST 13 ignores it, deling refuses the token'
+SELECT deling_test.claims('lege_ab', '{"role": "deling_admin"}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+\echo '--- what PostgREST does not check: the issuer, an audience list that also names another API'
+SELECT deling_test.claims('lege_ab', '{"iss": "https://evil.example"}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+SELECT deling_test.claims('lege_ab', '{"aud": ["nhn:deling", "nhn:other-api"]}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+\echo '--- not a bearer token: no token for PostgREST (db-anon-role), refused by deling'
+\set authorization 'Basic ZGVsaW5nOmRlbGluZw=='
+\i sql/include/pgrst_request.psql
+
+\echo '=== refused by PostgREST itself, before any SQL (Auth.hs, Error.hs: 401 PGRST301/302/303)'
+\echo '--- expired: long ago; 45 s ago (PostgREST allows 30 s of clock skew, deling 60 s: its own expiry check never sees such a token)'
+SELECT deling_test.claims('lege_ab', '{"exp": 1000000000}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+SELECT deling_test.claims('lege_ab', jsonb_build_object('exp', extract(epoch FROM now())::bigint - 45)) AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+SELECT deling.verify_token(:'tok')->>'role' AS deling_alone_would_accept;
+\echo '--- expired 15 s ago: within both leeways, served'
+SELECT deling_test.claims('lege_ab', jsonb_build_object('exp', extract(epoch FROM now())::bigint - 15)) AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+\echo '--- not yet valid, issued in the future, another audience, exp not a number'
+SELECT deling_test.claims('lege_ab', jsonb_build_object('nbf', extract(epoch FROM now())::bigint + 600)) AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+SELECT deling_test.claims('lege_ab', jsonb_build_object('iat', extract(epoch FROM now())::bigint + 600)) AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+SELECT deling_test.claims('lege_ab', '{"aud": "nhn:other-api"}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+SELECT deling_test.claims('lege_ab', '{"exp": "9999999999"}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+\echo '--- forged: a key that is not in the JWKS, a bad signature, alg none, two parts, an empty token'
+SELECT deling_test.claims('lege_ab') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k3 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+\set tok `tests/tools/mint-jwt badsig k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+\set tok `tests/tools/mint-jwt none k1 :'p'`
+\set authorization 'Bearer ' :tok
+\i sql/include/pgrst_request.psql
+SELECT 'Bearer ' || split_part(:'lege_tok', '.', 1) || '.' || split_part(:'lege_tok', '.', 2) AS authorization \gset
+\i sql/include/pgrst_request.psql
+\set authorization 'Bearer '
+\i sql/include/pgrst_request.psql
+\echo '--- no token and no db-anon-role configured; a function that does not exist'
+\set authorization ''
+\set anon_role ''
+\i sql/include/pgrst_request.psql
+\set anon_role deling_anon
+\set authorization 'Bearer ' :lege_tok
+\set path /rpc/news2_observation
+\i sql/include/pgrst_request.psql
+
+\echo '=== "+" in a GET value arrives as a space (ApiRequest/QueryParams.hs: parseQueryReplacePlus True); send %2B'
+\set path /rpc/news2_observations
+\set qs 'pid=' :pid '&since=2026-11-20T19:00:00+01:00'
+\i sql/include/pgrst_request.psql
+\set qs 'pid=' :pid '&since=2026-11-20T19:00:00%2B01:00'
+\set show
+\i sql/include/pgrst_request.psql
+
+\echo '=== the transaction mode follows the function''s volatility (pg_proc.provolatile), as PostgREST chooses it'
+\echo '--- POST to a STABLE function: READ ONLY'
+\set method POST
+\set qs ''
+\set accept 'application/fhir+json'
+SELECT pg_temp.aeson(jsonb_build_object('pid', :'pid', 'max', 1)) AS body \gset
+\set show
+\i sql/include/pgrst_request.psql
+\echo '--- GET on a VOLATILE function: READ ONLY too, so its write fails (25006: 405)'
+\set method GET
+\set accept 'application/json'
+\set authorization 'Bearer ' :citizen_tok
+\set path /rpc/block_sharing
+\set qs 'pid=' :pid '&sharing_service=news2'
+\i sql/include/pgrst_request.psql
+
+\echo '=== the citizen''s channel: a block, the list, lifting it (void: 204), the own access log'
+\set method POST
+\set qs ''
+\set body :b_block
+\i sql/include/pgrst_request.psql
 \set method GET
 \set path /rpc/sharing_blocks
-\set query :q_blocks
+\set qs 'pid=' :pid
 \i sql/include/pgrst_request.psql
-SELECT pg_temp.rpc_query('unblock_sharing', jsonb_build_object('block_id', (:'resp_body')::jsonb->0->>'block_id'),
-                         '{"block_id": "uuid"}') AS q_unblock \gset
-\set txmode 'READ WRITE'
+SELECT pg_temp.aeson(jsonb_build_object('block_id', (:'resp_body')::jsonb->0->>'block_id')) AS body \gset
 \set method POST
 \set path /rpc/unblock_sharing
-\set query :q_unblock
+\set qs ''
+\set show
 \i sql/include/pgrst_request.psql
-\set txmode 'READ ONLY'
 \set method GET
 \set path /rpc/sharing_blocks
-\set query :q_blocks
+\set qs 'pid=' :pid
 \i sql/include/pgrst_request.psql
 -- (every entry so far appended first, so the count does not depend on the worker's timing)
-RESET SESSION AUTHORIZATION;
 SELECT deling.access_log_drain() >= 0 AS drained;
-SET SESSION AUTHORIZATION deling_authenticator;
 \set path /rpc/my_access_log
-\set query :q_my_log
+\set qs ''
+\set accept 'application/fhir+json'
 \i sql/include/pgrst_request.psql
-\set path /rpc/news2_observations
-\set query :q_news2
+SELECT :'resp_body' \g (format=unaligned tuples_only=on) :fhir_dir/pgrst_my_access_log.json
+SELECT e->'resource'->'agent'->0->'who'->'identifier'->>'value' AS who, count(*) AS accesses
+FROM jsonb_array_elements((:'resp_body')::jsonb->'entry') e GROUP BY 1 ORDER BY 1;
+
+\echo '=== the Bærum EPJ: an insert through the view, another kommune''s (row-level security), a re-sent measurement, a rejected batch'
+\set authorization 'Bearer ' :epj_tok
+\set method POST
+\set accept 'application/json'
+\set path /citizens
+\set body :b_citizen_bodo
+\set show
+\i sql/include/pgrst_request.psql
+\set path /rpc/news2_ingest
+\set body :b_ingest
+\i sql/include/pgrst_request.psql
+\set path /rpc/news2_ingest_batch
+\set body :b_bad_batch
+\i sql/include/pgrst_request.psql
+\set method GET
+\set body ''
+\set path /citizens
+\set qs 'limit=5'
+\set show
 \i sql/include/pgrst_request.psql
 
-\echo '--- refused: an expired token, forged claims without a signed header, the wrong role, a non-Bearer header'
-\set role deling_helsepersonell
-\set claims :expired_claims
-\set headers :expired_headers
+\echo '=== PostgREST 12: it cannot parse the scope filter (jwt-role-claim-key stays .role), so a HelseID token runs as db-anon-role'
+\set dialect 12
+\set authorization 'Bearer ' :lege_tok
+\set accept 'application/fhir+json'
+\set path /rpc/news2_observations
+\set qs 'pid=' :pid
 \i sql/include/pgrst_request.psql
-\set role deling_integrasjon
-\set claims '{"role": "deling_integrasjon", "helseid://claims/client/claims/orgnr_parent": "972418013"}'
-\set headers :anon_headers
-\set path /citizens
-\set query :q_citizens
+\echo '--- only a token with a "role" claim (not how HelseID issues them) gets further: GET arguments as a JSON object of strings through json_to_record'
+SELECT deling_test.claims('lege_ab', '{"role": "nhn:deling/helsepersonell"}') AS p \gset
+\set tok `tests/tools/mint-jwt RS256 k1 :'p'`
+\set authorization 'Bearer ' :tok
+\set show
 \i sql/include/pgrst_request.psql
-\set claims :lege_claims
-\set headers :lege_headers
+\set qs 'pid=' :pid '&since=2026-11-20T19:00:00+01:00'
 \i sql/include/pgrst_request.psql
-\set headers '{"authorization": "Basic ZGVsaW5nOmRlbGluZw=="}'
+\set path /rpc/municipal_services
+\set qs 'pid=' :moved_pid '&include_history=true'
 \i sql/include/pgrst_request.psql
-RESET SESSION AUTHORIZATION;
+\set dialect 13
 
 -- the exposed surface: every api object has a COMMENT (PostgREST's OpenAPI
--- summary is its first line), reads are STABLE (GET in a READ ONLY
--- transaction), writes VOLATILE (POST), nothing executable by PUBLIC
+-- summary is its first line); GET runs every function READ ONLY, POST
+-- runs STABLE ones READ ONLY and VOLATILE ones READ WRITE; nothing is
+-- executable by PUBLIC (05_tenancy)
 SELECT c.oid::regclass AS uncommented_view FROM pg_class c
 WHERE c.relnamespace = 'api'::regnamespace AND obj_description(c.oid, 'pg_class') IS NULL;
 SELECT p.oid::regprocedure AS uncommented_function FROM pg_proc p
 WHERE p.pronamespace = 'api'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL;
-SELECT p.proname, CASE p.provolatile WHEN 's' THEN 'STABLE (GET)' WHEN 'v' THEN 'VOLATILE (POST)' ELSE 'IMMUTABLE' END AS http,
-       split_part(obj_description(p.oid, 'pg_proc'), E'\n', 1) AS openapi_summary
+SELECT p.proname, CASE p.provolatile WHEN 's' THEN 'STABLE: GET or POST, READ ONLY' WHEN 'v' THEN 'VOLATILE: POST, READ WRITE' ELSE 'IMMUTABLE' END AS http,
+       p.prorettype::regtype AS returns, split_part(obj_description(p.oid, 'pg_proc'), E'\n', 1) AS openapi_summary
 FROM pg_proc p WHERE p.pronamespace = 'api'::regnamespace ORDER BY 2, 1;

@@ -299,7 +299,7 @@ LEFT JOIN pg_replication_slots s ON s.slot_name = deling.access_log_slot() AND s
 COMMENT ON VIEW deling.access_log_status IS
     'Access-log health for the DBA: slot present and lag, WAL retained, last drain, worker running';
 
-CREATE FUNCTION api.my_access_log(since timestamptz DEFAULT NULL) RETURNS jsonb
+CREATE FUNCTION api.my_access_log(since timestamptz DEFAULT NULL) RETURNS api."application/fhir+json"
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     me text := deling.ctx_citizen_pid();
@@ -323,7 +323,7 @@ BEGIN
             AND coalesce(l.entry->>'actor_pid', '') <> me
           ORDER BY l.lsn, l.kommune_nr) l;
     PERFORM deling.log_access('access-log', me, NULL, NULL, NULL, true, NULL, n);
-    RETURN deling.fhir_bundle('searchset', entries, n);
+    RETURN deling.fhir_bundle('searchset', entries, n)::json::api."application/fhir+json";
 END
 $$;
 COMMENT ON FUNCTION api.my_access_log(timestamptz) IS

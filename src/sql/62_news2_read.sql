@@ -44,7 +44,7 @@ $$;
 
 CREATE FUNCTION api.news2_observations(pid text, purpose text DEFAULT NULL, since timestamptz DEFAULT NULL,
                                        max integer DEFAULT 50, reason text DEFAULT NULL)
-RETURNS jsonb
+RETURNS api."application/fhir+json"
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     gate text[];
@@ -70,7 +70,7 @@ BEGIN
     END IF;
     PERFORM deling.log_access('news2', pid, gate, purpose, reason, true, NULL, jsonb_array_length(entries),
                               jsonb_build_object('opened_block', r.outcome->'issue'->0->>'code' = 'informational'));
-    RETURN deling.fhir_bundle('searchset', entries, matches, r.outcome);
+    RETURN deling.fhir_bundle('searchset', entries, matches, r.outcome)::json::api."application/fhir+json";
 END
 $$;
 COMMENT ON FUNCTION api.news2_observations(text, text, timestamptz, integer, text) IS

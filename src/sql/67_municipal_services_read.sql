@@ -83,7 +83,7 @@ $$;
 
 CREATE FUNCTION api.municipal_services(pid text, purpose text DEFAULT NULL, include_history boolean DEFAULT false,
                                        reason text DEFAULT NULL)
-RETURNS jsonb
+RETURNS api."application/fhir+json"
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     kommuner text[] := deling.sharing_gate('municipal-services', pid, purpose, reason);
@@ -95,7 +95,7 @@ BEGIN
     END IF;
     PERFORM deling.log_access('municipal-services', pid, kommuner, purpose, reason, true, NULL, jsonb_array_length(entries),
                               jsonb_build_object('opened_block', r.outcome->'issue'->0->>'code' = 'informational'));
-    RETURN deling.fhir_bundle('searchset', entries, cardinality(r.services), r.outcome);
+    RETURN deling.fhir_bundle('searchset', entries, cardinality(r.services), r.outcome)::json::api."application/fhir+json";
 END
 $$;
 COMMENT ON FUNCTION api.municipal_services(text, text, boolean, text) IS
@@ -116,7 +116,7 @@ $$;
 COMMENT ON FUNCTION api.municipal_services_count(text, text) IS
     'The number of current (active or temporarily stopped) municipal services of a citizen that the caller may see (the OKT status call)';
 
-CREATE FUNCTION api.legevakt_summary(pid text, purpose text DEFAULT NULL, reason text DEFAULT NULL) RETURNS jsonb
+CREATE FUNCTION api.legevakt_summary(pid text, purpose text DEFAULT NULL, reason text DEFAULT NULL) RETURNS api."application/fhir+json"
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     ms_kommuner text[] := deling.sharing_gate('municipal-services', pid, purpose, reason, require_reach => false);
@@ -155,7 +155,7 @@ BEGIN
                               purpose, reason, true, NULL, n,
                               jsonb_build_object('opened_block', coalesce(ms.outcome, n2.outcome)->'issue'->0->>'code' = 'informational'));
     -- the parts in order (Patient, services, NEWS2, trend) without concatenating them first
-    RETURN deling.fhir_bundle_parts('collection', ARRAY[patient, services, latest, trend], NULL, coalesce(ms.outcome, n2.outcome));
+    RETURN deling.fhir_bundle_parts('collection', ARRAY[patient, services, latest, trend], NULL, coalesce(ms.outcome, n2.outcome))::json::api."application/fhir+json";
 END
 $$;
 COMMENT ON FUNCTION api.legevakt_summary(text, text, text) IS

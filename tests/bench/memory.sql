@@ -32,7 +32,7 @@ SET SESSION AUTHORIZATION bench_epj;
 SELECT length(api.news2_observations(:'big', max => 1000)::text) AS warm_read \gset
 \set rss0 `awk '/VmRSS/ {print $2}' /proc/:pid/status; echo 5 > /proc/:pid/clear_refs`
 SELECT length(api.news2_observations(:'big', max => 1000)::text) AS read_bytes, 
-       jsonb_array_length(api.news2_observations(:'big', max => 1000)->'entry') AS read_resources \gset
+       jsonb_array_length(api.news2_observations(:'big', max => 1000)::jsonb->'entry') AS read_resources \gset
 \set hwm_read `awk '/VmHWM/ {print $2}' /proc/:pid/status`
 -- the batch: warm up with the first, measure the second
 SELECT api.news2_ingest_batch((SELECT items FROM bench.big_batch WHERE b = 1))->'created' AS warm_batch \gset

@@ -30,7 +30,7 @@ SELECT sec.ok(sec.affected(format('INSERT INTO deling.citizen (kommune_nr, pid) 
 SELECT sec.ok((api.news2_observations(:'baerum_pid'))->>'total' = '0', 'news2_observations of a Bærum citizen: nothing');
 SELECT sec.ok((api.municipal_services(:'baerum_pid', include_history => true))->>'total' = '0',
               'municipal_services of a Bærum citizen: nothing');
-SELECT sec.ok(coalesce(jsonb_array_length((api.legevakt_summary(:'baerum_pid'))->'entry'), 0) = 0,
+SELECT sec.ok(coalesce(jsonb_array_length((api.legevakt_summary(:'baerum_pid'))::jsonb->'entry'), 0) = 0,
               'legevakt_summary of a Bærum citizen: nothing');
 -- items naming another kommune are refused whole
 SELECT sec.ok(sec.sqlstate(format('SELECT api.municipal_services_ingest(%L)', jsonb_build_object('kommune_nr', '3201', 'pid', :'baerum_pid',

@@ -9,7 +9,9 @@ validator=tests/tools/fhir-validate/fhir-validate
 out=${DELING_FHIR_OUT:?run by scripts/run-suites.sh, which sets DELING_FHIR_OUT}
 expected=(news2_observations.json news2_max1.json news2_empty.json municipal_services.json
           municipal_services_history.json legevakt_summary.json blocked_services.json emergency_services.json
-          blocked_news2.json my_access_log.json access_log_export.json)
+          blocked_news2.json my_access_log.json access_log_export.json
+          pgrst_news2_observations.json pgrst_municipal_services.json pgrst_legevakt_summary.json
+          pgrst_my_access_log.json)
 n=0
 for f in "${expected[@]}" $(cd "$out" && ls *.json 2>/dev/null | grep -vxF "$(printf '%s\n' "${expected[@]}")"); do
   n=$((n + 1))
