@@ -63,6 +63,7 @@ CREATE TABLE deling.municipal_service (
     source_id      text NOT NULL CHECK (length(source_id) BETWEEN 1 AND 200),
     version        integer NOT NULL DEFAULT 1,
     received_at    timestamptz NOT NULL DEFAULT now(),
+    registered_at  timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (kommune_nr, service_id),
     UNIQUE (kommune_nr, source_system, source_id),
     FOREIGN KEY (kommune_nr, pid) REFERENCES deling.citizen (kommune_nr, pid),
@@ -70,6 +71,8 @@ CREATE TABLE deling.municipal_service (
 );
 COMMENT ON TABLE deling.municipal_service IS
     'Municipal health and care services per kommune (code list 9151); service_id is the stable id KPR needs';
+COMMENT ON COLUMN deling.municipal_service.registered_at IS
+    'When this version was registered in the source system (ingest field registered_at; default: when deling received it); KPR''s hendelseRegTid';
 COMMENT ON COLUMN deling.municipal_service.stops IS 'Temporary stops (opphold), each an inclusive date range; open-ended while ongoing';
 CREATE INDEX municipal_service_citizen ON deling.municipal_service (kommune_nr, pid);
 
@@ -84,8 +87,10 @@ CREATE TABLE deling.municipal_service_history (
 );
 COMMENT ON TABLE deling.municipal_service_history IS 'Earlier versions of corrected municipal services, whole rows as JSON';
 
+-- (DateStyle pinned: the snapshot's dates and date ranges are ISO whatever
+-- the writing session's DateStyle, so readers parse them back reliably)
 CREATE FUNCTION deling.municipal_service_keep_history() RETURNS trigger
-LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp SET datestyle = 'ISO, YMD' AS $$
 BEGIN
     INSERT INTO deling.municipal_service_history (kommune_nr, service_id, version, snapshot)
     VALUES (OLD.kommune_nr, OLD.service_id, OLD.version, to_jsonb(OLD));

@@ -10,7 +10,7 @@ LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     allowed  CONSTANT text[] := ARRAY['pid', 'service_code', 'status', 'vedtak_date', 'period_start', 'period_end', 'stops',
                                       'weekly_hours', 'stay_type', 'service_level', 'description', 'unit_name',
-                                      'unit_orgnr', 'unit_phone', 'source_system', 'source_id', 'kommune_nr'];
+                                      'unit_orgnr', 'unit_phone', 'source_system', 'source_id', 'kommune_nr', 'registered_at'];
     required CONSTANT text[] := ARRAY['pid', 'service_code', 'status', 'period_start', 'source_system', 'source_id'];
     f    text;
     bad  text;
@@ -29,7 +29,7 @@ BEGIN
     END IF;
     FOREACH f IN ARRAY ARRAY['pid', 'service_code', 'status', 'vedtak_date', 'period_start', 'period_end', 'stay_type',
                              'service_level', 'description', 'unit_name', 'unit_orgnr', 'unit_phone', 'source_system',
-                             'source_id'] LOOP
+                             'source_id', 'registered_at'] LOOP
         IF coalesce(jsonb_typeof(item->f), 'null') NOT IN ('null', 'string') THEN
             RETURN format('%s must be a string, not %s', f, item->f);
         END IF;
@@ -49,6 +49,15 @@ BEGIN
             RETURN format('%s "%s" is not a date (YYYY-MM-DD)', f, item->>f);
         END IF;
     END LOOP;
+    IF item->>'registered_at' IS NOT NULL THEN
+        IF item->>'registered_at' !~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'
+           OR deling.try_timestamptz(item->>'registered_at') IS NULL THEN
+            RETURN format('registered_at "%s" is not an ISO 8601 timestamp with a UTC offset (e.g. 2026-11-20T08:00:00+01:00)', item->>'registered_at');
+        END IF;
+        IF deling.try_timestamptz(item->>'registered_at') > now() + interval '5 minutes' THEN
+            RETURN format('registered_at %s is in the future', item->>'registered_at');
+        END IF;
+    END IF;
     IF deling.iso_date(item->>'period_end') < deling.iso_date(item->>'period_start') THEN
         RETURN format('period_end %s is before period_start %s', item->>'period_end', item->>'period_start');
     END IF;
@@ -153,12 +162,14 @@ BEGIN
     written AS (
         INSERT INTO deling.municipal_service AS m
             (kommune_nr, pid, service_code, status, vedtak_date, period_start, period_end, stops, weekly_hours,
-             stay_type, service_level, description, unit_name, unit_orgnr, unit_phone, source_system, source_id)
+             stay_type, service_level, description, unit_name, unit_orgnr, unit_phone, source_system, source_id,
+             registered_at)
         SELECT kommune, item->>'pid', deling.code_9151(item->>'service_code'), item->>'status',
                deling.iso_date(item->>'vedtak_date'), deling.iso_date(item->>'period_start'),
                deling.iso_date(item->>'period_end'), stops, (item->>'weekly_hours')::numeric, item->>'stay_type',
                item->>'service_level', item->>'description', item->>'unit_name', item->>'unit_orgnr',
-               item->>'unit_phone', source_system, source_id
+               item->>'unit_phone', source_system, source_id,
+               coalesce(deling.try_timestamptz(item->>'registered_at'), now())
         FROM input
         ON CONFLICT (kommune_nr, source_system, source_id) DO UPDATE SET
             pid = excluded.pid, service_code = excluded.service_code, status = excluded.status,
@@ -166,7 +177,7 @@ BEGIN
             stops = excluded.stops, weekly_hours = excluded.weekly_hours, stay_type = excluded.stay_type,
             service_level = excluded.service_level, description = excluded.description, unit_name = excluded.unit_name,
             unit_orgnr = excluded.unit_orgnr, unit_phone = excluded.unit_phone,
-            version = m.version + 1, received_at = now()
+            version = m.version + 1, received_at = now(), registered_at = excluded.registered_at
         WHERE (m.pid, m.service_code, m.status, m.vedtak_date, m.period_start, m.period_end, m.stops, m.weekly_hours,
                m.stay_type, m.service_level, m.description, m.unit_name, m.unit_orgnr, m.unit_phone)
               IS DISTINCT FROM
@@ -285,7 +296,7 @@ LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 $$;
 COMMENT ON FUNCTION api.municipal_services_ingest(jsonb) IS
     'Record one municipal service of a citizen (integrations).
-The service type is a code of list 9151 (with or without leading zeros). Re-sending the same source_system + source_id is a no-op; changed values correct the service and keep the old version. Returns the result (created, amended, unchanged), service_id (stable, used by KPR) and version.';
+The service type is a code of list 9151 (with or without leading zeros). registered_at (optional, ISO 8601 with a UTC offset) is when the source registered this version (default: when deling receives it). Re-sending the same source_system + source_id is a no-op; changed values correct the service and keep the old version. Returns the result (created, amended, unchanged), service_id (stable, used by KPR) and version.';
 
 CREATE FUNCTION api.municipal_services_ingest_batch(services jsonb) RETURNS jsonb
 LANGUAGE sql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
