@@ -203,8 +203,19 @@ SELECT deling.logout();
 RESET SESSION AUTHORIZATION;
 \echo
 \echo '== 11. KPR: Asker''s continuous XPR(ipl) 56.0.0 message, validated against the official XSD'
-\echo '(test mode: every person in the demo is a synthetic Tenor number, which production never reports)'
-SELECT kpr.set_contact('3203', 'Kari Rapportør', 'kpr@asker.kommune.no', '+47 66 90 00 00');
+\echo '(types 18, 19, 20, 21 and 29 are reported: the home nursing above is not, a short-term stay is;'
+\echo ' test mode: every person in the demo is a synthetic Tenor number, which production never reports)'
+SET SESSION AUTHORIZATION demo_epj_asker;
+SELECT (api.municipal_services_ingest(jsonb_build_object('pid', :'asker_patient', 'service_code', '18', 'status', 'ended',
+    'period_start', to_char(now() - interval '20 days', 'YYYY-MM-DD'), 'period_end', to_char(now() - interval '6 days', 'YYYY-MM-DD'),
+    'unit_name', 'Asker helsehus', 'unit_orgnr', '944382038', 'registered_at', to_char(now() - interval '20 days', 'YYYY-MM-DD"T"HH24:MI:SSOF'),
+    'source_system', 'gerica', 'source_id', 'demo-18')))->>'result' AS "short-term stay";
+RESET SESSION AUTHORIZATION;
+SELECT kpr.start_reporting('3203', (now() - interval '90 days')::date);
+SELECT kpr.add_contact(NULL, 1, 'NHN drift', 'drift@nhn.no', '+47 24 20 00 00') > 0 AS "platform contact 1",
+       kpr.add_contact(NULL, 15, 'deling meldingsvalidering', 'deling@nhn.no') > 0 AS "platform contact 15",
+       kpr.add_contact('3203', 16, 'Kari Rapportør', 'iplos@asker.kommune.no', '+47 900 00 016') > 0 AS "IPLOS contact 16",
+       kpr.add_contact('3203', 17, 'Per Innsender', 'kpr@asker.kommune.no', '+47 900 00 017') > 0 AS "sender 17";
 SET deling.kpr_test_mode = on;
 SELECT kpr.xpr_ipl_message('3203') AS xpr \gset
 \pset format unaligned

@@ -110,18 +110,26 @@ REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON deling.access_log, deling.access_log_
 REVOKE EXECUTE ON FUNCTION deling.access_log_emit(jsonb), deling.log_access(text, text, text[], text, text, boolean, text, integer, jsonb)
     FROM deling_admin;
 
--- KPR
+-- KPR: the reporter (deling_kpr) and the DBA read through the logged kpr
+-- functions; the DBA configures (scope, onboarding, contacts, studies)
 GRANT EXECUTE ON FUNCTION kpr.validate_xpr_ipl(text), kpr.type_id(text), kpr.service_events(text, date, date),
-    kpr.data_quality(text), kpr.service_statistics(text, date, date), kpr.pseudonymised_services(text, text)
+    kpr.data_quality(text), kpr.service_statistics(text, date, date), kpr.contacts(text),
+    kpr.xpr_ipl_message(text), kpr.xpr_ipl_message(text, bigint), kpr.xpr_ipl_message(text, date, date),
+    kpr.xpr_ipl_message_for_person(text, text), kpr.messages(text, timestamptz), kpr.message_notifications(bigint),
+    kpr.mark_message(bigint, text, text), kpr.resend_message(bigint)
     TO deling_kpr, deling_admin;
+GRANT EXECUTE ON FUNCTION kpr.start_reporting(text, date), kpr.add_contact(text, integer, text, text, text, text),
+    kpr.remove_contact(bigint)
+    TO deling_admin;
+GRANT EXECUTE ON FUNCTION kpr.pseudonymised_services(text, text) TO deling_kpr, deling_admin;
+GRANT SELECT ON deling.kpr_reported_service_type, deling.kpr_contact_type TO deling_kpr;
+-- the functions' internals, run as deling_owner
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA kpr TO deling_owner;
 REVOKE ALL ON deling.pseudonym_key FROM deling_admin;
 GRANT SELECT (key_id, purpose, created_at) ON deling.pseudonym_key TO deling_admin;
-GRANT EXECUTE ON FUNCTION kpr.type_id(text), kpr.validate_xpr_ipl(text), kpr.service_events(text, date, date)
-    TO deling_owner;
-GRANT EXECUTE ON FUNCTION kpr.xpr_ipl_message(text), kpr.xpr_ipl_message(text, bigint),
-    kpr.xpr_ipl_message(text, date, date) TO deling_kpr, deling_admin;
-GRANT EXECUTE ON FUNCTION kpr.xpr_ipl_envelope(deling.kpr_report_state, jsonb) TO deling_owner;
-GRANT EXECUTE ON FUNCTION kpr.set_contact(text, text, text, text) TO deling_admin;
+-- what was sent to KPR changes only through the message builder
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON deling.kpr_reported_event, deling.kpr_notification, deling.kpr_message,
+    deling.kpr_held_event FROM deling_admin;
 
 -- Every function of the extension runs with search_path = pg_catalog, pg_temp
 -- (pg_temp last: a caller's temporary relations and types never shadow the

@@ -131,6 +131,22 @@ SELECT kpr.validate_xpr_ipl(m) FROM unnest(ARRAY['<Melding xmlns="http://www.npr
 
 SELECT kpr.validate_xpr_ipl('<not xml');
 
+SELECT deling.xpr_ipl_build('{"name": "Melding", "attrs": {"versjon": "56.0.0", "n": 1.5, "b": true, "x": null, "s": "<&\\"æ>"}, "children": [{"name": "Kommune", "attrs": {"kommuneNr": "1804"}}, 5, {"name": "Tom"}]}');
+
+SELECT deling.xpr_ipl_build('{"attrs": {}}');
+
+SELECT deling.xpr_ipl_build('[1]');
+
+SELECT deling.xpr_ipl_build('{"name": "M", "attrs": {"a": [1]}}');
+
+SELECT kpr.start_reporting('1804', '2026-01-01'), kpr.add_contact(NULL, 1, 'a', 'a@b.no'), kpr.add_contact(NULL, 15, 'b', 'b@b.no'), kpr.add_contact('1804', 16, 'c', 'c@b.no', '+47 900 00 000'), kpr.add_contact('1804', 17, 'd', 'd@b.no');
+
+SET deling.kpr_test_mode = on;
+
+UPDATE deling.municipal_service SET service_code = '21', unit_orgnr = '972418013', version = version + 1 WHERE source_id IN ('s1', 's2', 's3');
+
+SELECT length(kpr.xpr_ipl_message('1804')) > 0 AS xpr_built, cardinality(kpr.validate_xpr_ipl(kpr.xpr_ipl_message('1804', 1::bigint))) AS xpr_resend_errors;
+
 SELECT encode(deling.hmac_sha256(convert_to('x' || n, 'UTF8'), deling.random_key()), 'hex') FROM generate_series(1, 5) n;
 
 SELECT deling.hmac_sha256('x', 'short');
@@ -148,6 +164,10 @@ check "the single-user backend ran every call under valgrind (exit $rc)" test $r
 check "every call produced output" grep -q 'news2_subscores' "$dir/out.log"
 check "error paths were exercised" grep -q 'invalid token: algorithm "HS256"' "$dir/out.log"
 check "the XPR(ipl) schema validator ran" grep -q "Missing child element" "$dir/out.log"
+check "the XPR(ipl) builder wrote a document and refused bad input" \
+  sh -c "grep -q 'kommuneNr=' '$dir/out.log' && grep -q 'every element needs a' '$dir/out.log' &&
+         grep -q 'the message must be a JSON object' '$dir/out.log' && grep -q 'XML attribute values must be strings' '$dir/out.log'"
+check "a whole continuous message was built and re-sent" grep -q 'xpr_built = "t"' "$dir/out.log"
 check "the FHIR renderers ran (DST edge, bad row refused)" grep -q '2026-03-29T03:00:00+02:00' "$dir/out.log"
 check "the Bundle assembler refused a bad type" grep -q 'Bundle type "history" is not searchset or collection' "$dir/out.log"
 check "the Bundle assembler from parts refused a bad entry and a 2-D array" \
