@@ -35,7 +35,8 @@ FROM kpr.service_events('3203', '2019-01-01', '2026-11-15');
 -- what KPR would reject or statistics would drop
 SELECT source_id, service_code, problem FROM kpr.data_quality('3203') WHERE problem NOT LIKE 'test person%';
 SELECT count(*) AS test_person_services FROM kpr.data_quality('3203') WHERE problem LIKE 'test person%';
--- aggregates: synthetic persons only count in test mode
+-- aggregates: synthetic persons only count in test mode (Asker's few
+-- persons are all in cells under 5, so every figure is suppressed)
 SELECT count(*) AS rows_in_production_mode FROM kpr.service_statistics('3203', '2026-09-01', '2026-10-01');
 RESET SESSION AUTHORIZATION;
 SET deling.kpr_test_mode = on;
@@ -53,38 +54,146 @@ SELECT deling_test.try($$SELECT count(*) FROM kpr.service_events('3203', '2026-0
 RESET SESSION AUTHORIZATION;
 
 
--- pseudonymised research export: HMAC-SHA256 under the DBA's key
-SELECT deling.add_pseudonym_key('forskning-2026', 'Studie av hjemmetjenester 2026');
-SELECT deling_test.try($$SELECT deling.add_pseudonym_key('forskning-2026', 'again')$$);
+-- statistics must not identify people: cells of fewer than 5 persons are
+-- suppressed, and secondary suppression hides another cell wherever a row or
+-- column (with its total) would otherwise give a suppressed one away.
+-- March 2015 in Bærum, Omsorgsstønad (11): 7 women and 2 men aged 80-89,
+-- 6 women and 1 man aged 90+ (one man over 90: the case in the issue).
+CREATE FUNCTION pg_temp.stat_person(birth date, seq int, sex text) RETURNS text
+LANGUAGE sql AS $$
+    INSERT INTO deling.citizen (kommune_nr, pid, sex, birth_date)
+    VALUES ('3201', deling.synthetic_fnr(birth, seq + 20), sex, birth) RETURNING pid;
+$$;
+INSERT INTO deling.municipal_service (kommune_nr, pid, service_code, status, period_start, period_end, weekly_hours,
+                                      source_system, source_id)
+SELECT '3201', pg_temp.stat_person(b, s, x), '11', 'ended', date '2015-03-02' + s, date '2015-03-20', h, 'stat', 'st-' || x || b || s
+FROM (VALUES (date '1931-05-05', 7, 'female', 10.0), (date '1932-06-06', 2, 'male', 32.5),
+             (date '1922-07-07', 6, 'female', 5.0), (date '1923-08-08', 1, 'male', 32.5)) v(b, n, x, h),
+     generate_series(0, v.n - 1) s;
 SET deling.kpr_test_mode = on;
 SET SESSION AUTHORIZATION regress_kpr;
-CREATE TEMP TABLE p1 AS SELECT * FROM kpr.pseudonymised_services('3203', 'forskning-2026');
-CREATE TEMP TABLE p2 AS SELECT * FROM kpr.pseudonymised_services('3203', 'forskning-2026');
-SELECT count(*) AS services, count(DISTINCT pseudonym) AS persons,
-       bool_and(pseudonym ~ '^[0-9a-f]{64}$') AS hex_sha256,
-       (SELECT array_agg(pseudonym ORDER BY pseudonym, period_start, service_code) FROM p1)
-         = (SELECT array_agg(pseudonym ORDER BY pseudonym, period_start, service_code) FROM p2) AS stable_under_the_same_key
-FROM p1;
-SELECT deling_test.try($$SELECT * FROM kpr.pseudonymised_services('3203', 'no-such-key')$$);
-SELECT deling_test.try('SELECT secret FROM deling.pseudonym_key');
-RESET SESSION AUTHORIZATION;
-SELECT count(*) AS pseudonyms_that_are_identity_numbers,
-       count(*) FILTER (WHERE p1.pseudonym IN (SELECT pid FROM deling.citizen)) AS pseudonyms_matching_a_citizen
-FROM p1 WHERE deling.fnr_valid(p1.pseudonym);
--- another key gives unrelated pseudonyms; the HMAC agrees with the openssl command line
-SELECT deling.add_pseudonym_key('forskning-annen', 'Annen studie');
-SET SESSION AUTHORIZATION regress_kpr;
-SELECT count(*) AS shared_pseudonyms FROM p1 JOIN kpr.pseudonymised_services('3203', 'forskning-annen') x USING (pseudonym);
+SELECT age_band, sex, persons, services, weekly_hours, suppressed
+FROM kpr.service_statistics('3201', '2015-03-01', '2015-03-01') WHERE service_code = '11';
+-- no figure shown for fewer than 5 persons; no row or column with exactly one suppressed cell
+SELECT count(*) FILTER (WHERE NOT suppressed AND persons < 5) AS shown_under_5,
+       count(*) FILTER (WHERE suppressed AND persons IS NOT NULL) AS suppressed_but_shown
+FROM kpr.service_statistics('3201', '2015-03-01', '2015-03-01');
+SELECT line, count(*) FILTER (WHERE suppressed) AS suppressed_in_line
+FROM (SELECT 'band ' || age_band AS line, suppressed FROM kpr.service_statistics('3201', '2015-03-01', '2015-03-01')
+      UNION ALL SELECT 'sex ' || sex, suppressed FROM kpr.service_statistics('3201', '2015-03-01', '2015-03-01')) x
+GROUP BY line HAVING count(*) FILTER (WHERE suppressed) = 1;
+SELECT deling_test.try($$SELECT * FROM kpr.service_statistics('3201', '2015-04-01', '2015-03-01')$$);
 RESET SESSION AUTHORIZATION;
 RESET deling.kpr_test_mode;
+
+-- pseudonymised research export -----------------------------------------------
+-- a study: purpose, kommuner, the researcher's own login role (deling_forskning only)
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'regress_forsker') THEN
+        CREATE ROLE regress_forsker LOGIN;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'regress_forsker_kpr') THEN
+        CREATE ROLE regress_forsker_kpr LOGIN;
+    END IF;
+END $$;
+GRANT deling_forskning TO regress_forsker, regress_forsker_kpr;
+GRANT deling_kpr TO regress_forsker_kpr;
+SET SESSION AUTHORIZATION regress_dba;
+SELECT deling_test.try($$SELECT kpr.add_research_study('omsorg-2015', 'Omsorgsstønad 2015', ARRAY['3201'], 'regress_forsker_kpr')$$);
+SELECT deling_test.try($$SELECT kpr.add_research_study('omsorg-2015', 'Omsorgsstønad 2015', ARRAY['3201', '5001'], 'regress_forsker')$$);
+SELECT kpr.add_research_study('omsorg-2015', 'Omsorgsstønad 2015', ARRAY['3201'], 'regress_forsker');
+SELECT kpr.add_research_study('annen-studie', 'Annen studie', ARRAY['3201'], 'regress_forsker');
+SELECT study_id, kommuner, researcher, key_version FROM kpr.research_studies();
+-- the DBA sees the keys' ids, never their secrets, and cannot write one
+SELECT study_id, key_version, retired_at IS NULL AS current FROM deling.pseudonym_key ORDER BY 1, 2;
+SELECT deling_test.try('SELECT secret FROM deling.pseudonym_key');
+SELECT deling_test.try($$UPDATE deling.pseudonym_key SET secret = decode(repeat('00', 32), 'hex')$$);
+SELECT deling_test.try($$UPDATE deling.research_study SET researcher = 'regress_dba'$$);
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT deling_test.try($$SELECT kpr.add_research_study('x', 'x', ARRAY['3201'], 'regress_forsker')$$);
+RESET SESSION AUTHORIZATION;
+
+SET deling.kpr_test_mode = on;
+SET SESSION AUTHORIZATION regress_forsker;
+SELECT kommune_nr, age_band, sex, service_code, period_from, period_to, weekly_hours, generalised_to, count(*)
+FROM kpr.pseudonymised_services('omsorg-2015') WHERE service_code = '11' GROUP BY 1, 2, 3, 4, 5, 6, 7, 8 ORDER BY 1, 2, 3;
+-- no released combination is rarer than 5, over the whole export
+SELECT count(*) AS combinations_rarer_than_5
+FROM (SELECT 1 FROM kpr.pseudonymised_services('omsorg-2015')
+      GROUP BY kommune_nr, age_band, sex, service_code, period_from, period_to, weekly_hours HAVING count(*) < 5) x;
+SELECT string_agg(pseudonym, ',' ORDER BY pseudonym) AS before_rotation
+FROM kpr.pseudonymised_services('omsorg-2015') WHERE service_code = '11' \gset
+SELECT count(*) AS services, count(DISTINCT pseudonym) AS persons, bool_and(pseudonym ~ '^[0-9a-f]{64}$') AS hex_sha256,
+       string_agg(pseudonym, ',' ORDER BY pseudonym) = :'before_rotation' AS stable_under_the_same_key
+FROM kpr.pseudonymised_services('omsorg-2015') WHERE service_code = '11';
+-- another study's key gives unrelated pseudonyms
+SELECT count(*) AS shared_with_another_study
+FROM unnest(string_to_array(:'before_rotation', ',')) p JOIN kpr.pseudonymised_services('annen-studie') x ON x.pseudonym = p;
+-- the researcher cannot read identified events, so cannot join them to the export
+SELECT deling_test.try($$SELECT * FROM kpr.service_events('3201', '2015-01-01', '2015-12-31')$$);
+SELECT deling_test.try('SELECT * FROM deling.citizen');
+RESET SESSION AUTHORIZATION;
+-- ... and the KPR reporter, who can, cannot read the export; nor a researcher who is also a KPR reporter
+SET SESSION AUTHORIZATION regress_kpr;
+SELECT deling_test.try($$SELECT * FROM kpr.pseudonymised_services('omsorg-2015')$$);
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_forsker_kpr;
+SELECT deling_test.try($$SELECT * FROM kpr.pseudonymised_services('omsorg-2015')$$);
+RESET SESSION AUTHORIZATION;
+-- the attack from the issue: the DBA inserts a chosen identity number with a
+-- service, reads the export, and rolls back -- refused: the DBA is not the
+-- researcher; and the export never runs in a transaction that wrote citizen
+-- or service data, whoever runs it
+SET SESSION AUTHORIZATION regress_dba;
+SELECT deling.synthetic_fnr('1944-02-29', 30) AS chosen \gset
+BEGIN;
+INSERT INTO deling.citizen (kommune_nr, pid, sex, birth_date) VALUES ('3201', :'chosen', 'female', '1944-02-29');
+INSERT INTO deling.municipal_service (kommune_nr, pid, service_code, status, period_start, source_system, source_id)
+VALUES ('3201', :'chosen', '11', 'active', '2015-03-02', 'x', 'chosen');
+SELECT deling_test.try($$SELECT * FROM kpr.pseudonymised_services('omsorg-2015')$$);
+ROLLBACK;
+RESET SESSION AUTHORIZATION;
+BEGIN;
+INSERT INTO deling.citizen (kommune_nr, pid, sex, birth_date) VALUES ('3201', :'chosen', 'female', '1944-02-29');
+SET LOCAL SESSION AUTHORIZATION regress_forsker;
+SELECT deling_test.try($$SELECT * FROM kpr.pseudonymised_services('omsorg-2015')$$);
+ROLLBACK;
+SELECT deling_test.try($$SELECT * FROM kpr.pseudonymised_services('no-such-study')$$);
+-- the refusals are in the access log, before anything was raised
+SELECT deling.access_log_drain() >= 0 AS drained;
+SELECT CASE WHEN entry->>'role' LIKE 'regress%' THEN entry->>'role' ELSE 'superuser' END AS role, entry->>'why' AS why
+FROM deling.access_log WHERE entry->>'service' = 'kpr' AND entry->>'report' LIKE 'pseudonymised_services%'
+  AND entry->>'decision' = 'denied' ORDER BY logged_at, kommune_nr;
+-- rotation: new pseudonyms, the old secret erased; revocation: no more export
+SET SESSION AUTHORIZATION regress_dba;
+SELECT kpr.rotate_study_key('omsorg-2015') AS new_version;
+RESET SESSION AUTHORIZATION;
+SELECT count(*) FILTER (WHERE secret IS NULL) AS erased, count(*) FILTER (WHERE secret IS NOT NULL) AS live
+FROM deling.pseudonym_key WHERE study_id = 'omsorg-2015';
+SET SESSION AUTHORIZATION regress_forsker;
+SELECT count(*) AS shared_after_rotation
+FROM unnest(string_to_array(:'before_rotation', ',')) p JOIN kpr.pseudonymised_services('omsorg-2015') x ON x.pseudonym = p;
+SELECT DISTINCT key_version FROM kpr.pseudonymised_services('omsorg-2015');
+SELECT count(*) AS rows_after_rotation FROM kpr.pseudonymised_services('omsorg-2015') WHERE service_code = '11';
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_dba;
+SELECT kpr.revoke_research_study('annen-studie', 'Studien er avsluttet');
+SELECT deling_test.try($$SELECT kpr.revoke_research_study('annen-studie', 'again')$$);
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION regress_forsker;
+SELECT regexp_replace(deling_test.try($$SELECT * FROM kpr.pseudonymised_services('annen-studie')$$), '[0-9]{4}-[0-9]{2}-[0-9]{2}', '<date>');
+RESET SESSION AUTHORIZATION;
+RESET deling.kpr_test_mode;
+-- the study's kommuner only: Asker is not in it
+SET SESSION AUTHORIZATION regress_forsker;
+SELECT count(*) FILTER (WHERE kommune_nr <> '3201') AS rows_outside_the_study FROM kpr.pseudonymised_services('omsorg-2015');
+RESET SESSION AUTHORIZATION;
 \set hmac_ref `printf 'what do ya want for nothing?' | openssl dgst -sha256 -mac HMAC -macopt hexkey:4a6566654a6566654a6566654a6566654a6566654a6566654a6566654a656665 | awk '{print $NF}'`
 SELECT encode(deling.hmac_sha256(convert_to('what do ya want for nothing?', 'UTF8'),
                                  decode(repeat('4a656665', 8), 'hex')), 'hex') = :'hmac_ref' AS hmac_matches_openssl;
 SELECT deling_test.try($$SELECT deling.hmac_sha256('x', 'short key')$$);
-SET SESSION AUTHORIZATION regress_dba;
-SELECT key_id, purpose FROM deling.pseudonym_key ORDER BY 1;
-SELECT deling_test.try('SELECT secret FROM deling.pseudonym_key');
-RESET SESSION AUTHORIZATION;
 
 -- the continuous XPR(ipl) message ------------------------------------------------
 SELECT (now() AT TIME ZONE 'Europe/Oslo')::date AS today \gset

@@ -9,6 +9,16 @@
 -- pseudonymised research export (study-scoped keys, a research role).
 -- ---------------------------------------------------------------------------
 
+-- deling_forskning: researchers' login roles are members; they read the
+-- pseudonymised exports of their own studies and nothing else.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'deling_forskning') THEN
+        CREATE ROLE deling_forskning NOLOGIN;
+    END IF;
+END
+$$;
+
 CREATE FUNCTION kpr.validate_xpr_ipl(message text) RETURNS text[]
     AS 'MODULE_PATHNAME', 'deling_xpr_ipl_validate' LANGUAGE C STABLE STRICT
     SET search_path = pg_catalog, pg_temp;
@@ -32,27 +42,52 @@ $$;
 COMMENT ON FUNCTION kpr.refuse(text[], text, text, text, text, text) IS
     'Internal: access-log a refused KPR read, then raise it with the SQLSTATE given';
 
--- kpr_reader: the caller may read KPR data (deling_kpr or deling_admin),
--- and the read is access-logged (refusals too, before they are raised).
-CREATE FUNCTION kpr.kpr_reader(kommuner text[], what text, pid text DEFAULT NULL) RETURNS void
+-- pure_researcher: a member of deling_forskning and of no other deling role
+CREATE FUNCTION deling.pure_researcher(role_name text) RETURNS boolean
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT pg_has_role(role_name, 'deling_forskning', 'MEMBER')
+       AND NOT EXISTS (SELECT FROM unnest(ARRAY['deling_kpr', 'deling_admin', 'deling_integrasjon', 'deling_helsepersonell',
+                                                'deling_innbygger', 'deling_anon', 'deling_owner']) r
+                       WHERE pg_has_role(role_name, r, 'MEMBER'))
+       AND NOT (SELECT r.rolsuper OR r.rolcreaterole OR r.rolbypassrls FROM pg_catalog.pg_roles r WHERE r.rolname = role_name);
+$$;
+COMMENT ON FUNCTION deling.pure_researcher(text) IS
+    'A role that is a member of deling_forskning and of no other deling role (nor superuser, CREATEROLE or BYPASSRLS): it can read pseudonymised exports and nothing identified';
+
+-- kpr_reader: the caller may read KPR data, and the read is access-logged
+-- (refusals too, before they are raised).  Without researcher: deling_kpr
+-- or deling_admin.  With researcher: only that login role, a member of
+-- deling_forskning and of no other deling role (so it cannot also read
+-- identified data or write citizen data).
+CREATE FUNCTION kpr.kpr_reader(kommuner text[], what text, pid text DEFAULT NULL, researcher text DEFAULT NULL,
+                               refusal text DEFAULT NULL, refusal_code text DEFAULT '42501')
+RETURNS void
 LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     who CONSTANT text := deling.outer_role();
     unknown text;
 BEGIN
-    IF NOT (pg_has_role(who, 'deling_kpr', 'MEMBER') OR pg_has_role(who, 'deling_admin', 'MEMBER')) THEN
-        PERFORM kpr.refuse(kommuner, what, pid, '42501', 'KPR reporting is for deling_kpr and deling_admin');
+    IF researcher IS NULL THEN
+        IF NOT (pg_has_role(who, 'deling_kpr', 'MEMBER') OR pg_has_role(who, 'deling_admin', 'MEMBER')) THEN
+            PERFORM kpr.refuse(kommuner, what, pid, '42501', 'KPR reporting is for deling_kpr and deling_admin');
+        END IF;
+    ELSIF who IS DISTINCT FROM researcher OR NOT deling.pure_researcher(who) THEN
+        PERFORM kpr.refuse(kommuner, what, NULL, '42501',
+            format('only the study''s researcher %s (a member of deling_forskning and of no other deling role) may read it', researcher));
     END IF;
     SELECT string_agg(k, ', ' ORDER BY k) INTO unknown FROM unnest(kommuner) k
     WHERE NOT EXISTS (SELECT FROM deling.kommune x WHERE x.kommune_nr = k);
     IF unknown IS NOT NULL THEN
         PERFORM kpr.refuse(kommuner, what, pid, '22023', format('kommune %s is not registered', unknown));
     END IF;
+    IF refusal IS NOT NULL THEN
+        PERFORM kpr.refuse(kommuner, what, pid, refusal_code, refusal);
+    END IF;
     PERFORM deling.log_access('kpr', pid, kommuner, NULL, NULL, true, NULL, NULL, jsonb_build_object('report', what));
 END
 $$;
-COMMENT ON FUNCTION kpr.kpr_reader(text[], text, text) IS
-    'Internal: refuses callers other than deling_kpr and deling_admin with 42501 and unknown kommuner with 22023, logging the refusal first; then access-logs the KPR read';
+COMMENT ON FUNCTION kpr.kpr_reader(text[], text, text, text, text, text) IS
+    'Internal: refuses callers other than deling_kpr and deling_admin (or, for a research export, other than the study''s pure research role) with 42501, unknown kommuner with 22023 and the caller''s own refusal with its code, logging the refusal first; then access-logs the KPR read';
 
 -- type_id: the 9032 identifier type KPR expects for an identity number.
 CREATE FUNCTION kpr.type_id(pid text) RETURNS integer
@@ -1009,87 +1044,326 @@ $$;
 COMMENT ON FUNCTION kpr.data_quality(text) IS
     'Services of a kommune that KPR would reject or statistics would drop, and every change to KPR the next message holds back, with the reason; access-logged';
 
--- service_statistics: persons and services per month, service type, age
--- band and sex, and hours per week; no person-level data.
+-- service_statistics: persons, services and weekly hours per month, service
+-- type, age band and sex, with the margins (age band "total", sex "total")
+-- of each month and type.  Small cells are suppressed: a cell (margins
+-- too) of fewer than 5 persons, then, until none is left, in every row and
+-- column of a month's and type's table (with its total) that has exactly one
+-- suppressed cell, the smallest other cell too, so no suppressed cell can be
+-- recovered by subtraction from a total.  Suppressed cells show NULL.
 CREATE FUNCTION kpr.service_statistics(kommune_nr text, from_month date, to_month date)
 RETURNS TABLE (month date, service_code text, age_band text, sex text, persons bigint, services bigint,
-               weekly_hours numeric)
+               weekly_hours numeric, suppressed boolean)
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    min_persons CONSTANT integer := 5;
+    c_mo date[];
+    c_code text[];
+    c_age text[];
+    c_sex text[];
+    c_persons bigint[];
+    c_services bigint[];
+    c_hours numeric[];
+    c_supp boolean[];
+    more bigint[];
 BEGIN
     PERFORM kpr.kpr_reader(ARRAY[kommune_nr], 'service_statistics');
+    IF from_month IS NULL OR to_month IS NULL OR from_month > to_month THEN
+        RAISE EXCEPTION 'the months must run from a date to the same or a later date' USING ERRCODE = '22023';
+    END IF;
+    WITH base AS (
+        SELECT mo::date AS mo, m.service_code AS code, m.pid, m.weekly_hours,
+               CASE WHEN a.age IS NULL THEN 'unknown' WHEN a.age < 18 THEN '0-17' WHEN a.age < 50 THEN '18-49'
+                    WHEN a.age < 67 THEN '50-66' WHEN a.age < 80 THEN '67-79' WHEN a.age < 90 THEN '80-89' ELSE '90+' END AS band,
+               coalesce(c.sex, 'unknown') AS sx
+        FROM generate_series(date_trunc('month', from_month), date_trunc('month', to_month), interval '1 month') mo
+        JOIN deling.municipal_service m ON m.kommune_nr = service_statistics.kommune_nr
+             AND m.status IN ('granted', 'active', 'on-hold', 'ended')
+             AND m.period_start < mo + interval '1 month' AND (m.period_end IS NULL OR m.period_end >= mo)
+        JOIN deling.citizen c ON c.kommune_nr = m.kommune_nr AND c.pid = m.pid
+        CROSS JOIN LATERAL (SELECT extract(year FROM age(mo::date, coalesce(c.birth_date, deling.fnr_birth_date(m.pid))))::int AS age) a
+        WHERE NOT deling.fnr_synthetic(m.pid) OR current_setting('deling.kpr_test_mode') = 'on'),
+    g AS (
+        SELECT b.mo, b.code, CASE WHEN GROUPING(b.band) = 1 THEN 'total' ELSE b.band END AS band,
+               CASE WHEN GROUPING(b.sx) = 1 THEN 'total' ELSE b.sx END AS sx,
+               count(DISTINCT b.pid) AS np, count(*) AS ns, sum(b.weekly_hours) AS wh
+        FROM base b
+        GROUP BY GROUPING SETS ((b.mo, b.code, b.band, b.sx), (b.mo, b.code, b.band), (b.mo, b.code, b.sx), (b.mo, b.code)))
+    SELECT array_agg(g.mo ORDER BY g.mo, g.code, g.band, g.sx), array_agg(g.code ORDER BY g.mo, g.code, g.band, g.sx),
+           array_agg(g.band ORDER BY g.mo, g.code, g.band, g.sx), array_agg(g.sx ORDER BY g.mo, g.code, g.band, g.sx),
+           array_agg(g.np ORDER BY g.mo, g.code, g.band, g.sx), array_agg(g.ns ORDER BY g.mo, g.code, g.band, g.sx),
+           array_agg(g.wh ORDER BY g.mo, g.code, g.band, g.sx), array_agg(g.np < min_persons ORDER BY g.mo, g.code, g.band, g.sx)
+    INTO c_mo, c_code, c_age, c_sex, c_persons, c_services, c_hours, c_supp
+    FROM g;
+    -- secondary suppression: no row or column with exactly one suppressed cell
+    LOOP
+        WITH c AS (
+            SELECT u.i, u.np, u.supp,
+                   to_char(u.mo, 'YYYY-MM') || '|' || u.code AS tbl, u.band, u.sx
+            FROM unnest(c_mo, c_code, c_age, c_sex, c_persons, c_supp) WITH ORDINALITY AS u(mo, code, band, sx, np, supp, i)),
+        l AS (
+            SELECT c.i, c.np, c.supp, x.line, count(*) FILTER (WHERE c.supp) OVER (PARTITION BY x.line) AS n_supp
+            FROM c CROSS JOIN LATERAL (VALUES ('band|' || c.tbl || '|' || c.band), ('sex|' || c.tbl || '|' || c.sx)) x(line))
+        SELECT array_agg(DISTINCT p.i) INTO more
+        FROM (SELECT DISTINCT ON (l.line) l.i FROM l WHERE l.n_supp = 1 AND NOT l.supp ORDER BY l.line, l.np, l.i) p;
+        EXIT WHEN more IS NULL;
+        FOR j IN 1..cardinality(more) LOOP
+            c_supp[more[j]::integer] := true;
+        END LOOP;
+    END LOOP;
     RETURN QUERY
-    SELECT mo::date, m.service_code,
-           CASE WHEN age < 18 THEN '0-17' WHEN age < 50 THEN '18-49' WHEN age < 67 THEN '50-66'
-                WHEN age < 80 THEN '67-79' WHEN age < 90 THEN '80-89' ELSE '90+' END,
-           coalesce(c.sex, 'unknown'), count(DISTINCT m.pid), count(*), sum(m.weekly_hours)
-    FROM generate_series(date_trunc('month', from_month), date_trunc('month', to_month), interval '1 month') mo
-    JOIN deling.municipal_service m ON m.kommune_nr = service_statistics.kommune_nr
-         AND m.status IN ('granted', 'active', 'on-hold', 'ended')
-         AND m.period_start < mo + interval '1 month' AND (m.period_end IS NULL OR m.period_end >= mo)
-    JOIN deling.citizen c ON c.kommune_nr = m.kommune_nr AND c.pid = m.pid
-    CROSS JOIN LATERAL (SELECT extract(year FROM age(mo::date, coalesce(c.birth_date, deling.fnr_birth_date(m.pid))))::int AS age) a
-    WHERE NOT deling.fnr_synthetic(m.pid) OR current_setting('deling.kpr_test_mode') = 'on'
-    GROUP BY 1, 2, 3, 4
-    ORDER BY 1, 2, 3, 4;
+    SELECT u.mo, u.code, u.band, u.sx, CASE WHEN u.supp THEN NULL ELSE u.np END, CASE WHEN u.supp THEN NULL ELSE u.ns END,
+           CASE WHEN u.supp THEN NULL ELSE u.wh END, u.supp
+    FROM unnest(c_mo, c_code, c_age, c_sex, c_persons, c_services, c_hours, c_supp) AS u(mo, code, band, sx, np, ns, wh, supp)
+    ORDER BY u.mo, u.code, u.band = 'total', u.band, u.sx = 'total', u.sx;
 END
 $$;
 COMMENT ON FUNCTION kpr.service_statistics(text, date, date) IS
-    'Aggregates for the kommune''s management: persons, services and weekly hours per month, service type, age band and sex';
+    'Aggregates for the kommune''s management: persons, services and weekly hours per month, service type, age band and sex, with the totals per month and type; cells of fewer than 5 persons suppressed, and secondary suppression so no total reveals them (suppressed: NULL); access-logged';
 
--- Pseudonymised research export ----------------------------------------------
+-- Pseudonymised research export -------------------------------------------------
 
 CREATE FUNCTION deling.hmac_sha256(data bytea, key bytea) RETURNS bytea
     AS 'MODULE_PATHNAME', 'deling_hmac_sha256' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.hmac_sha256(bytea, bytea) IS 'HMAC-SHA256 (OpenSSL); keys of at least 32 bytes';
 
--- keys for pseudonymised research exports; only the DBA and the functions see them
-CREATE TABLE deling.pseudonym_key (
-    key_id      text PRIMARY KEY CHECK (key_id ~ '^[a-z0-9][a-z0-9_-]{0,62}$'),
-    secret      bytea NOT NULL CHECK (octet_length(secret) >= 32),
-    purpose     text NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now()
-);
-COMMENT ON TABLE deling.pseudonym_key IS 'Secret HMAC keys for pseudonymised statistics exports, one per research purpose';
-
 CREATE FUNCTION deling.random_key() RETURNS bytea
     AS 'MODULE_PATHNAME', 'deling_random_key' LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.random_key() IS '32 bytes from the server''s strong random source';
 
-CREATE FUNCTION deling.add_pseudonym_key(key_id text, purpose text) RETURNS void
-LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
-    INSERT INTO deling.pseudonym_key (key_id, secret, purpose) VALUES (key_id, deling.random_key(), purpose);
-$$;
-COMMENT ON FUNCTION deling.add_pseudonym_key(text, text) IS
-    'DBA: create a secret key for one research purpose''s pseudonymised exports';
+-- a research study: its purpose, the kommuner it covers, the one login role
+-- that reads its export, and until when
+CREATE TABLE deling.research_study (
+    study_id       text PRIMARY KEY CHECK (study_id ~ '^[a-z0-9][a-z0-9_-]{0,62}$'),
+    purpose        text NOT NULL CHECK (btrim(purpose) <> ''),
+    kommuner       text[] NOT NULL CHECK (cardinality(kommuner) > 0),
+    researcher     text NOT NULL,
+    expires_on     date,
+    created_at     timestamptz NOT NULL DEFAULT now(),
+    created_by     text NOT NULL,
+    revoked_at     timestamptz,
+    revoked_by     text,
+    revoke_reason  text
+);
+COMMENT ON TABLE deling.research_study IS
+    'Research studies that receive the pseudonymised export: purpose, kommuner covered, the researcher''s login role (a member of deling_forskning only), expiry and revocation';
 
--- pseudonymised_services: a kommune's services for research, the identity
--- number replaced by HMAC-SHA256 under the key: the same person gets the
--- same pseudonym under the same key, and nothing else links back.
-CREATE FUNCTION kpr.pseudonymised_services(kommune_nr text, key_id text)
-RETURNS TABLE (pseudonym text, birth_year integer, sex text, service_code text, status text, period_start date,
-               period_end date, weekly_hours numeric)
-LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-DECLARE
-    secret bytea;
+-- the study's HMAC keys: the current one, and retired ones with their secret erased
+CREATE TABLE deling.pseudonym_key (
+    study_id     text NOT NULL REFERENCES deling.research_study,
+    key_version  integer NOT NULL,
+    secret       bytea CHECK (octet_length(secret) >= 32),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    retired_at   timestamptz,
+    PRIMARY KEY (study_id, key_version),
+    CHECK ((retired_at IS NULL) = (secret IS NOT NULL))
+);
+COMMENT ON TABLE deling.pseudonym_key IS
+    'Secret HMAC keys of the research studies (one current per study; retired keys have their secret erased); no role reads the secret';
+CREATE UNIQUE INDEX pseudonym_key_current ON deling.pseudonym_key (study_id) WHERE retired_at IS NULL;
+
+-- research_kommuner: the kommuner the calling researcher's live studies
+-- cover; the citizen and service policies let the export read them
+CREATE FUNCTION deling.research_kommuner() RETURNS text[]
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(array_agg(DISTINCT k), '{}')
+    FROM deling.research_study s, unnest(s.kommuner) k
+    WHERE s.researcher = deling.outer_role() AND s.revoked_at IS NULL
+      AND (s.expires_on IS NULL OR s.expires_on >= (now() AT TIME ZONE 'Europe/Oslo')::date)
+      AND deling.pure_researcher(s.researcher);
+$$;
+COMMENT ON FUNCTION deling.research_kommuner() IS
+    'Internal: the kommuner the calling researcher''s live studies cover (empty for every other caller)';
+CREATE POLICY citizen_research ON deling.citizen FOR SELECT TO deling_owner
+    USING (kommune_nr = ANY ((SELECT deling.research_kommuner())::text[]));
+CREATE POLICY municipal_service_research ON deling.municipal_service FOR SELECT TO deling_owner
+    USING (kommune_nr = ANY ((SELECT deling.research_kommuner())::text[]));
+
+CREATE FUNCTION kpr.require_admin() RETURNS void
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
-    PERFORM kpr.kpr_reader(ARRAY[kommune_nr], 'pseudonymised_services');
-    SELECT k.secret INTO secret FROM deling.pseudonym_key k WHERE k.key_id = pseudonymised_services.key_id;
-    IF secret IS NULL THEN
-        RAISE EXCEPTION 'no pseudonym key "%"', key_id USING ERRCODE = '22023',
-            HINT = 'The DBA creates one with deling.add_pseudonym_key(key_id, purpose).';
+    IF NOT pg_has_role(deling.outer_role(), 'deling_admin', 'MEMBER') THEN
+        RAISE EXCEPTION 'research studies are managed by deling_admin' USING ERRCODE = '42501';
     END IF;
-    RETURN QUERY
-    SELECT encode(deling.hmac_sha256(convert_to(m.pid, 'UTF8'), secret), 'hex'),
-           extract(year FROM coalesce(c.birth_date, deling.fnr_birth_date(m.pid)))::int, c.sex,
-           m.service_code, m.status, m.period_start, m.period_end, m.weekly_hours
-    FROM deling.municipal_service m
-    JOIN deling.citizen c ON c.kommune_nr = m.kommune_nr AND c.pid = m.pid
-    WHERE m.kommune_nr = pseudonymised_services.kommune_nr AND m.status <> 'entered-in-error'
-      AND (NOT deling.fnr_synthetic(m.pid) OR current_setting('deling.kpr_test_mode') = 'on')
-    ORDER BY 1, m.period_start, m.service_code;
 END
 $$;
-COMMENT ON FUNCTION kpr.pseudonymised_services(text, text) IS
-    'Pseudonymised services of a kommune for research: identity numbers replaced by HMAC-SHA256 under the DBA''s key; access-logged';
+COMMENT ON FUNCTION kpr.require_admin() IS 'Internal: 42501 unless the caller is a member of deling_admin';
+
+CREATE FUNCTION kpr.add_research_study(study_id text, purpose text, kommuner text[], researcher regrole,
+                                       expires_on date DEFAULT NULL) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    unknown text;
+BEGIN
+    PERFORM kpr.require_admin();
+    IF study_id IS NULL OR study_id !~ '^[a-z0-9][a-z0-9_-]{0,62}$' THEN
+        RAISE EXCEPTION 'study id "%" must be 1-63 characters of a-z 0-9 _ - (starting with a letter or digit)', study_id
+            USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT FROM deling.research_study s WHERE s.study_id = add_research_study.study_id) THEN
+        RAISE EXCEPTION 'research study "%" exists', study_id USING ERRCODE = '22023';
+    END IF;
+    IF coalesce(btrim(purpose), '') = '' THEN
+        RAISE EXCEPTION 'a research study needs its purpose' USING ERRCODE = '22023';
+    END IF;
+    SELECT string_agg(coalesce(k, 'NULL'), ', ') INTO unknown FROM unnest(kommuner) k
+    WHERE k IS NULL OR NOT EXISTS (SELECT FROM deling.kommune x WHERE x.kommune_nr = k);
+    IF unknown IS NOT NULL OR coalesce(cardinality(kommuner), 0) = 0 THEN
+        RAISE EXCEPTION 'a research study covers one or more registered kommuner (not registered: %)', coalesce(unknown, 'none given')
+            USING ERRCODE = '22023';
+    END IF;
+    IF researcher IS NULL OR NOT deling.pure_researcher(researcher::text)
+       OR NOT (SELECT r.rolcanlogin FROM pg_catalog.pg_roles r WHERE r.oid = researcher) THEN
+        RAISE EXCEPTION 'role % cannot be a study''s researcher: it must be a login role that is a member of deling_forskning and of no other deling role', researcher
+            USING ERRCODE = '22023',
+                  HINT = 'A superuser creates it: CREATE ROLE forsker_x LOGIN IN ROLE deling_forskning;';
+    END IF;
+    IF expires_on < (now() AT TIME ZONE 'Europe/Oslo')::date THEN
+        RAISE EXCEPTION 'the study would have expired already (%)', to_char(expires_on, 'YYYY-MM-DD') USING ERRCODE = '22023';
+    END IF;
+    INSERT INTO deling.research_study (study_id, purpose, kommuner, researcher, expires_on, created_by)
+    VALUES (study_id, btrim(purpose), ARRAY(SELECT DISTINCT k FROM unnest(kommuner) k ORDER BY 1), researcher::text, expires_on,
+            deling.outer_role());
+    INSERT INTO deling.pseudonym_key (study_id, key_version, secret) VALUES (study_id, 1, deling.random_key());
+END
+$$;
+COMMENT ON FUNCTION kpr.add_research_study(text, text, text[], regrole, date) IS
+    'DBA: register a research study: its purpose, the kommuner it covers, the researcher''s login role (a member of deling_forskning and of no other deling role), an optional expiry; draws its secret HMAC key';
+
+CREATE FUNCTION kpr.rotate_study_key(study_id text) RETURNS integer
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    v integer;
+BEGIN
+    PERFORM kpr.require_admin();
+    IF NOT EXISTS (SELECT FROM deling.research_study s WHERE s.study_id = rotate_study_key.study_id AND s.revoked_at IS NULL) THEN
+        RAISE EXCEPTION 'no live research study "%"', study_id USING ERRCODE = '22023';
+    END IF;
+    UPDATE deling.pseudonym_key k SET secret = NULL, retired_at = now()
+    WHERE k.study_id = rotate_study_key.study_id AND k.retired_at IS NULL;
+    SELECT coalesce(max(k.key_version), 0) + 1 INTO v FROM deling.pseudonym_key k WHERE k.study_id = rotate_study_key.study_id;
+    INSERT INTO deling.pseudonym_key (study_id, key_version, secret) VALUES (study_id, v, deling.random_key());
+    RETURN v;
+END
+$$;
+COMMENT ON FUNCTION kpr.rotate_study_key(text) IS
+    'DBA: give a study a new HMAC key (new pseudonyms from now on); the old secret is erased, so old and new exports cannot be linked; returns the key version';
+
+CREATE FUNCTION kpr.revoke_research_study(study_id text, reason text) RETURNS void
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    PERFORM kpr.require_admin();
+    IF coalesce(btrim(reason), '') = '' THEN
+        RAISE EXCEPTION 'revoking a study needs the reason' USING ERRCODE = '22023';
+    END IF;
+    UPDATE deling.research_study s SET revoked_at = now(), revoked_by = deling.outer_role(), revoke_reason = btrim(reason)
+    WHERE s.study_id = revoke_research_study.study_id AND s.revoked_at IS NULL;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'no live research study "%"', study_id USING ERRCODE = '22023';
+    END IF;
+    UPDATE deling.pseudonym_key k SET secret = NULL, retired_at = now()
+    WHERE k.study_id = revoke_research_study.study_id AND k.retired_at IS NULL;
+END
+$$;
+COMMENT ON FUNCTION kpr.revoke_research_study(text, text) IS
+    'DBA: revoke a study: its export is refused from now on and its key is erased';
+
+-- pseudonymised_services: a study's services for its researcher.  The
+-- identity number is replaced by HMAC-SHA256 under the study's secret key;
+-- the other columns are generalised (age band at the start, sex, type,
+-- month of start and end, a band of weekly hours) and each row is released
+-- at the finest of month, quarter or year at which at least 5 released rows
+-- of the study share kommune, age band, sex, type, period and hours band;
+-- rows without 5 alike even by year are withheld.  Only the researcher's
+-- role (deling_forskning and no other deling role, so it cannot also read
+-- identified events or write citizens) runs it, and never in a transaction
+-- that has written anything (so no one can add a chosen identity number,
+-- read its pseudonym and roll back).
+CREATE FUNCTION kpr.pseudonymised_services(study_id text)
+RETURNS TABLE (pseudonym text, key_version integer, kommune_nr text, age_band text, sex text, service_code text,
+               period_from text, period_to text, weekly_hours text, generalised_to text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    k_anon CONSTANT integer := 5;
+    s deling.research_study;
+    sk deling.pseudonym_key;
+    what CONSTANT text := 'pseudonymised_services ' || coalesce(study_id, '');
+    refusal text;
+    refusal_code text := '42501';
+    total bigint;
+    released bigint;
+BEGIN
+    SELECT * INTO s FROM deling.research_study x WHERE x.study_id = pseudonymised_services.study_id;
+    IF NOT FOUND THEN
+        PERFORM kpr.refuse('{}', what, NULL, '22023', format('no research study "%s"', study_id));
+    END IF;
+    SELECT * INTO sk FROM deling.pseudonym_key x WHERE x.study_id = s.study_id AND x.retired_at IS NULL;
+    IF s.revoked_at IS NOT NULL THEN
+        refusal := format('research study "%s" was revoked on %s', s.study_id, to_char(s.revoked_at, 'YYYY-MM-DD'));
+    ELSIF s.expires_on < (now() AT TIME ZONE 'Europe/Oslo')::date THEN
+        refusal := format('research study "%s" expired on %s', s.study_id, to_char(s.expires_on, 'YYYY-MM-DD'));
+    ELSIF pg_current_xact_id_if_assigned() IS NOT NULL THEN
+        -- a transaction that wrote anything (a chosen citizen and service, say) could read its pseudonym and roll back
+        refusal := 'the pseudonymised export runs only in a transaction that has written nothing';
+        refusal_code := '55000';
+    END IF;
+    PERFORM kpr.kpr_reader(s.kommuner, what, NULL, s.researcher, refusal, refusal_code);
+
+    SELECT count(*) INTO total
+    FROM deling.municipal_service m
+    WHERE m.kommune_nr = ANY (s.kommuner) AND m.status IN ('granted', 'active', 'on-hold', 'ended')
+      AND (NOT deling.fnr_synthetic(m.pid) OR current_setting('deling.kpr_test_mode') = 'on');
+    RETURN QUERY
+    WITH base AS (
+        SELECT encode(deling.hmac_sha256(convert_to(m.pid, 'UTF8'), sk.secret), 'hex') AS ps, m.kommune_nr::text AS k,
+               CASE WHEN a.age IS NULL THEN 'unknown' WHEN a.age < 18 THEN '0-17' WHEN a.age < 50 THEN '18-49'
+                    WHEN a.age < 67 THEN '50-66' WHEN a.age < 80 THEN '67-79' WHEN a.age < 90 THEN '80-89' ELSE '90+' END AS band,
+               coalesce(c.sex, 'unknown') AS sx, m.service_code AS code,
+               CASE WHEN m.weekly_hours IS NULL THEN 'unknown' WHEN m.weekly_hours < 5 THEN 'under 5'
+                    WHEN m.weekly_hours < 10 THEN '5-10' WHEN m.weekly_hours < 20 THEN '10-20'
+                    WHEN m.weekly_hours < 35 THEN '20-35' ELSE '35 or more' END AS hours,
+               to_char(m.period_start, 'YYYY-MM') AS m_from, to_char(m.period_end, 'YYYY-MM') AS m_to,
+               to_char(m.period_start, 'YYYY-"Q"Q') AS q_from, to_char(m.period_end, 'YYYY-"Q"Q') AS q_to,
+               to_char(m.period_start, 'YYYY') AS y_from, to_char(m.period_end, 'YYYY') AS y_to
+        FROM deling.municipal_service m
+        JOIN deling.citizen c ON c.kommune_nr = m.kommune_nr AND c.pid = m.pid
+        CROSS JOIN LATERAL (SELECT extract(year FROM age(m.period_start, coalesce(c.birth_date, deling.fnr_birth_date(m.pid))))::int AS age) a
+        WHERE m.kommune_nr = ANY (s.kommuner) AND m.status IN ('granted', 'active', 'on-hold', 'ended')
+          AND (NOT deling.fnr_synthetic(m.pid) OR current_setting('deling.kpr_test_mode') = 'on')),
+    l1 AS (SELECT b.*, count(*) OVER (PARTITION BY b.k, b.band, b.sx, b.code, b.hours, b.m_from, b.m_to) AS n FROM base b),
+    l2 AS (SELECT l1.*, count(*) OVER (PARTITION BY l1.k, l1.band, l1.sx, l1.code, l1.hours, l1.q_from, l1.q_to) AS n2
+           FROM l1 WHERE l1.n < k_anon),
+    l3 AS (SELECT l2.*, count(*) OVER (PARTITION BY l2.k, l2.band, l2.sx, l2.code, l2.hours, l2.y_from, l2.y_to) AS n3
+           FROM l2 WHERE l2.n2 < k_anon),
+    r AS (
+        SELECT l1.ps, l1.k, l1.band, l1.sx, l1.code, l1.m_from AS pf, l1.m_to AS pt, l1.hours, 'month' AS lvl FROM l1 WHERE l1.n >= k_anon
+        UNION ALL
+        SELECT l2.ps, l2.k, l2.band, l2.sx, l2.code, l2.q_from, l2.q_to, l2.hours, 'quarter' FROM l2 WHERE l2.n2 >= k_anon
+        UNION ALL
+        SELECT l3.ps, l3.k, l3.band, l3.sx, l3.code, l3.y_from, l3.y_to, l3.hours, 'year' FROM l3 WHERE l3.n3 >= k_anon)
+    SELECT r.ps, sk.key_version, r.k, r.band, r.sx, r.code, r.pf, r.pt, r.hours, r.lvl
+    FROM r ORDER BY r.k, r.code, r.pf, r.ps;
+    GET DIAGNOSTICS released = ROW_COUNT;
+    IF released < total THEN
+        RAISE NOTICE '% of % services withheld: fewer than % alike even by year', total - released, total, k_anon;
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION kpr.pseudonymised_services(text) IS
+    'A research study''s pseudonymised services, for the study''s researcher only: HMAC-SHA256 pseudonyms under the study''s secret key; age band, sex, type, period (month, else quarter, else year) and a band of weekly hours such that every released combination occurs at least 5 times (rarer rows withheld); refused in a transaction that has written anything; access-logged';
+
+CREATE FUNCTION kpr.research_studies()
+RETURNS TABLE (study_id text, purpose text, kommuner text[], researcher text, key_version integer, expires_on date,
+               created_at timestamptz, revoked_at timestamptz, revoke_reason text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.study_id, s.purpose, s.kommuner, s.researcher,
+           (SELECT k.key_version FROM deling.pseudonym_key k WHERE k.study_id = s.study_id AND k.retired_at IS NULL),
+           s.expires_on, s.created_at, s.revoked_at, s.revoke_reason
+    FROM deling.research_study s
+    WHERE pg_has_role(deling.outer_role(), 'deling_admin', 'MEMBER') OR s.researcher = deling.outer_role()
+    ORDER BY s.study_id;
+$$;
+COMMENT ON FUNCTION kpr.research_studies() IS
+    'The research studies (the DBA sees all, a researcher its own): purpose, kommuner, researcher, current key version, expiry, revocation';

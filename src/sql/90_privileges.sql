@@ -112,6 +112,7 @@ REVOKE EXECUTE ON FUNCTION deling.access_log_emit(jsonb), deling.log_access(text
 
 -- KPR: the reporter (deling_kpr) and the DBA read through the logged kpr
 -- functions; the DBA configures (scope, onboarding, contacts, studies)
+GRANT USAGE ON SCHEMA kpr TO deling_forskning;
 GRANT EXECUTE ON FUNCTION kpr.validate_xpr_ipl(text), kpr.type_id(text), kpr.service_events(text, date, date),
     kpr.data_quality(text), kpr.service_statistics(text, date, date), kpr.contacts(text),
     kpr.xpr_ipl_message(text), kpr.xpr_ipl_message(text, bigint), kpr.xpr_ipl_message(text, date, date),
@@ -119,14 +120,18 @@ GRANT EXECUTE ON FUNCTION kpr.validate_xpr_ipl(text), kpr.type_id(text), kpr.ser
     kpr.mark_message(bigint, text, text), kpr.resend_message(bigint)
     TO deling_kpr, deling_admin;
 GRANT EXECUTE ON FUNCTION kpr.start_reporting(text, date), kpr.add_contact(text, integer, text, text, text, text),
-    kpr.remove_contact(bigint)
+    kpr.remove_contact(bigint), kpr.add_research_study(text, text, text[], regrole, date), kpr.rotate_study_key(text),
+    kpr.revoke_research_study(text, text)
     TO deling_admin;
-GRANT EXECUTE ON FUNCTION kpr.pseudonymised_services(text, text) TO deling_kpr, deling_admin;
+GRANT EXECUTE ON FUNCTION kpr.pseudonymised_services(text), kpr.research_studies() TO deling_forskning, deling_admin;
 GRANT SELECT ON deling.kpr_reported_service_type, deling.kpr_contact_type TO deling_kpr;
 -- the functions' internals, run as deling_owner
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA kpr TO deling_owner;
+-- nobody reads a pseudonym key's secret, and studies change only through
+-- the functions (which check the researcher's role)
 REVOKE ALL ON deling.pseudonym_key FROM deling_admin;
-GRANT SELECT (key_id, purpose, created_at) ON deling.pseudonym_key TO deling_admin;
+GRANT SELECT (study_id, key_version, created_at, retired_at) ON deling.pseudonym_key TO deling_admin;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON deling.research_study FROM deling_admin;
 -- what was sent to KPR changes only through the message builder
 REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON deling.kpr_reported_event, deling.kpr_notification, deling.kpr_message,
     deling.kpr_held_event FROM deling_admin;
