@@ -10,6 +10,7 @@ packages=(
   build-essential pkg-config libxml2-dev libssl-dev              # the C build (libxml2, OpenSSL)
   openssl                                                        # tests mint RS256 tokens with the CLI
   valgrind                                                       # memcheck suite
+  libxml2-utils                                                  # xmllint: the KPR scenario checks every message against the official XSD
 )
 # node and npm run the FHIR validator, tests/tools/fhir-validate (the official FHIR R4 JSON schema)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)
