@@ -158,7 +158,10 @@ GRANT deling_admin TO sec_dba;
 ALTER ROLE deling_authenticator PASSWORD NULL;
 SELECT deling.bind_integration('sec_epj_bodo', '1804');
 SELECT deling.bind_integration('sec_epj_baerum', '3201');
-SELECT kpr.set_contact('1804', 'Kari KPR', 'kpr@bodo.kommune.no', '+47 75 55 50 00');
+SELECT kpr.start_reporting('1804', current_date - 365);
+SELECT kpr.add_contact(NULL, 1, 'NHN drift', 'drift@nhn.no'), kpr.add_contact(NULL, 15, 'deling', 'deling@nhn.no'),
+       kpr.add_contact('1804', 16, 'Kari KPR', 'kpr@bodo.kommune.no', '+47 75 55 50 00'),
+       kpr.add_contact('1804', 17, 'Per KPR', 'innsending@bodo.kommune.no');
 
 -- sharing reads wait for the access log
 DO $$
