@@ -83,11 +83,16 @@ BEGIN
     IF refusal IS NOT NULL THEN
         PERFORM kpr.refuse(kommuner, what, pid, refusal_code, refusal);
     END IF;
+    -- no log, no read (as for the sharing services)
+    IF NOT deling.access_log_ready() THEN
+        RAISE EXCEPTION 'the access log is not running, so no KPR read is allowed' USING ERRCODE = '55000',
+            HINT = 'The DBA checks deling.access_log_status: shared_preload_libraries, wal_level = logical, deling.access_log_database.';
+    END IF;
     PERFORM deling.log_access('kpr', pid, kommuner, NULL, NULL, true, NULL, NULL, jsonb_build_object('report', what));
 END
 $$;
 COMMENT ON FUNCTION kpr.kpr_reader(text[], text, text, text, text, text) IS
-    'Internal: refuses callers other than deling_kpr and deling_admin (or, for a research export, other than the study''s pure research role) with 42501, unknown kommuner with 22023 and the caller''s own refusal with its code, logging the refusal first; then access-logs the KPR read';
+    'Internal: refuses callers other than deling_kpr and deling_admin (or, for a research export, other than the study''s pure research role) with 42501, unknown kommuner with 22023 and the caller''s own refusal with its code, logging the refusal first, and every read while the access log is not running (55000); then access-logs the KPR read';
 
 -- type_id: the 9032 identifier type KPR expects for an identity number.
 CREATE FUNCTION kpr.type_id(pid text) RETURNS integer
