@@ -143,11 +143,6 @@ CREATE TABLE deling.pseudonym_key (
 );
 COMMENT ON TABLE deling.pseudonym_key IS 'Secret HMAC keys for pseudonymised statistics exports, one per research purpose';
 
-CREATE FUNCTION deling.random_key() RETURNS bytea
-    AS 'MODULE_PATHNAME', 'deling_random_key' LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION deling.random_key() IS '32 bytes from the server''s strong random source';
-
 CREATE FUNCTION deling.add_pseudonym_key(key_id text, purpose text) RETURNS void
 LANGUAGE sql SET search_path = pg_catalog, pg_temp AS $$
     INSERT INTO deling.pseudonym_key (key_id, secret, purpose) VALUES (key_id, deling.random_key(), purpose);
