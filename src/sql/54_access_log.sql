@@ -385,7 +385,9 @@ COMMENT ON FUNCTION deling.access_log_anchor() IS
 -- before the data is returned.  Used by the sharing gate (denials) and by
 -- every sharing read (grants, with the number of resources returned).
 -- Every value a caller supplies is bounded (deling.clip), so the entry
--- stays small and its citizen fits the index.
+-- stays small and its citizen fits the index.  It refuses (55000) while the
+-- log cannot take entries, so no read returns data without its entry, also
+-- one that did not pass the sharing gate (KPR).
 CREATE FUNCTION deling.log_access(service text, pid text, kommuner text[], purpose text, reason text,
                                   granted boolean, why text, resources integer, flags jsonb DEFAULT '{}')
 RETURNS void
@@ -395,6 +397,7 @@ DECLARE
     effective text := coalesce(nullif(current_setting('deling.ctx_purpose'), ''), purpose);
     ref jsonb := CASE WHEN kind <> '' THEN nullif(current_setting('deling.ctx_decision_ref'), '')::jsonb END;
 BEGIN
+    PERFORM deling.access_log_check();
     IF length(ref::text) > 1000 OR jsonb_typeof(ref) <> 'object' THEN
         ref := jsonb_build_object('id', deling.clip(ref->>'id', 200), 'description', deling.clip(ref->>'description', 500),
                                   'truncated', length(ref::text));
