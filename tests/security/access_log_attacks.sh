@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Attacks on the access log, each in a server of its own (about 45 s):
+# Attacks on the access log, in a server of its own (about 35 s):
 #  - a superuser who deletes the newest entries, a kommune's whole set, or
 #    edits and re-hashes the newest entry (and the head) is caught against an
 #    anchor taken earlier; the worker writes anchors to the server log;
@@ -28,7 +28,7 @@ wait_for() {   # wait_for SQL EXPECTED [SECONDS]: poll as the superuser until SQ
 }
 
 mapfile -t settings < <(scripts/pg-options.sh postgres)
-own_cluster 40000 "${settings[@]}" deling.access_log_naptime=100ms deling.access_log_restart_delay=3 \
+own_cluster 50000 "${settings[@]}" deling.access_log_naptime=100ms deling.access_log_restart_delay=3 \
   deling.access_log_anchor_interval=1 max_slot_wal_keep_size=32MB autovacuum=off
 start
 
