@@ -432,7 +432,10 @@ slot_usable(Head *head)
 /*
  * transient_error: an error that says nothing about the entry (the worker
  * was cancelled or is shutting down, out of memory or disk, a lock
- * conflict): the worker fails and retries, it does not quarantine.
+ * conflict, an I/O error): the worker fails and retries, it does not
+ * quarantine.  Anything else (a data error, a limit such as the btree's
+ * row size, an internal error) stays with the entry, which is quarantined,
+ * so that no entry can stop the log.
  */
 static bool
 transient_error(int sqlerrcode)
@@ -442,11 +445,9 @@ transient_error(int sqlerrcode)
 		case ERRCODE_CONNECTION_EXCEPTION:
 		case ERRCODE_TRANSACTION_ROLLBACK:
 		case ERRCODE_INSUFFICIENT_RESOURCES:
-		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
 		case ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE:
 		case ERRCODE_OPERATOR_INTERVENTION:
 		case ERRCODE_SYSTEM_ERROR:
-		case ERRCODE_INTERNAL_ERROR:
 			return true;
 		default:
 			return false;
