@@ -16,7 +16,11 @@ DATA        = $(filter-out $(DATA_built),$(wildcard deling--*--*.sql))
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=deling
 ISOLATION    = $(patsubst tests/isolation/specs/%.spec,%,$(sort $(wildcard tests/isolation/specs/*.spec)))
-ISOLATION_OPTS = --inputdir=tests/isolation --outputdir=tests/isolation/output_iso --load-extension=deling
+# The isolation specs run in the pg_regress database: the access log (and so
+# every sharing read) works only in deling.access_log_database, and its
+# worker's connection keeps that database from being dropped and made anew.
+ISOLATION_OPTS = --inputdir=tests/isolation --outputdir=tests/isolation/output_iso --use-existing
+override ISOLATION_TESTDB = contrib_regression
 
 EXTRA_CLEAN = tests/isolation/output_iso results regression.diffs regression.out
 

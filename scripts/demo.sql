@@ -238,9 +238,9 @@ SELECT to_char((e->'resource'->>'recorded')::timestamptz AT TIME ZONE 'Europe/Os
        CASE e->'resource'->>'outcome' WHEN '0' THEN 'granted' ELSE 'denied' END AS decision
 FROM jsonb_array_elements(api.my_access_log()::jsonb->'entry') e;
 RESET SESSION AUTHORIZATION;
-SELECT k AS kommune_nr, (v->>'valid')::boolean AS chain_valid, v->>'entries' AS entries
-FROM (SELECT k, deling.verify_access_log(k) AS v FROM (SELECT DISTINCT kommune_nr::text AS k FROM deling.access_log) x) y ORDER BY 1;
-SELECT slot_exists, workers, slot_lag_bytes IS NOT NULL AS lag_known, since_last_drain < interval '1 minute' AS draining
-FROM deling.access_log_status;
+SELECT k AS kommune_nr, (v->>'valid')::boolean AS chain_valid, v->>'entries' AS entries, v->>'log_entries' AS log_entries
+FROM (SELECT k, deling.verify_access_log(k) AS v FROM (SELECT DISTINCT unnest(kommuner) AS k FROM deling.access_log) x) y ORDER BY 1;
+SELECT worker_running, ready, slot_held_by_worker, undrained_entries, quarantined_entries, gap, refused_reads
+FROM deling.status;
 \echo
 \echo 'Done: the cluster is thrown away now.'

@@ -165,7 +165,7 @@ SELECT deling_test.try($$SELECT * FROM kpr.pseudonymised_services('no-such-study
 SELECT deling.access_log_drain() >= 0 AS drained;
 SELECT CASE WHEN entry->>'role' LIKE 'regress%' THEN entry->>'role' ELSE 'superuser' END AS role, entry->>'why' AS why
 FROM deling.access_log WHERE entry->>'service' = 'kpr' AND entry->>'report' LIKE 'pseudonymised_services%'
-  AND entry->>'decision' = 'denied' ORDER BY logged_at, kommune_nr;
+  AND entry->>'decision' = 'denied' ORDER BY seq;
 -- rotation: new pseudonyms, the old secret erased; revocation: no more export
 SET SESSION AUTHORIZATION regress_dba;
 SELECT kpr.rotate_study_key('omsorg-2015') AS new_version;

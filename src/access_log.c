@@ -2,15 +2,15 @@
  * access_log.c
  *	  The durable access log (innsynslogg): emitting entries as
  *	  non-transactional logical WAL messages flushed before the data is
- *	  returned, the logical-decoding output plugin that passes them on, the
- *	  background worker that drains them into deling.access_log, SHA-256
- *	  for the per-kommune hash chain, and HMAC-SHA256 for pseudonyms.
+ *	  returned, the checks an entry must pass, the readiness every read asks
+ *	  for, the shared state the drain worker (access_log_worker.c) publishes,
+ *	  the guard against dropping the log, the logical-decoding output plugin,
+ *	  SHA-256 for the hash chain, Ed25519 for its anchors and HMAC-SHA256 for
+ *	  pseudonyms.
  *
  * An entry written this way survives the caller's ROLLBACK, is allowed in a
  * READ ONLY transaction (no transaction id is needed), and is on disk before
- * the read returns, so it survives a crash right after.  The worker runs the
- * SQL function deling.access_log_drain(), which peeks the slot, appends the
- * entries idempotently (keyed by LSN) and only then advances the slot.
+ * the read returns, so it survives a crash right after.
  */
 #include "postgres.h"
 
@@ -19,68 +19,169 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
-#include "access/xact.h"
+#include "access/heapam.h"
+#include "access/tableam.h"
 #include "access/xlog.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaccess.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
-#include "executor/spi.h"
+#include "common/jsonapi.h"
+#include "executor/tuptable.h"
 #include "fmgr.h"
+#include "funcapi.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
-#include "postmaster/interrupt.h"
-#include "tcop/tcopprot.h"
 #include "replication/logical.h"
 #include "replication/message.h"
 #include "replication/origin.h"
 #include "replication/output_plugin.h"
 #include "replication/slot.h"
 #include "storage/ipc.h"
-#include "storage/latch.h"
-#include "storage/standby.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/pg_lsn.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 
+#include "access_log.h"
 #include "deling.h"
 
-/* The prefix that marks deling's messages in the WAL. */
-#define ACCESS_LOG_PREFIX "deling.access_log"
+/* "citizen" is indexed: an entry's citizen is at most this many characters */
+#define ACCESS_LOG_MAX_CITIZEN 100
 
-static char *access_log_database = NULL;
-static int	access_log_naptime = 1000;
+AccessLogShared *access_log_shared = NULL;
+char	   *access_log_database = NULL;
+int			access_log_naptime = 1000;
+int			access_log_anchor_interval = 3600;
+static int	access_log_restart_delay = 1;
+static bool drop_extension_deletes_access_log = false;
 
-void		deling_access_log_worker_main(Datum main_arg);
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static object_access_hook_type prev_object_access_hook = NULL;
+
 void		_PG_output_plugin_init(OutputPluginCallbacks *cb);
+static void access_log_shmem_request(void);
+static void access_log_shmem_startup(void);
+static void access_log_object_access(ObjectAccessType access, Oid classId, Oid objectId,
+									 int subId, void *arg);
 
 /*
- * deling_access_log_init: settings and the drain worker; called at preload.
+ * access_log_define_settings: the access log's settings (see
+ * docs/access-log.md); tests shorten the times.
+ */
+static void
+access_log_define_settings(void)
+{
+	DefineCustomStringVariable("deling.access_log_database",
+							   "Database whose access log the background worker drains.",
+							   NULL, &access_log_database, "postgres",
+							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("deling.access_log_naptime",
+							"Longest wait of the access-log worker between two looks at the WAL.",
+							"Readers wake it as soon as they have written an entry; this is the fallback.",
+							&access_log_naptime, 1000, 10, 60000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomIntVariable("deling.access_log_restart_delay",
+							"Time before the postmaster restarts a failed access-log worker.",
+							"Sharing reads are refused while no worker holds the access-log slot.",
+							&access_log_restart_delay, 1, 1, 3600,
+							PGC_POSTMASTER, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("deling.access_log_anchor_interval",
+							"Least time between two anchors the access-log worker writes to the server log.",
+							"An anchor is written only when entries were appended since the last one.",
+							&access_log_anchor_interval, 3600, 1, 7 * 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomBoolVariable("deling.drop_extension_deletes_access_log",
+							 "Allow DROP EXTENSION deling while the access log holds entries.",
+							 "The entries are deleted with the extension; keep a verified export first.",
+							 &drop_extension_deletes_access_log, false,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+}
+
+/*
+ * deling_access_log_init: settings, shared memory, the drop guard and the
+ * drain worker; called at preload.
  */
 void
 deling_access_log_init(void)
 {
 	BackgroundWorker worker = {0};
 
-	DefineCustomStringVariable("deling.access_log_database",
-							   "Database whose access log the background worker drains.",
-							   NULL, &access_log_database, "postgres",
-							   PGC_POSTMASTER, 0, NULL, NULL, NULL);
-	DefineCustomIntVariable("deling.access_log_naptime",
-							"Time between two drains of the access-log slot.",
-							NULL, &access_log_naptime, 1000, 10, 60000,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+	access_log_define_settings();
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = access_log_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = access_log_shmem_startup;
+	prev_object_access_hook = object_access_hook;
+	object_access_hook = access_log_object_access;
 
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = 5;
+	worker.bgw_restart_time = access_log_restart_delay;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "deling");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "deling_access_log_worker_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "deling access log");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "deling access log");
 	RegisterBackgroundWorker(&worker);
+}
+
+/* access_log_shmem_request: room for AccessLogShared */
+static void
+access_log_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(AccessLogShared)));
+}
+
+/* access_log_shmem_startup: attach to (or create) AccessLogShared */
+static void
+access_log_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	access_log_shared = ShmemInitStruct("deling access log", sizeof(AccessLogShared), &found);
+	if (!found)
+	{
+		memset(access_log_shared, 0, sizeof(AccessLogShared));
+		SpinLockInit(&access_log_shared->mutex);
+		pg_atomic_init_u64(&access_log_shared->emitted, 0);
+		pg_atomic_init_u64(&access_log_shared->consumed, 0);
+		pg_atomic_init_u64(&access_log_shared->refused, 0);
+		ConditionVariableInit(&access_log_shared->progress);
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/*
+ * access_log_wake: set the worker's latch, so it looks at the WAL now
+ * instead of after its naptime.
+ */
+static void
+access_log_wake(void)
+{
+	Latch	   *latch;
+
+	SpinLockAcquire(&access_log_shared->mutex);
+	latch = access_log_shared->worker_latch;
+	SpinLockRelease(&access_log_shared->mutex);
+	if (latch != NULL)
+		SetLatch(latch);
 }
 
 /*
@@ -110,11 +211,11 @@ utc_time_ok(const char *s, int len)
 
 /*
  * access_log_entry_problem: NULL when the drain can append the entry, else
- * what is wrong with it.  The drain needs a JSON object whose "time" is a
- * UTC time and whose "kommuner" is an array of kommunenummer (one chain
- * each), and the log is read by "service" and "decision".  An entry it
- * could not append would stop every later drain and hold the WAL back
- * without bound, so such an entry is refused before it is written.
+ * what is wrong with it.  The log needs a JSON object whose "time" is a
+ * UTC time, whose "citizen" (if any) fits the citizen's index and whose
+ * "kommuner" is an array of kommunenummer, and it is read by "service" and
+ * "decision".  The emitter refuses such an entry before it is written; the
+ * drain quarantines one that a superuser wrote by hand.
  */
 static const char *
 access_log_entry_problem(Jsonb *entry)
@@ -135,6 +236,9 @@ access_log_entry_problem(Jsonb *entry)
 		!((v.val.string.len == 7 && memcmp(v.val.string.val, "granted", 7) == 0) ||
 		  (v.val.string.len == 6 && memcmp(v.val.string.val, "denied", 6) == 0)))
 		return "\"decision\" must be \"granted\" or \"denied\"";
+	if (getKeyJsonValueFromContainer(&entry->root, "citizen", 7, &v) &&
+		(v.type != jbvString || pg_mbstrlen_with_len(v.val.string.val, v.val.string.len) > ACCESS_LOG_MAX_CITIZEN))
+		return "\"citizen\" must be an identity number (a string of at most 100 characters)";
 	if (!getKeyJsonValueFromContainer(&entry->root, "kommuner", 8, &v) || v.type != jbvBinary ||
 		!JsonContainerIsArray(v.val.binary.data))
 		return "\"kommuner\" must be an array of kommunenummer";
@@ -151,13 +255,32 @@ access_log_entry_problem(Jsonb *entry)
 	return NULL;
 }
 
+/*
+ * access_log_count_emitted: count an entry written at start for the status
+ * view (undrained = emitted - consumed), when it belongs to the worker's
+ * database and falls in the range the worker counts too.
+ */
+static void
+access_log_count_emitted(XLogRecPtr start)
+{
+	bool		counted;
+
+	SpinLockAcquire(&access_log_shared->mutex);
+	counted = access_log_shared->database == MyDatabaseId &&
+		!XLogRecPtrIsInvalid(access_log_shared->counted_from) &&
+		start >= access_log_shared->counted_from;
+	SpinLockRelease(&access_log_shared->mutex);
+	if (counted)
+		pg_atomic_fetch_add_u64(&access_log_shared->emitted, 1);
+}
+
 PG_FUNCTION_INFO_V1(deling_access_log_emit);
 
 /*
- * access_log_emit(entry jsonb): check the entry (access_log_entry_problem),
- * write it as a non-transactional logical message and flush the WAL up to
- * it; returns its LSN.  Only deling_owner may execute it (the sharing
- * functions).
+ * access_log_emit(entry jsonb): check the entry (access_log_entry_problem)
+ * and its size, write it as a non-transactional logical message, flush the
+ * WAL up to it and wake the worker; returns its LSN.  Only deling_owner
+ * may execute it (the sharing functions).
  */
 Datum
 deling_access_log_emit(PG_FUNCTION_ARGS)
@@ -165,25 +288,67 @@ deling_access_log_emit(PG_FUNCTION_ARGS)
 	Jsonb	   *entry = PG_GETARG_JSONB_P(0);
 	const char *problem = access_log_entry_problem(entry);
 	char	   *text;
+	size_t		len;
 	XLogRecPtr	lsn;
 
 	if (problem != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("access-log entry refused: %s", problem),
-				 errdetail("An entry the drain cannot append would stop the access log.")));
+				 errdetail("The drain could not append it to the log.")));
 	text = JsonbToCString(NULL, &entry->root, VARSIZE(entry));
+	len = strlen(text);
+	if (len > ACCESS_LOG_MAX_ENTRY)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("access-log entry refused: it is %zu bytes, more than %d", len, ACCESS_LOG_MAX_ENTRY),
+				 errhint("deling.log_access bounds every value a caller supplies; an entry this large is a bug.")));
 
-	lsn = LogLogicalMessage(ACCESS_LOG_PREFIX, text, strlen(text), false);
+	lsn = LogLogicalMessage(ACCESS_LOG_PREFIX, text, len, false);
 	XLogFlush(lsn);
+	access_log_count_emitted(ProcLastRecPtr);
+	access_log_wake();
 	PG_RETURN_LSN(lsn);
 }
 
-/* access_log_slot_name: this database's slot (slot names are cluster-wide) */
-static void
-access_log_slot_name(char name[NAMEDATALEN])
+PG_FUNCTION_INFO_V1(deling_access_log_problem);
+
+/*
+ * access_log_problem(raw bytea): NULL when the drain can append a message
+ * it decoded, else why not: too large, not UTF-8, not JSON, or an entry
+ * access_log_entry_problem refuses.  The drain quarantines such a message
+ * instead of stopping on it.
+ */
+Datum
+deling_access_log_problem(PG_FUNCTION_ARGS)
 {
-	snprintf(name, NAMEDATALEN, "deling_access_log_%u", MyDatabaseId);
+	bytea	   *raw = PG_GETARG_BYTEA_PP(0);
+	int			len = VARSIZE_ANY_EXHDR(raw);
+	char	   *json;
+	JsonLexContext *lex;
+	JsonParseErrorType err;
+	const char *problem;
+
+	if (len > ACCESS_LOG_MAX_ENTRY)
+		PG_RETURN_TEXT_P(cstring_to_text(psprintf("it is %d bytes, more than %d", len, ACCESS_LOG_MAX_ENTRY)));
+	if (!pg_verify_mbstr(PG_UTF8, VARDATA_ANY(raw), len, true))
+		PG_RETURN_TEXT_P(cstring_to_text("it is not valid UTF-8 text"));
+	json = pnstrdup(VARDATA_ANY(raw), len);
+	lex = makeJsonLexContextCstringLen(json, len, PG_UTF8, true);
+	err = pg_parse_json(lex, &nullSemAction);
+	if (err != JSON_SUCCESS)
+		PG_RETURN_TEXT_P(cstring_to_text(psprintf("it is not JSON: %s", json_errdetail(err, lex))));
+	problem = access_log_entry_problem(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json))));
+	if (problem != NULL)
+		PG_RETURN_TEXT_P(cstring_to_text(problem));
+	PG_RETURN_NULL();
+}
+
+/* access_log_slot_name: the slot of a database (slot names are cluster-wide) */
+void
+access_log_slot_name(char *name, Oid database)
+{
+	snprintf(name, NAMEDATALEN, "deling_access_log_%u", database);
 }
 
 PG_FUNCTION_INFO_V1(deling_access_log_slot);
@@ -196,32 +361,249 @@ deling_access_log_slot(PG_FUNCTION_ARGS)
 {
 	Name		result = (Name) palloc0(NAMEDATALEN);
 
-	access_log_slot_name(NameStr(*result));
+	access_log_slot_name(NameStr(*result), MyDatabaseId);
 	PG_RETURN_NAME(result);
+}
+
+/* Why the log cannot take entries now (access_log_readiness) */
+typedef enum AccessLogReadiness
+{
+	ACCESS_LOG_READY,
+	ACCESS_LOG_NOT_RUNNING,
+	ACCESS_LOG_GAP
+} AccessLogReadiness;
+
+/*
+ * access_log_readiness: can this database's log take entries?  Only while
+ * the worker runs, has found no gap a DBA has not acknowledged, and holds
+ * the slot (plugin deling, not invalidated): then nobody else can consume
+ * or advance it, so every entry written reaches the log.  Every read asks,
+ * so this reads shared memory and the slot array, never a catalog.
+ */
+static AccessLogReadiness
+access_log_readiness(char *cause)
+{
+	char		name[NAMEDATALEN];
+	ReplicationSlot *slot;
+	bool		checked;
+	bool		gap;
+	pid_t		worker;
+	bool		held = false;
+
+	SpinLockAcquire(&access_log_shared->mutex);
+	checked = access_log_shared->checked && access_log_shared->database == MyDatabaseId;
+	gap = access_log_shared->gap;
+	worker = access_log_shared->worker_pid;
+	if (cause != NULL)
+		strlcpy(cause, access_log_shared->gap_cause, sizeof(access_log_shared->gap_cause));
+	SpinLockRelease(&access_log_shared->mutex);
+	if (checked && gap)
+		return ACCESS_LOG_GAP;
+	if (!checked || worker == 0)
+		return ACCESS_LOG_NOT_RUNNING;
+
+	access_log_slot_name(name, MyDatabaseId);
+	LWLockAcquire(ReplicationSlotControlLock, LW_SHARED);
+	slot = SearchNamedReplicationSlot(name, false);
+	if (slot != NULL)
+	{
+		SpinLockAcquire(&slot->mutex);
+		held = slot->active_pid == worker && slot->data.database == MyDatabaseId &&
+			!XLogRecPtrIsInvalid(slot->data.restart_lsn) &&
+			strcmp(NameStr(slot->data.plugin), "deling") == 0;
+		SpinLockRelease(&slot->mutex);
+	}
+	LWLockRelease(ReplicationSlotControlLock);
+	return held ? ACCESS_LOG_READY : ACCESS_LOG_NOT_RUNNING;
 }
 
 PG_FUNCTION_INFO_V1(deling_access_log_ready);
 
 /*
- * access_log_ready(): is this database's slot there, with deling as its
- * plugin, to carry entries into the log?  Every sharing read asks first
- * and is refused while it is not, so this reads the slot array directly
- * under its lock instead of through the pg_replication_slots view.
+ * access_log_ready(): can the log take entries now (access_log_readiness)?
  */
 Datum
 deling_access_log_ready(PG_FUNCTION_ARGS)
 {
-	char		name[NAMEDATALEN];
-	ReplicationSlot *slot;
-	bool		ready;
+	PG_RETURN_BOOL(access_log_readiness(NULL) == ACCESS_LOG_READY);
+}
 
-	access_log_slot_name(name);
-	LWLockAcquire(ReplicationSlotControlLock, LW_SHARED);
-	slot = SearchNamedReplicationSlot(name, false);
-	ready = slot != NULL && slot->data.database == MyDatabaseId &&
-		strcmp(NameStr(slot->data.plugin), "deling") == 0;
-	LWLockRelease(ReplicationSlotControlLock);
-	PG_RETURN_BOOL(ready);
+PG_FUNCTION_INFO_V1(deling_access_log_check);
+
+/*
+ * access_log_check(): refuse (55000, counted for deling.status) unless the
+ * log can take entries: no log, no read.  The hint says what the DBA does.
+ */
+Datum
+deling_access_log_check(PG_FUNCTION_ARGS)
+{
+	char		cause[sizeof(access_log_shared->gap_cause)];
+	AccessLogReadiness readiness = access_log_readiness(cause);
+
+	if (readiness == ACCESS_LOG_READY)
+		PG_RETURN_VOID();
+	pg_atomic_fetch_add_u64(&access_log_shared->refused, 1);
+	if (readiness == ACCESS_LOG_GAP)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the access log has a gap no DBA has acknowledged, so no sharing-service read is allowed"),
+				 errdetail("Entries may have been lost: %s.", cause),
+				 errhint("A DBA reviews deling.status and records the gap in the log with SELECT deling.access_log_acknowledge_gap('<reason>').")));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("the access log is not running, so no sharing-service read is allowed"),
+			 errhint("The DBA checks deling.status and the server log: shared_preload_libraries, wal_level = logical, deling.access_log_database.")));
+	PG_RETURN_VOID();
+}
+
+/* interval_ms: an interval as milliseconds, months as 30 days */
+static int64
+interval_ms(const Interval *span)
+{
+	return ((int64) span->month * DAYS_PER_MONTH + span->day) * (USECS_PER_DAY / 1000) + span->time / 1000;
+}
+
+PG_FUNCTION_INFO_V1(deling_access_log_drain);
+
+/*
+ * access_log_drain(wait interval): wake the worker and wait until every
+ * entry written before the call is in the log; returns how many entries
+ * the worker appended meanwhile.  55000 when it has not within wait.
+ */
+Datum
+deling_access_log_drain(PG_FUNCTION_ARGS)
+{
+	int64		wait_ms = interval_ms(PG_GETARG_INTERVAL_P(0));
+	XLogRecPtr	target = GetFlushRecPtr(NULL);
+	uint64		before = pg_atomic_read_u64(&access_log_shared->consumed);
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), Max(wait_ms, 0));
+
+	ConditionVariablePrepareToSleep(&access_log_shared->progress);
+	for (;;)
+	{
+		XLogRecPtr	done;
+		bool		here;
+		long		left;
+
+		SpinLockAcquire(&access_log_shared->mutex);
+		done = access_log_shared->read_upto;
+		here = access_log_shared->database == MyDatabaseId && access_log_shared->worker_pid != 0;
+		SpinLockRelease(&access_log_shared->mutex);
+		if (here && done >= target)
+			break;
+		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		if (left <= 0)
+		{
+			ConditionVariableCancelSleep();
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("the access-log worker has not appended every entry within %lld ms", (long long) wait_ms),
+					 errhint("deling.status shows whether it runs, a gap, and its lag; the server log shows its errors.")));
+		}
+		access_log_wake();
+		(void) ConditionVariableTimedSleep(&access_log_shared->progress, Min(left, 1000), PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	PG_RETURN_INT64((int64) (pg_atomic_read_u64(&access_log_shared->consumed) - before));
+}
+
+PG_FUNCTION_INFO_V1(deling_access_log_worker_status);
+
+/*
+ * access_log_worker_status(): the worker's shared state for deling.status:
+ * its pid, readiness, what it has read and appended, the counters since the
+ * server started, and the last anchor it wrote to the server log.
+ */
+Datum
+deling_access_log_worker_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	desc;
+	Datum		values[11];
+	bool		nulls[11] = {0};
+	AccessLogShared s;
+	uint64		emitted;
+	uint64		consumed;
+
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	SpinLockAcquire(&access_log_shared->mutex);
+	memcpy(&s, access_log_shared, offsetof(AccessLogShared, emitted));
+	SpinLockRelease(&access_log_shared->mutex);
+	consumed = pg_atomic_read_u64(&access_log_shared->consumed);
+	emitted = pg_atomic_read_u64(&access_log_shared->emitted);
+	if (s.database != MyDatabaseId)
+		s.worker_pid = 0;
+
+	values[0] = Int32GetDatum(s.worker_pid);
+	nulls[0] = s.worker_pid == 0;
+	values[1] = BoolGetDatum(access_log_readiness(NULL) == ACCESS_LOG_READY);
+	values[2] = LSNGetDatum(s.read_upto);
+	nulls[2] = s.worker_pid == 0;
+	values[3] = TimestampTzGetDatum(s.caught_up_at);
+	nulls[3] = s.caught_up_at == 0;
+	values[4] = Int64GetDatum((int64) emitted);
+	values[5] = Int64GetDatum((int64) consumed);
+	values[6] = Int64GetDatum(emitted > consumed ? (int64) (emitted - consumed) : 0);
+	values[7] = Int64GetDatum((int64) pg_atomic_read_u64(&access_log_shared->refused));
+	values[8] = TimestampTzGetDatum(s.last_anchor_at);
+	nulls[8] = s.last_anchor_at == 0;
+	values[9] = Int64GetDatum(s.last_anchor_seq);
+	nulls[9] = s.last_anchor_at == 0;
+	values[10] = CStringGetTextDatum(psprintf(UINT64_FORMAT, GetSystemIdentifier()));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(desc, values, nulls)));
+}
+
+/*
+ * access_log_table_has_rows: does the relation hold a row any snapshot
+ * taken now can see?  Read with the table AM, past row-level security.
+ */
+static bool
+access_log_table_has_rows(Oid relid)
+{
+	Relation	rel = table_open(relid, AccessShareLock);
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TableScanDesc scan = table_beginscan(rel, snapshot, 0, NULL);
+	TupleTableSlot *slot = table_slot_create(rel, NULL);
+	bool		found = table_scan_getnextslot(scan, ForwardScanDirection, slot);
+
+	ExecDropSingleTupleTableSlot(slot);
+	table_endscan(scan);
+	UnregisterSnapshot(snapshot);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * access_log_object_access: refuse to drop deling.access_log while it
+ * holds entries, whichever command drops it (DROP EXTENSION, DROP SCHEMA
+ * ... CASCADE, DROP OWNED), unless a superuser set
+ * deling.drop_extension_deletes_access_log; when it goes, tell the worker,
+ * which then drops the slot.  Chained to the previous hook.
+ */
+static void
+access_log_object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
+{
+	Oid			deling;
+
+	if (prev_object_access_hook)
+		prev_object_access_hook(access, classId, objectId, subId, arg);
+	if (access != OAT_DROP || classId != RelationRelationId || subId != 0)
+		return;
+	deling = get_namespace_oid("deling", true);
+	if (!OidIsValid(deling) || get_rel_namespace(objectId) != deling ||
+		strcmp(get_rel_name(objectId), "access_log") != 0)
+		return;
+	if (!drop_extension_deletes_access_log && access_log_table_has_rows(objectId))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("deling.access_log holds entries, so it is not dropped"),
+				 errdetail("Dropping the extension would delete the access log the law requires to be kept."),
+				 errhint("Keep a verified export first; then a superuser runs SET deling.drop_extension_deletes_access_log = on in the same session.")));
+	SpinLockAcquire(&access_log_shared->mutex);
+	if (access_log_shared->database == MyDatabaseId)
+		access_log_shared->checked = false;
+	SpinLockRelease(&access_log_shared->mutex);
+	access_log_wake();
 }
 
 PG_FUNCTION_INFO_V1(deling_sha256);
@@ -356,6 +738,111 @@ deling_random_key(PG_FUNCTION_ARGS)
 }
 
 /*
+ * ed25519_bytes: the content of a bytea that must be exactly n bytes long
+ * (a key or a signature), else 22023 naming it.
+ */
+static const unsigned char *
+ed25519_bytes(bytea *b, size_t n, const char *what)
+{
+	if (VARSIZE_ANY_EXHDR(b) != n)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an Ed25519 %s is %zu bytes, not %zu", what, n, (size_t) VARSIZE_ANY_EXHDR(b))));
+	return (const unsigned char *) VARDATA_ANY(b);
+}
+
+/* ed25519_private: the OpenSSL key of a 32-byte Ed25519 seed */
+static EVP_PKEY *
+ed25519_private(bytea *seed)
+{
+	EVP_PKEY   *key = EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, NULL, ed25519_bytes(seed, 32, "seed"), 32);
+
+	if (key == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not load an Ed25519 key")));
+	return key;
+}
+
+PG_FUNCTION_INFO_V1(deling_ed25519_public_key);
+
+/*
+ * ed25519_public_key(seed bytea): the public key of an Ed25519 seed, which
+ * the access log's anchors name so anyone can check their signature.
+ */
+Datum
+deling_ed25519_public_key(PG_FUNCTION_ARGS)
+{
+	EVP_PKEY   *key = ed25519_private(PG_GETARG_BYTEA_PP(0));
+	bytea	   *out = palloc(VARHDRSZ + 32);
+	size_t		len = 32;
+	int			ok = EVP_PKEY_get_raw_public_key(key, (unsigned char *) VARDATA(out), &len);
+
+	EVP_PKEY_free(key);
+	if (ok != 1 || len != 32)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not derive an Ed25519 public key")));
+	SET_VARSIZE(out, VARHDRSZ + 32);
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(deling_ed25519_sign);
+
+/*
+ * ed25519_sign(message bytea, seed bytea): the Ed25519 signature of the
+ * message (OpenSSL), for the access log's anchors.
+ */
+Datum
+deling_ed25519_sign(PG_FUNCTION_ARGS)
+{
+	bytea	   *message = PG_GETARG_BYTEA_PP(0);
+	EVP_PKEY   *key = ed25519_private(PG_GETARG_BYTEA_PP(1));
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bytea	   *out = palloc(VARHDRSZ + 64);
+	size_t		len = 64;
+	int			ok;
+
+	ok = md != NULL &&
+		EVP_DigestSignInit(md, NULL, NULL, NULL, key) == 1 &&
+		EVP_DigestSign(md, (unsigned char *) VARDATA(out), &len,
+					   (const unsigned char *) VARDATA_ANY(message), VARSIZE_ANY_EXHDR(message)) == 1;
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+	if (!ok || len != 64)
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("Ed25519 signing failed")));
+	SET_VARSIZE(out, VARHDRSZ + 64);
+	PG_RETURN_BYTEA_P(out);
+}
+
+PG_FUNCTION_INFO_V1(deling_ed25519_verify);
+
+/*
+ * ed25519_verify(message bytea, signature bytea, public_key bytea): is the
+ * signature the key's signature of the message?
+ */
+Datum
+deling_ed25519_verify(PG_FUNCTION_ARGS)
+{
+	bytea	   *message = PG_GETARG_BYTEA_PP(0);
+	const unsigned char *signature = ed25519_bytes(PG_GETARG_BYTEA_PP(1), 64, "signature");
+	const unsigned char *public_key = ed25519_bytes(PG_GETARG_BYTEA_PP(2), 32, "public key");
+	EVP_PKEY   *key = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, public_key, 32);
+	EVP_MD_CTX *md = EVP_MD_CTX_new();
+	bool		valid;
+
+	valid = key != NULL && md != NULL &&
+		EVP_DigestVerifyInit(md, NULL, NULL, NULL, key) == 1 &&
+		EVP_DigestVerify(md, signature, 64,
+						 (const unsigned char *) VARDATA_ANY(message), VARSIZE_ANY_EXHDR(message)) == 1;
+	EVP_MD_CTX_free(md);
+	EVP_PKEY_free(key);
+	PG_RETURN_BOOL(valid);
+}
+
+/*
  * Output plugin: deling's own messages, as text, and nothing else.
  */
 static void
@@ -421,70 +908,3 @@ _PG_output_plugin_init(OutputPluginCallbacks *cb)
 	cb->message_cb = plugin_message;
 }
 
-/*
- * run_in_transaction: run one SQL statement in its own transaction, if the
- * extension is installed in this database (until then there is nothing to
- * call); returns whether it ran.
- */
-static bool
-run_in_transaction(const char *sql)
-{
-	bool		installed;
-
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	SPI_connect();
-	PushActiveSnapshot(GetTransactionSnapshot());
-	pgstat_report_activity(STATE_RUNNING, sql);
-	installed = SPI_execute("SELECT FROM pg_catalog.pg_extension WHERE extname = 'deling'", true, 1) == SPI_OK_SELECT
-		&& SPI_processed == 1;
-	if (installed)
-		SPI_execute(sql, false, 0);
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_activity(STATE_IDLE, NULL);
-	return installed;
-}
-
-/*
- * deling_access_log_worker_main: keep the access-log slot drained.  Each
- * round: make sure the slot exists (once the extension is installed), drain
- * it into the table in one transaction, advance the slot in the next.
- */
-void
-deling_access_log_worker_main(Datum main_arg)
-{
-	pqsignal(SIGTERM, die);
-	pqsignal(SIGHUP, SignalHandlerForConfigReload);
-	BackgroundWorkerUnblockSignals();
-	BackgroundWorkerInitializeConnection(access_log_database, NULL, 0);
-	/* mark the worker's own writes, so the slot skips them (see above) */
-	replorigin_session_origin = DoNotReplicateId;
-
-	for (;;)
-	{
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
-		if (run_in_transaction("SELECT deling.access_log_prepare()"))
-		{
-			run_in_transaction("SELECT deling.access_log_drain()");
-
-			/*
-			 * A running-transactions record lets the advance below move the
-			 * slot's restart point up to now.  Without one (the bgwriter
-			 * logs them every 15 s) every drain decoded again the WAL of
-			 * up to 15 s, a dozen times the work (docs/benchmarks.md).
-			 */
-			(void) LogStandbySnapshot();
-			run_in_transaction("SELECT deling.access_log_advance()");
-		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 access_log_naptime, PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
-	}
-}

@@ -59,11 +59,7 @@ BEGIN
     IF NOT EXISTS (SELECT FROM deling.service s WHERE s.service_code = sharing_gate.service AND s.available) THEN
         RAISE EXCEPTION 'unknown sharing service "%"', deling.clip(service, 40) USING ERRCODE = '22023';
     END IF;
-    IF NOT deling.access_log_ready() THEN
-        RAISE EXCEPTION 'the access log is not running, so no sharing-service read is allowed'
-            USING ERRCODE = '55000',
-                  HINT = 'The DBA checks deling.access_log_status: shared_preload_libraries, wal_level = logical, deling.access_log_database.';
-    END IF;
+    PERFORM deling.access_log_check();
     IF kind = 'person' THEN
         IF nullif(current_setting('deling.ctx_hpr'), '') IS NULL THEN
             code := '42501'; msg := 'sharing services are for health personnel: the token has no HPR number';

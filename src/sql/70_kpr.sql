@@ -1133,11 +1133,6 @@ CREATE FUNCTION deling.hmac_sha256(data bytea, key bytea) RETURNS bytea
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.hmac_sha256(bytea, bytea) IS 'HMAC-SHA256 (OpenSSL); keys of at least 32 bytes';
 
-CREATE FUNCTION deling.random_key() RETURNS bytea
-    AS 'MODULE_PATHNAME', 'deling_random_key' LANGUAGE C VOLATILE
-    SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION deling.random_key() IS '32 bytes from the server''s strong random source';
-
 -- a research study: its purpose, the kommuner it covers, the one login role
 -- that reads its export, and until when
 CREATE TABLE deling.research_study (

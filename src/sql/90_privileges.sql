@@ -105,10 +105,18 @@ GRANT EXECUTE ON FUNCTION api.block_sharing(text, text, text[], text[], text[]),
 GRANT EXECUTE ON FUNCTION api.my_access_log(timestamptz) TO deling_innbygger;
 GRANT EXECUTE ON FUNCTION api.access_review(text, timestamptz, timestamptz) TO deling_admin;
 GRANT EXECUTE ON FUNCTION deling.access_log_export(text, timestamptz, timestamptz) TO deling_admin;
-GRANT SELECT ON deling.access_log, deling.access_log_status TO deling_admin;
-REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON deling.access_log, deling.access_log_head FROM deling_admin;
+GRANT SELECT ON deling.access_log, deling.access_log_quarantine, deling.status TO deling_admin;
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON deling.access_log, deling.access_log_head, deling.access_log_quarantine
+    FROM deling_admin;
+REVOKE ALL ON deling.access_log_key FROM deling_admin;
+GRANT SELECT (public_key, created_at) ON deling.access_log_key TO deling_admin;
+-- the DBA's status, drain, anchor and gap acknowledgement stay granted to
+-- deling_admin (above); what writes the log is the worker's alone
 REVOKE EXECUTE ON FUNCTION deling.access_log_emit(jsonb), deling.log_access(text, text, text[], text, text, boolean, text, integer, jsonb)
     FROM deling_admin;
+REVOKE EXECUTE ON FUNCTION deling.access_log_append(pg_lsn[], bytea[]), deling.access_log_chain(text[], pg_lsn[], jsonb[]),
+    deling.access_log_quarantine(pg_lsn, bytea, text), deling.access_log_record_gap()
+    FROM deling_admin, deling_owner;
 
 -- KPR: the reporter (deling_kpr) and the DBA read through the logged kpr
 -- functions; the DBA configures (scope, onboarding, contacts, studies)

@@ -32,6 +32,4 @@ SELECT sec.ok(NOT EXISTS (SELECT FROM deling.access_log l WHERE length(l.entry::
 SELECT sec.ok(EXISTS (SELECT FROM deling.access_log l WHERE l.entry->>'decision' = 'granted' AND l.entry->>'citizen' = :'pid'
                       AND l.entry->>'service' = 'news2'),
               'the later read reached the access log');
-SELECT sec.ok(bool_and((deling.verify_access_log(k)->>'valid')::boolean),
-              'the access log verifies')
-FROM (SELECT DISTINCT kommune_nr::text AS k FROM deling.access_log) x;
+SELECT sec.ok((deling.verify_access_log(NULL)->>'valid')::boolean, 'the access log verifies');

@@ -117,6 +117,34 @@ SELECT deling.access_log_emit('{"time": "2026-02-29T00:00:00.000000Z"}');
 
 SELECT deling.access_log_emit('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "granted", "kommuner": ["1804", 1]}');
 
+SELECT deling.access_log_emit(jsonb_build_object('time', '2026-11-23T15:04:05.000000Z', 'service', 'm', 'decision', 'granted', 'kommuner', '[]'::jsonb, 'padding', repeat('x', 17000)));
+
+SELECT deling.access_log_emit('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "granted", "kommuner": [], "citizen": 1}');
+
+SELECT coalesce(deling.access_log_problem(r), 'appendable') AS problem FROM unnest(ARRAY[convert_to('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "denied", "kommuner": ["1804"], "citizen": "x"}', 'UTF8'), convert_to('not json', 'UTF8'), convert_to('{"a": "\\u0000"}', 'UTF8'), '\xff00'::bytea, convert_to('[1, 2', 'UTF8'), convert_to(repeat(' ', 17000) || '{}', 'UTF8'), convert_to(format('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "denied", "kommuner": [], "citizen": "%s"}', repeat('9', 101)), 'UTF8')]) r;
+
+SELECT deling.access_log_problem(convert_to('{"n": 1e1000000}', 'UTF8'));
+
+SELECT deling.access_log_ready() AS ready_without_worker, (deling.access_log_worker_status()).*;
+
+SELECT deling.access_log_check();
+
+SELECT deling.access_log_drain('10 milliseconds');
+
+SELECT deling.ed25519_verify(convert_to('m' || n, 'UTF8'), deling.ed25519_sign(convert_to('m' || n, 'UTF8'), k), deling.ed25519_public_key(k)) AS ed25519_verified FROM deling.random_key() k, generate_series(1, 3) n;
+
+SELECT deling.ed25519_verify('m', '\x00', '\x00');
+
+SELECT deling.ed25519_sign('m', '\x0102');
+
+SELECT deling.verify_access_log(NULL, deling.access_log_anchor()) AS anchored;
+
+SELECT deling.access_log_append(ARRAY['0/10', '0/20', '0/30']::pg_lsn[], ARRAY[convert_to('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "denied", "kommuner": ["1804"]}', 'UTF8'), convert_to('not json', 'UTF8'), '\xff'::bytea]) AS appended;
+
+DROP EXTENSION deling;
+
+SET deling.drop_extension_deletes_access_log = on;
+
 INSERT INTO deling.municipal_service (kommune_nr, pid, service_code, status, period_start, period_end, stops, weekly_hours, description, stay_type, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, c, 'active', date '2026-01-01', e, ARRAY['[2026-03-01,2026-03-05)', '[2026-02-01,)']::daterange[], h, d, t, u, o, 'memcheck', 's' || row_number() OVER () FROM deling.citizen, unnest(ARRAY['1', '15']) c, unnest(ARRAY[NULL, date '2027-01-01']) e, unnest(ARRAY[NULL, 7.5]) WITH ORDINALITY h(h, n), unnest(ARRAY[NULL, 'Hjelp "morgen" \\ kveld']) d, unnest(ARRAY[NULL, 'korttidsopphold']) t, unnest(ARRAY[NULL, 'Hjemmetjenesten']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 64;
 
 SELECT jsonb_array_length(deling.municipal_services_entries(ARRAY(SELECT s FROM deling.municipal_service s))) AS service_entries;
@@ -156,6 +184,10 @@ SELECT deling.hmac_sha256('x', 'short');
 SELECT deling.sha256_chain('\x00', ARRAY(SELECT convert_to(repeat('e', n), 'UTF8') FROM generate_series(1, 40) n));
 
 SELECT deling.sha256_chain('\x00', ARRAY['\x61', NULL]::bytea[]);
+
+DROP EXTENSION deling;
+
+SELECT count(*) AS extension_left FROM pg_extension WHERE extname = 'deling';
 SQL
 
 as_pg valgrind --quiet --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
@@ -182,6 +214,18 @@ check "the access-log emitter wrote entries and refused malformed ones" \
 check "the EpisodeOfCare renderer ran and refused a missing status, a BC date and a row without its pid" \
   sh -c "grep -q 'service_entries = \"[1-9]' '$dir/out.log' && grep -q 'an EpisodeOfCare needs a status' '$dir/out.log' &&
          grep -q 'has no FHIR form' '$dir/out.log' && grep -q 'municipal service lacks a required field' '$dir/out.log'"
+check "the access-log checks ran: too large, not JSON, not UTF-8, no \\u0000, a citizen too long, an entry" \
+  sh -c "grep -q 'more than 16384' '$dir/out.log' && grep -q 'it is not JSON' '$dir/out.log' &&
+         grep -q 'not valid UTF-8' '$dir/out.log' && grep -q 'problem = \"appendable\"' '$dir/out.log' &&
+         grep -q 'at most 100 characters' '$dir/out.log'"
+check "without a worker the log is not ready: reads refused, drain times out" \
+  sh -c "grep -q 'ready_without_worker = \"f\"' '$dir/out.log' && grep -q 'the access log is not running' '$dir/out.log' &&
+         grep -q 'has not appended every entry' '$dir/out.log'"
+check "Ed25519 signed, verified, refused a short key; an anchor verified; the set-based append ran" \
+  sh -c "grep -q 'ed25519_verified = \"t\"' '$dir/out.log' && grep -q 'an Ed25519 seed is 32 bytes' '$dir/out.log' &&
+         grep -q 'anchored = .*\"valid\": true' '$dir/out.log' && grep -q 'appended = \"3\"' '$dir/out.log'"
+check "DROP EXTENSION refused while the log holds entries, done with the setting" \
+  sh -c "grep -q 'holds entries, so it is not dropped' '$dir/out.log' && grep -q 'extension_left = \"0\"' '$dir/out.log'"
 # valgrind error records are separated by blank "==PID== " lines; ours are
 # those with a frame in deling.so, a deling_ symbol or one of src/*.c
 files=$(cd src && ls *.c | sed 's/\./\\./' | paste -sd'|')
