@@ -127,6 +127,23 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
 $$;
 GRANT EXECUTE ON FUNCTION deling_test.m(text, jsonb) TO PUBLIC;
 
+-- fhir_variant(bundle, source_id, edits): a FHIR Bundle whose entry 1 (the
+-- resource ingested) gets the source id, with edits {path: value} applied
+-- (jsonb_set; a JSON null removes the path).
+CREATE FUNCTION deling_test.fhir_variant(b jsonb, source_id text, edits jsonb DEFAULT '{}') RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    k text;
+BEGIN
+    b := jsonb_set(b, '{entry,1,resource,identifier,0,value}', to_jsonb(source_id));
+    FOR k IN SELECT jsonb_object_keys(edits) LOOP
+        b := CASE WHEN edits->k = 'null' THEN b #- k::text[] ELSE jsonb_set(b, k::text[], edits->k) END;
+    END LOOP;
+    RETURN b;
+END
+$$;
+GRANT EXECUTE ON FUNCTION deling_test.fhir_variant(jsonb, text, jsonb) TO PUBLIC;
+
 -- rows_read(tbl): the rows this transaction has read from a table so far
 -- (sequential reads and index fetches): a lookup that probes reads one row
 -- per key, one that scans reads the table

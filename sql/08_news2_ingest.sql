@@ -52,6 +52,7 @@ FROM (VALUES
     ('offset in words',       deling_test.m('x', '{"measured_at": "2026-11-20T08:00:00 CET"}')),
     ('not a date',            deling_test.m('x', '{"measured_at": "2026-13-20T08:00:00+01:00"}')),
     ('in the future',         deling_test.m('x', '{"measured_at": "2099-01-01T08:00:00Z"}')),
+    ('before 1900',           deling_test.m('x', '{"measured_at": "1899-12-31T08:00:00+01:00"}')),
     ('flow while on air',     deling_test.m('x', '{"oxygen_flow": 2}')),
     ('flow out of range',     deling_test.m('x', '{"on_oxygen": true, "oxygen_flow": 61}')),
     ('status amended',        deling_test.m('x', '{"status": "amended"}')),
@@ -160,6 +161,101 @@ SELECT api.news2_ingest_fhir(jsonb_set(b, '{entry,1,resource,derivedFrom,0,refer
 SELECT api.news2_ingest_fhir('{"resourceType": "Patient"}');
 SELECT api.news2_ingest_fhir('{"resourceType": "Bundle", "type": "searchset"}');
 SELECT api.news2_ingest_fhir(jsonb_set(b, '{entry}', (b->'entry') - 1)) FROM fhir_in;
+RESET SESSION AUTHORIZATION;
+
+-- FHIR ingest never misfiles a measurement (issue 18).  Each variant of the
+-- Bundle above (its own source id) is either stored, shown by the stored
+-- values, or refused whole with the reason.  Rolled back: later tests
+-- count Bodø's measurements.
+CREATE FUNCTION deling_test.news2_fhir_result(b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    r jsonb;
+    detail text;
+BEGIN
+    r := api.news2_ingest_fhir(b);
+    RETURN (SELECT format('%s: %s, scale %s, %s, flow %s, BP %s, pulse %s, resp %s, %s, %s °C, score %s',
+                          r->'items'->0->>'result', CASE WHEN m.pid = (SELECT min(c.pid) FROM deling.citizen c WHERE c.kommune_nr = '1804')
+                                                         THEN 'first citizen' ELSE 'ANOTHER citizen' END,
+                          m.spo2_scale, CASE WHEN m.on_oxygen THEN 'oxygen' ELSE 'air' END, coalesce(m.oxygen_flow::text, '-'),
+                          m.systolic_bp, m.pulse, m.resp_rate, m.consciousness, m.temperature, m.score)
+            FROM deling.news2_measurement m WHERE m.measurement_id = (r->'items'->0->>'measurement_id')::uuid);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | ' || nullif(detail, ''), '');
+END
+$$;
+GRANT EXECUTE ON FUNCTION deling_test.news2_fhir_result(jsonb) TO PUBLIC;
+SET SESSION AUTHORIZATION regress_epj_bodo;
+SELECT max(pid) AS other_pid FROM deling.citizen WHERE kommune_nr = '1804' \gset
+BEGIN;
+\set VERBOSITY terse
+SELECT n, label, deling_test.news2_fhir_result(deling_test.fhir_variant(b, 'variant-' || n, e)) AS result
+FROM fhir_in, (VALUES
+    (1, 'as sent', '{}'::jsonb),
+    -- a second Patient, another citizen, under the first one's fullUrl (bdl-7)
+    (2, 'two entries share a fullUrl', jsonb_build_object('{entry,9}', jsonb_build_object(
+        'fullUrl', 'urn:uuid:00000000-0000-4000-8000-000000000001', 'resource', jsonb_build_object('resourceType', 'Patient',
+        'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', :'other_pid')))))),
+    (3, 'two resources are Patient/p1', jsonb_build_object('{entry,0,resource,id}', 'p1', '{entry,9}', jsonb_build_object(
+        'resource', jsonb_build_object('resourceType', 'Patient', 'id', 'p1',
+        'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', :'other_pid')))))),
+    -- vital signs about another citizen than the total's
+    (4, 'a vital sign''s subject is another citizen', jsonb_build_object('{entry,2,resource,subject}', jsonb_build_object(
+        'identifier', jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', :'other_pid')))),
+    (5, 'a vital sign references another Patient', jsonb_build_object('{entry,9}', jsonb_build_object(
+        'fullUrl', 'urn:uuid:00000000-0000-4000-8000-000000000099', 'resource', jsonb_build_object('resourceType', 'Patient',
+        'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', :'other_pid')))),
+        '{entry,6,resource,subject}', '{"reference": "urn:uuid:00000000-0000-4000-8000-000000000099"}'::jsonb)),
+    (6, 'vital signs name the same citizen both ways', jsonb_build_object(
+        '{entry,2,resource,subject}', '{"reference": "urn:uuid:00000000-0000-4000-8000-000000000001"}'::jsonb,
+        '{entry,6,resource,subject}', jsonb_build_object('identifier', jsonb_build_object(
+            'system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', (SELECT min(pid) FROM deling.citizen WHERE kommune_nr = '1804'))))),
+    (7, 'subject identifier of a local system', jsonb_build_object('{entry,1,resource,subject}', jsonb_build_object(
+        'identifier', jsonb_build_object('system', 'http://dips.no/fhir/namingsystem/externalId', 'value', :'other_pid')))),
+    (8, 'subject reference and identifier disagree', jsonb_build_object('{entry,1,resource,subject,identifier}', jsonb_build_object(
+        'system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', :'other_pid'))),
+    -- units: UCUM codes of the same quantity are converted, any other unit refused by name
+    (9, 'temperature 100.4 [degF]', '{"{entry,8,resource,valueQuantity}": {"value": 100.4, "unit": "°F", "system": "http://unitsofmeasure.org", "code": "[degF]"}}'),
+    (10, 'temperature 98.6 [degF]', '{"{entry,8,resource,valueQuantity}": {"value": 98.6, "system": "http://unitsofmeasure.org", "code": "[degF]"}}'),
+    (11, 'temperature 101 [degF] (38.33 °C)', '{"{entry,8,resource,valueQuantity}": {"value": 101, "system": "http://unitsofmeasure.org", "code": "[degF]"}}'),
+    (12, 'temperature in K', '{"{entry,8,resource,valueQuantity}": {"value": 311.15, "system": "http://unitsofmeasure.org", "code": "K"}}'),
+    (13, 'temperature without a unit code', '{"{entry,8,resource,valueQuantity}": {"value": 37.2, "unit": "°C"}}'),
+    (14, 'temperature without any unit', '{"{entry,8,resource,valueQuantity}": {"value": 37.2}}'),
+    (15, 'temperature in another unit system', '{"{entry,8,resource,valueQuantity}": {"value": 37.2, "system": "http://snomed.info/sct", "code": "258710007"}}'),
+    (16, 'oxygen 2000 mL/min', '{"{entry,4,resource,valueQuantity}": {"value": 2000, "system": "http://unitsofmeasure.org", "code": "mL/min"}}'),
+    (17, 'oxygen 150 L/h', '{"{entry,4,resource,valueQuantity}": {"value": 150, "system": "http://unitsofmeasure.org", "code": "L/h"}}'),
+    (18, 'oxygen 3 l/min (UK Core)', '{"{entry,4,resource,valueQuantity}": {"value": 3, "unit": "litre per minute", "system": "http://unitsofmeasure.org", "code": "l/min"}}'),
+    (19, 'oxygen in %', '{"{entry,4,resource,valueQuantity}": {"value": 28, "system": "http://unitsofmeasure.org", "code": "%"}}'),
+    (20, 'systolic 14.4 kPa', '{"{entry,5,resource,component,0,valueQuantity}": {"value": 14.4, "system": "http://unitsofmeasure.org", "code": "kPa"}}'),
+    (21, 'systolic in mmHg (not UCUM)', '{"{entry,5,resource,component,0,valueQuantity}": {"value": 108, "system": "http://unitsofmeasure.org", "code": "mmHg"}}'),
+    (22, 'respiration {breaths}/min, pulse {beats}/min', '{"{entry,2,resource,valueQuantity,code}": "{breaths}/min", "{entry,6,resource,valueQuantity,code}": "{beats}/min"}'),
+    (23, 'pulse in mm[Hg]', '{"{entry,6,resource,valueQuantity,code}": "mm[Hg]"}'),
+    (24, 'SpO2 without a unit', '{"{entry,3,resource,valueQuantity}": {"value": 95}}'),
+    -- UK Core codings: ACVPU answers in SNOMED CT, room air / on oxygen as the Observation's code
+    (25, 'UK Core: ACVPU 300202002, room air 722742002', '{"{entry,7,resource,valueCodeableConcept}": {"coding": [{"system": "http://snomed.info/sct", "code": "300202002", "display": "Responds to voice"}]},
+                                                        "{entry,4,resource,code}": {"coding": [{"system": "http://snomed.info/sct", "code": "722742002", "display": "Breathing room air"}]},
+                                                        "{entry,4,resource,valueQuantity}": null, "{entry,1,resource,component}": null}'),
+    (26, 'UK Core: on oxygen 371825009 at 2 l/min', '{"{entry,4,resource,code}": {"coding": [{"system": "http://snomed.info/sct", "code": "371825009", "display": "Patient on oxygen"}]},
+                                                     "{entry,4,resource,valueQuantity}": {"value": 2, "system": "http://unitsofmeasure.org", "code": "l/min"}}'),
+    (27, 'ACVPU: local coding first, SNOMED CT second', '{"{entry,7,resource,valueCodeableConcept}": {"coding": [{"system": "http://dips.no/fhir/code", "code": "5", "display": "Våken"},
+                                                          {"system": "http://snomed.info/sct", "code": "130987000", "display": "Acute confusion"}]}}'),
+    (28, 'ACVPU: an unknown SNOMED CT answer', '{"{entry,7,resource,valueCodeableConcept}": {"coding": [{"system": "http://snomed.info/sct", "code": "248234009"}]}}'),
+    -- vital signs that contradict each other
+    (29, 'on oxygen flow and room air at once', '{"{entry,9}": {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000031", "resource": {"resourceType": "Observation", "status": "final",
+                                                    "code": {"coding": [{"system": "http://snomed.info/sct", "code": "722742002"}]}}},
+                                                "{entry,1,resource,derivedFrom,7}": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000031"}}'),
+    (30, 'two respiration rates', '{"{entry,9}": {"fullUrl": "urn:uuid:00000000-0000-4000-8000-000000000032", "resource": {"resourceType": "Observation", "status": "final",
+                                       "code": {"coding": [{"system": "http://loinc.org", "code": "9279-1"}]}, "valueQuantity": {"value": 12, "code": "/min"}}},
+                                   "{entry,1,resource,derivedFrom,7}": {"reference": "urn:uuid:00000000-0000-4000-8000-000000000032"}}'),
+    -- dates
+    (31, 'measured before 1900', '{"{entry,1,resource,effectiveDateTime}": "1899-12-31T23:00:00+01:00"}')
+) v(n, label, e)
+ORDER BY n;
+-- nothing was stored for the other citizen
+SELECT count(*) AS other_citizen_measurements FROM deling.news2_measurement WHERE pid = :'other_pid';
+ROLLBACK;
+\set VERBOSITY default
 RESET SESSION AUTHORIZATION;
 
 -- the RLS policy is index-friendly here too

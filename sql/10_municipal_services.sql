@@ -74,7 +74,14 @@ FROM (SELECT label, jsonb_build_object('pid', :'pid', 'service_code', '15', 'sta
         ('stop without from',                '{"stops": [{"to": "2026-03-10"}]}'),
         ('unknown field',                    '{"hours": 3}'),
         ('missing fields',                   '{"status": null, "period_start": null}'),
-        ('another kommune',                  '{"kommune_nr": "3201"}')) t(label, o)) x;
+        ('another kommune',                  '{"kommune_nr": "3201"}'),
+        ('stop past the service''s end',     '{"period_end": "2026-06-30", "stops": [{"from": "2026-06-01", "to": "2026-07-15"}]}'),
+        ('open stop on an ended service',    '{"status": "ended", "period_end": "2026-06-30", "stops": [{"from": "2026-06-01"}]}'),
+        ('start before 1900',                '{"period_start": "1899-12-31"}'),
+        ('vedtak before 1900',               '{"vedtak_date": "0026-08-25"}'),
+        ('start years ahead',                '{"period_start": "2099-01-01"}'),
+        ('end decades ahead',                '{"period_end": "2099-12-31"}'),
+        ('stop years ahead',                 '{"stops": [{"from": "2026-03-01", "to": "2099-01-01"}]}')) t(label, o)) x;
 RESET SESSION AUTHORIZATION;
 -- a kommune that has switched the service off cannot write it
 SELECT deling.disable_service('3203', 'municipal-services');
@@ -114,6 +121,69 @@ SELECT deling_test.mask(api.municipal_services_ingest_fhir(jsonb_build_object(
 SELECT service_code, status, period_start, stops, weekly_hours, description, unit_name, unit_orgnr, unit_phone
 FROM deling.municipal_service WHERE source_id = 'b-77';
 SELECT deling_test.try($$SELECT api.municipal_services_ingest_fhir('{"resourceType": "Bundle", "type": "collection", "entry": [{"resource": {"resourceType": "EpisodeOfCare", "status": "active", "identifier": [{"system": "x", "value": "1"}], "managingOrganization": {"reference": "Organization/nowhere"}}}]}')$$);
+-- FHIR ingest never misfiles (issue 18): each variant of a Bundle (its own
+-- source id) is stored, shown by what was stored, or refused with the
+-- reason.  The weekly extent's UCUM units of time per time are converted to
+-- hours per week (a month is UCUM's mo, 365.25/12 days); any other unit, or
+-- none, is refused by name.  Rolled back: later tests count the services.
+BEGIN;
+CREATE FUNCTION pg_temp.services_fhir_result(b jsonb) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    r jsonb;
+    detail text;
+BEGIN
+    r := api.municipal_services_ingest_fhir(b);
+    RETURN (SELECT format('%s: %s, %s to %s, %s h/wk, stops %s', r->'items'->0->>'result', s.status, to_char(s.period_start, 'YYYY-MM-DD'),
+                          coalesce(to_char(s.period_end, 'YYYY-MM-DD'), '-'), coalesce(s.weekly_hours::text, '-'),
+                          coalesce((SELECT string_agg(to_char(lower(t), 'YYYY-MM-DD') || '..' || coalesce(to_char(upper(t) - 1, 'YYYY-MM-DD'), ''), ', ')
+                                    FROM unnest(s.stops) t), '-'))
+            FROM deling.municipal_service s WHERE s.service_id = (r->'items'->0->>'service_id')::uuid);
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS detail = PG_EXCEPTION_DETAIL;
+    RETURN SQLSTATE || ': ' || SQLERRM || coalesce(' | ' || nullif(detail, ''), '');
+END
+$$;
+SELECT jsonb_build_object('resourceType', 'Bundle', 'type', 'transaction', 'entry', jsonb_build_array(
+    jsonb_build_object('fullUrl', 'urn:uuid:10000000-0000-4000-8000-000000000001', 'resource', jsonb_build_object(
+        'resourceType', 'Patient', 'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', :'moved_pid')))),
+    jsonb_build_object('fullUrl', 'urn:uuid:10000000-0000-4000-8000-000000000003', 'resource', jsonb_build_object(
+        'resourceType', 'EpisodeOfCare', 'status', 'active',
+        'identifier', jsonb_build_array(jsonb_build_object('system', 'cosdoc', 'value', 'b-unit')),
+        'type', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.1.9151', 'code', '1')))),
+        'patient', jsonb_build_object('reference', 'urn:uuid:10000000-0000-4000-8000-000000000001'),
+        'period', jsonb_build_object('start', '2026-10-15'),
+        'extension', jsonb_build_array(jsonb_build_object('url', 'http://hl7.no/fhir/ig/okt/StructureDefinition/WeeklyExtentRatio',
+            'valueRatio', jsonb_build_object('numerator', jsonb_build_object('value', 10, 'system', 'http://unitsofmeasure.org', 'code', 'h'),
+                                             'denominator', jsonb_build_object('value', 1, 'system', 'http://unitsofmeasure.org', 'code', 'wk')))))))) AS eoc \gset
+SELECT n, label, pg_temp.services_fhir_result(deling_test.fhir_variant(:'eoc'::jsonb, 'b-unit-' || n, e)) AS result
+FROM (VALUES
+    (1, 'as sent: 10 h / 1 wk', '{}'::jsonb),
+    (2, '40 h / 1 mo', '{"{entry,1,resource,extension,0,valueRatio,numerator,value}": 40, "{entry,1,resource,extension,0,valueRatio,denominator,code}": "mo"}'),
+    (3, '90 min / 1 wk', '{"{entry,1,resource,extension,0,valueRatio,numerator,value}": 90, "{entry,1,resource,extension,0,valueRatio,numerator,code}": "min"}'),
+    (4, '1.5 h / 1 d', '{"{entry,1,resource,extension,0,valueRatio,numerator,value}": 1.5, "{entry,1,resource,extension,0,valueRatio,denominator,code}": "d"}'),
+    (5, '6 h / 2 wk', '{"{entry,1,resource,extension,0,valueRatio,numerator,value}": 6, "{entry,1,resource,extension,0,valueRatio,denominator,value}": 2}'),
+    (6, 'numerator without a unit', '{"{entry,1,resource,extension,0,valueRatio,numerator}": {"value": 10}}'),
+    (7, 'denominator in kg', '{"{entry,1,resource,extension,0,valueRatio,denominator,code}": "kg"}'),
+    (8, 'numerator in wk (h expected)', '{"{entry,1,resource,extension,0,valueRatio,numerator,code}": "wk"}'),
+    (9, 'denominator 0', '{"{entry,1,resource,extension,0,valueRatio,denominator,value}": 0}'),
+    (10, 'WeeklyExtentQuantity 12 h (0.1.0)', '{"{entry,1,resource,extension,0}": {"url": "http://hl7.no/fhir/ig/okt/StructureDefinition/WeeklyExtentQuantity",
+                                               "valueQuantity": {"value": 12, "system": "http://unitsofmeasure.org", "code": "h"}}}'),
+    (11, 'WeeklyExtentQuantity without a unit', '{"{entry,1,resource,extension,0}": {"url": "http://hl7.no/fhir/ig/okt/StructureDefinition/WeeklyExtentQuantity",
+                                                 "valueQuantity": {"value": 12}}}'),
+    -- a second Patient, another citizen, under the first one's fullUrl (bdl-7)
+    (12, 'two entries share a fullUrl', jsonb_build_object('{entry,2}', jsonb_build_object(
+        'fullUrl', 'urn:uuid:10000000-0000-4000-8000-000000000001', 'resource', jsonb_build_object('resourceType', 'Patient',
+        'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.4.1', 'value', :'pid')))))),
+    (13, 'patient identifier of a local system', '{"{entry,1,resource,patient}": {"identifier": {"system": "http://profil.visma.no/lopenummer", "value": "123"}}}'),
+    -- stops and dates
+    (14, 'onhold past the end', '{"{entry,1,resource,period,end}": "2026-12-31", "{entry,1,resource,statusHistory}": [{"status": "onhold", "period": {"start": "2026-12-01", "end": "2027-01-15"}}]}'),
+    (15, 'finished with an open onhold', '{"{entry,1,resource,status}": "finished", "{entry,1,resource,period,end}": "2026-12-31", "{entry,1,resource,statusHistory}": [{"status": "onhold", "period": {"start": "2026-12-01"}}]}'),
+    (16, 'started in 0026', '{"{entry,1,resource,period,start}": "0026-10-15"}')
+) v(n, label, e)
+ORDER BY n;
+ROLLBACK;
+
 SELECT deling_test.try($$SELECT api.municipal_services_ingest_fhir('{"resourceType": "Bundle", "type": "collection"}')$$);
 RESET SESSION AUTHORIZATION;
 -- the moved citizen also still has an ended service in Asker, and a Bodø citizen has one in Bodø

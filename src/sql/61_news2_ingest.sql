@@ -24,6 +24,9 @@ BEGIN
     IF item ? '_unresolved' THEN
         RETURN format('reference "%s" is not a resource in the Bundle', item->>'_unresolved');
     END IF;
+    IF item ? '_problem' THEN
+        RETURN item->>'_problem';
+    END IF;
     bad := deling.item_fields_problem(item, allowed, required);
     IF bad IS NOT NULL THEN
         RETURN bad;
@@ -63,6 +66,9 @@ BEGIN
     END IF;
     IF ts > now() + interval '5 minutes' THEN
         RETURN format('measured_at %s is in the future', item->>'measured_at');
+    END IF;
+    IF ts < timestamptz '1900-01-01 00:00:00+00' THEN
+        RETURN format('measured_at %s is before 1900', item->>'measured_at');
     END IF;
     IF (item->>'oxygen_flow')::numeric < 0 OR (item->>'oxygen_flow')::numeric > 60 THEN
         RETURN format('oxygen_flow %s is outside 0-60 L/min', item->>'oxygen_flow');
@@ -181,18 +187,34 @@ COMMENT ON FUNCTION deling.news2_ingest_items(jsonb) IS
 
 -- news2_items_from_fhir: turn a FHIR Bundle of NEWS2 total Observations and
 -- the vital-sign Observations they are derived from into ingest items.
+-- Never misfiles: the subject must be an identity number (by identifier or
+-- a Patient in the Bundle); a vital sign about another person, two vital
+-- signs that disagree, and a unit that is not the UCUM unit of the
+-- quantity (or one converted to it) each make the item invalid (_problem).
+-- Vital signs are recognised by LOINC (R4 vital signs) or SNOMED CT (UK
+-- Core, HL7 Norway VKP) codes; ACVPU by SNOMED CT answers (UK Core), the
+-- platform's own code, or text; air or oxygen by 3151-8 flow, or by SNOMED
+-- CT 722742002 / 371825009 as the Observation's code (UK Core) or value.
 CREATE FUNCTION deling.news2_items_from_fhir(bundle jsonb) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     snomed CONSTANT text := 'http://snomed.info/sct';
     loinc  CONSTANT text := 'http://loinc.org';
+    acvpu  CONSTANT jsonb := '{"248234008": "A", "130987000": "C", "300202002": "V", "450847001": "P", "422768004": "U"}';
     res    jsonb;
     items  jsonb := '[]';
     total  jsonb;
     member jsonb;
     item   jsonb;
+    found  jsonb;
+    problem text;
+    subject record;
+    other  record;
+    qv     numeric;
+    qp     text;
     ref    text;
     codes  text[];
+    k      text;
     v      jsonb;
 BEGIN
     res := deling.fhir_bundle_index(bundle);
@@ -214,12 +236,10 @@ BEGIN
                                    'coding', jsonb_build_array(jsonb_build_object('system', snomed, 'code', '1104321000000108')))))
                                THEN 2 ELSE 1 END,
             '_sender_total', coalesce(total->'valueQuantity'->'value', total->'valueInteger'));
-        -- the subject: an identifier, or a Patient in the Bundle
-        item := item || jsonb_build_object('pid', coalesce(
-            total->'subject'->'identifier'->'value',
-            (SELECT i->'value' FROM jsonb_array_elements(res->(total->'subject'->>'reference')->'identifier') i
-             WHERE i->>'system' IN ('urn:oid:2.16.578.1.12.4.1.4.1', 'urn:oid:2.16.578.1.12.4.1.4.2', 'urn:oid:2.16.578.1.12.4.1.4.3')
-             LIMIT 1)));
+        -- the subject: an identity number by identifier, or a Patient in the Bundle
+        subject := deling.fhir_subject_pid(total->'subject', res, 'subject');
+        problem := subject.problem;
+        item := item || jsonb_build_object('pid', subject.pid);
         -- performers: the HPR number and the unit
         SELECT p->'identifier'->'value' INTO v FROM jsonb_array_elements(total->'performer') p
             WHERE p->'identifier'->>'system' = 'urn:oid:2.16.578.1.12.4.1.4.4' LIMIT 1;
@@ -235,33 +255,77 @@ BEGIN
                 item := item || jsonb_build_object('_unresolved', ref);
                 CONTINUE;
             END IF;
-            SELECT array_agg((c->>'system') || '|' || (c->>'code')) INTO codes FROM jsonb_array_elements(member->'code'->'coding') c;
-            IF codes && ARRAY[loinc || '|9279-1'] THEN
-                item := item || jsonb_build_object('resp_rate', member->'valueQuantity'->'value');
-            ELSIF codes && ARRAY[loinc || '|8867-4'] THEN
-                item := item || jsonb_build_object('pulse', member->'valueQuantity'->'value');
-            ELSIF codes && ARRAY[loinc || '|2708-6', loinc || '|59408-5'] THEN
-                item := item || jsonb_build_object('spo2', member->'valueQuantity'->'value');
-            ELSIF codes && ARRAY[loinc || '|8310-5'] THEN
-                item := item || jsonb_build_object('temperature', member->'valueQuantity'->'value');
-            ELSIF codes && ARRAY[loinc || '|8480-6'] THEN
-                item := item || jsonb_build_object('systolic_bp', member->'valueQuantity'->'value');
-            ELSIF codes && ARRAY[loinc || '|85354-9'] THEN
-                item := item || jsonb_build_object('systolic_bp',
-                    (SELECT c->'valueQuantity'->'value' FROM jsonb_array_elements(member->'component') c
-                     WHERE c->'code'->'coding' @> jsonb_build_array(jsonb_build_object('system', loinc, 'code', '8480-6')) LIMIT 1));
-            ELSIF codes && ARRAY[snomed || '|1104441000000107'] THEN
-                item := item || jsonb_build_object('consciousness', coalesce(
-                    member->'valueCodeableConcept'->'coding'->0->'code', member->'valueCodeableConcept'->'text', member->'valueString'));
-            ELSIF codes && ARRAY[loinc || '|3151-8'] THEN
-                item := item || jsonb_build_object('oxygen_flow', member->'valueQuantity'->'value',
-                                                   'on_oxygen', (member->'valueQuantity'->>'value')::numeric > 0);
-            ELSIF member->'valueCodeableConcept'->'coding' @> jsonb_build_array(jsonb_build_object('system', snomed, 'code', '722742002')) THEN
-                item := item || jsonb_build_object('on_oxygen', false);
-            ELSIF member->'valueCodeableConcept'->'coding' @> jsonb_build_array(jsonb_build_object('system', snomed, 'code', '371825009')) THEN
-                item := item || jsonb_build_object('on_oxygen', true);
+            -- a vital sign without a subject is the total's; one with a subject must name the same person
+            IF problem IS NULL AND member ? 'subject' THEN
+                other := deling.fhir_subject_pid(member->'subject', res, format('subject of %s', ref));
+                problem := coalesce(other.problem, CASE WHEN other.pid IS DISTINCT FROM subject.pid
+                    THEN format('vital sign %s is about another person than the NEWS2 total %s', ref, item->>'source_id') END);
             END IF;
+            SELECT array_agg((c->>'system') || '|' || (c->>'code')) INTO codes FROM jsonb_array_elements(member->'code'->'coding') c;
+            qv := NULL;
+            qp := NULL;
+            found := NULL;
+            IF codes && ARRAY[loinc || '|9279-1', snomed || '|86290005'] THEN
+                SELECT * INTO qv, qp FROM deling.ucum_quantity(member->'valueQuantity', 'respiration rate', '/min');
+                found := jsonb_build_object('resp_rate', qv);
+            ELSIF codes && ARRAY[loinc || '|8867-4', snomed || '|364075005', snomed || '|78564009'] THEN
+                SELECT * INTO qv, qp FROM deling.ucum_quantity(member->'valueQuantity', 'pulse', '/min');
+                found := jsonb_build_object('pulse', qv);
+            ELSIF codes && ARRAY[loinc || '|2708-6', loinc || '|59408-5', snomed || '|103228002', snomed || '|431314004'] THEN
+                SELECT * INTO qv, qp FROM deling.ucum_quantity(member->'valueQuantity', 'SpO2', '%');
+                found := jsonb_build_object('spo2', qv);
+            ELSIF codes && ARRAY[loinc || '|8310-5', snomed || '|276885007'] THEN
+                SELECT * INTO qv, qp FROM deling.ucum_quantity(member->'valueQuantity', 'temperature', 'Cel');
+                found := jsonb_build_object('temperature', qv);
+            ELSIF codes && ARRAY[loinc || '|8480-6', snomed || '|271649006', snomed || '|72313002'] THEN
+                SELECT * INTO qv, qp FROM deling.ucum_quantity(member->'valueQuantity', 'systolic blood pressure', 'mm[Hg]');
+                found := jsonb_build_object('systolic_bp', qv);
+            ELSIF codes && ARRAY[loinc || '|85354-9', snomed || '|75367002'] THEN
+                SELECT * INTO qv, qp FROM deling.ucum_quantity(
+                    (SELECT c->'valueQuantity' FROM jsonb_array_elements(member->'component') c, jsonb_array_elements(c->'code'->'coding') cc
+                     WHERE (cc->>'system', cc->>'code') IN ((loinc, '8480-6'), (snomed, '271649006'), (snomed, '72313002')) LIMIT 1),
+                    'systolic blood pressure', 'mm[Hg]');
+                found := jsonb_build_object('systolic_bp', qv);
+            ELSIF codes && ARRAY[snomed || '|1104441000000107'] THEN
+                SELECT format('ACVPU answer SNOMED CT %s is not one of 248234008 (A), 130987000 (C), 300202002 (V), 450847001 (P), 422768004 (U)',
+                              c->>'code') INTO qp
+                FROM jsonb_array_elements(member->'valueCodeableConcept'->'coding') c
+                WHERE c->>'system' = snomed AND NOT acvpu ? (c->>'code') LIMIT 1;
+                found := jsonb_build_object('consciousness', coalesce(
+                    (SELECT coalesce(acvpu->>(c->>'code'), c->>'code') FROM jsonb_array_elements(member->'valueCodeableConcept'->'coding') c
+                     WHERE c->>'system' = snomed LIMIT 1),
+                    (SELECT c->>'code' FROM jsonb_array_elements(member->'valueCodeableConcept'->'coding') c
+                     WHERE c->>'system' = 'https://deling.nhn.no/fhir/CodeSystem/acvpu' LIMIT 1),
+                    member->'valueCodeableConcept'->>'text', member->>'valueString',
+                    member->'valueCodeableConcept'->'coding'->0->>'code'));
+            ELSIF codes && ARRAY[loinc || '|3151-8'] THEN
+                SELECT * INTO qv, qp FROM deling.ucum_quantity(member->'valueQuantity', 'oxygen flow', 'L/min');
+                found := jsonb_build_object('oxygen_flow', qv, 'on_oxygen', qv > 0);
+            ELSIF codes && ARRAY[snomed || '|371825009'] THEN
+                -- UK Core InspiredOxygen: on oxygen, with the flow (or the FiO2 %, not stored) as its value
+                found := '{"on_oxygen": true}';
+                IF member->'valueQuantity'->>'code' IS DISTINCT FROM '%' THEN
+                    SELECT * INTO qv, qp FROM deling.ucum_quantity(member->'valueQuantity', 'oxygen flow', 'L/min');
+                    found := found || jsonb_strip_nulls(jsonb_build_object('oxygen_flow', qv));
+                END IF;
+            ELSIF codes && ARRAY[snomed || '|722742002']
+                  OR member->'valueCodeableConcept'->'coding' @> jsonb_build_array(jsonb_build_object('system', snomed, 'code', '722742002')) THEN
+                found := '{"on_oxygen": false}';
+            ELSIF member->'valueCodeableConcept'->'coding' @> jsonb_build_array(jsonb_build_object('system', snomed, 'code', '371825009')) THEN
+                found := '{"on_oxygen": true}';
+            END IF;
+            problem := coalesce(problem, qp);
+            -- two vital signs that give one field different values contradict each other
+            FOR k IN SELECT jsonb_object_keys(found) LOOP
+                IF problem IS NULL AND item ? k AND item->k IS DISTINCT FROM found->k THEN
+                    problem := format('vital signs disagree on %s (%s and %s)', k, item->k, found->k);
+                END IF;
+            END LOOP;
+            item := item || coalesce(found, '{}');
         END LOOP;
+        IF problem IS NOT NULL THEN
+            item := item || jsonb_build_object('_problem', problem);
+        END IF;
         items := items || jsonb_build_array(item);
     END LOOP;
     IF jsonb_array_length(items) = 0 THEN

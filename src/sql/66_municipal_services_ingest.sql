@@ -23,6 +23,9 @@ BEGIN
     IF item ? '_unresolved' THEN
         RETURN format('reference "%s" is not a resource in the Bundle', item->>'_unresolved');
     END IF;
+    IF item ? '_problem' THEN
+        RETURN item->>'_problem';
+    END IF;
     bad := deling.item_fields_problem(item, allowed, required);
     IF bad IS NOT NULL THEN
         RETURN bad;
@@ -57,6 +60,16 @@ BEGIN
         IF deling.try_timestamptz(item->>'registered_at') > now() + interval '5 minutes' THEN
             RETURN format('registered_at %s is in the future', item->>'registered_at');
         END IF;
+        IF deling.try_timestamptz(item->>'registered_at') < timestamptz '1900-01-01 00:00:00+00' THEN
+            RETURN format('registered_at %s is before 1900', item->>'registered_at');
+        END IF;
+    END IF;
+    -- dates between 1900 and a year ahead (a service's end: ten years)
+    bad := coalesce(deling.date_bound_problem('vedtak_date', deling.iso_date(item->>'vedtak_date'), 1),
+                    deling.date_bound_problem('period_start', deling.iso_date(item->>'period_start'), 1),
+                    deling.date_bound_problem('period_end', deling.iso_date(item->>'period_end'), 10));
+    IF bad IS NOT NULL THEN
+        RETURN bad;
     END IF;
     IF deling.iso_date(item->>'period_end') < deling.iso_date(item->>'period_start') THEN
         RETURN format('period_end %s is before period_start %s', item->>'period_end', item->>'period_start');
@@ -103,6 +116,17 @@ BEGIN
         IF deling.iso_date(stop->>'from') < deling.iso_date(item->>'period_start')
            OR deling.iso_date(stop->>'from') > deling.iso_date(item->>'period_end') THEN
             RETURN format('stop from %s is outside the service period', stop->>'from');
+        END IF;
+        IF deling.iso_date(stop->>'to') > deling.iso_date(item->>'period_end') THEN
+            RETURN format('stop from %s to %s runs past the service''s end %s', stop->>'from', stop->>'to', item->>'period_end');
+        END IF;
+        IF deling.iso_date(stop->>'to') IS NULL AND item->>'status' = 'ended' THEN
+            RETURN format('stop from %s has no end, but the service has ended (%s): give the stop''s last day',
+                          stop->>'from', item->>'period_end');
+        END IF;
+        bad := deling.date_bound_problem('stop end', deling.iso_date(stop->>'to'), 10);
+        IF bad IS NOT NULL THEN
+            RETURN bad;
         END IF;
         IF prev IS NOT NULL AND deling.iso_date(stop->>'from') <= prev THEN
             RETURN format('stop from %s overlaps the stop before it', stop->>'from');
@@ -217,6 +241,50 @@ $$;
 COMMENT ON FUNCTION deling.municipal_services_ingest_items(jsonb) IS
     'Validate and write a JSON array of municipal services for the caller''s kommune, all or nothing';
 
+-- okt_weekly_hours: the hours per week of an OKT weekly-extent extension:
+-- WeeklyExtentRatio (0.2.0), a Ratio of UCUM time over UCUM time, or
+-- WeeklyExtentQuantity (0.1.0), a Quantity in h (hours per week, as its
+-- definition says) or in time per time (h/d, min/wk ...).  Numerator units
+-- h and min; denominator units wk, d, mo (UCUM's mean Julian month,
+-- 365.25/12 d) and a (365.25 d); rounded to two decimals.  Any other unit,
+-- or a quantity without one, is the problem, named.
+CREATE FUNCTION deling.okt_weekly_hours(x jsonb, OUT hours numeric, OUT problem text)
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    num record;
+    den record;
+    per text;
+    h numeric;
+    wk numeric;
+BEGIN
+    IF x ? 'valueRatio' THEN
+        SELECT * INTO num FROM deling.ucum_code(x->'valueRatio'->'numerator', 'weekly extent numerator');
+        SELECT * INTO den FROM deling.ucum_code(x->'valueRatio'->'denominator', 'weekly extent denominator');
+        per := den.code;
+    ELSE
+        SELECT * INTO num FROM deling.ucum_code(x->'valueQuantity', 'weekly extent');
+        SELECT 1::numeric AS value, NULL::text AS problem INTO den;
+        per := coalesce(substring(num.code FROM '/(.*)$'), 'wk');
+        num.code := regexp_replace(num.code, '/.*$', '');
+    END IF;
+    problem := coalesce(num.problem, den.problem);
+    IF problem IS NOT NULL THEN
+        RETURN;
+    END IF;
+    h := num.value * CASE num.code WHEN 'h' THEN 1 WHEN 'min' THEN 1 / 60.0 END;
+    wk := den.value * CASE per WHEN 'wk' THEN 1 WHEN 'd' THEN 1 / 7.0 WHEN 'mo' THEN 365.25 / 12 / 7 WHEN 'a' THEN 365.25 / 7 END;
+    IF h IS NULL THEN
+        problem := format('weekly extent unit "%s" is not a time of UCUM h or min', num.code);
+    ELSIF wk IS NULL THEN
+        problem := format('weekly extent is per "%s", not per a UCUM wk, d, mo or a', per);
+    ELSIF wk <= 0 THEN
+        problem := format('weekly extent is per %s %s', den.value, per);
+    ELSE
+        hours := round(h / wk, 2);
+    END IF;
+END
+$$;
+
 -- municipal_services_items_from_fhir: ingest items from a Bundle of OKT
 -- EpisodeOfCare resources (with the Patient and Organizations they reference).
 CREATE FUNCTION deling.municipal_services_items_from_fhir(bundle jsonb) RETURNS jsonb
@@ -228,12 +296,20 @@ DECLARE
     org   jsonb;
     items jsonb := '[]';
     item  jsonb;
+    patient record;
+    extent record;
 BEGIN
     res := deling.fhir_bundle_index(bundle);
 
     FOR eoc IN SELECT e->'resource' FROM jsonb_array_elements(bundle->'entry') WITH ORDINALITY AS x(e, ord)
                WHERE e->'resource'->>'resourceType' = 'EpisodeOfCare' ORDER BY ord
     LOOP
+        -- the patient: an identity number by identifier, or a Patient in the Bundle
+        patient := deling.fhir_subject_pid(eoc->'patient', res, 'patient');
+        SELECT w.hours, w.problem INTO extent
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(eoc->'extension') = 'array' THEN eoc->'extension' ELSE '[]' END) x,
+             deling.okt_weekly_hours(x) w
+        WHERE x->>'url' IN (okt || 'WeeklyExtentRatio', okt || 'WeeklyExtentQuantity') LIMIT 1;
         item := jsonb_build_object(
             'source_system', eoc->'identifier'->0->'system',
             'source_id', eoc->'identifier'->0->'value',
@@ -245,22 +321,14 @@ BEGIN
                              WHERE c->>'system' = 'urn:oid:2.16.578.1.12.4.1.1.9151' LIMIT 1),
             'stay_type', (SELECT c->'code' FROM jsonb_array_elements(eoc->'type') t, jsonb_array_elements(t->'coding') c
                           WHERE c->>'system' = 'http://hl7.no/fhir/ig/okt/CodeSystem/OktStayTypeCs' LIMIT 1),
-            'weekly_hours', coalesce(
-                (SELECT round((x->'valueRatio'->'numerator'->>'value')::numeric
-                              / nullif((x->'valueRatio'->'denominator'->>'value')::numeric, 0)
-                              * CASE x->'valueRatio'->'denominator'->>'code' WHEN 'd' THEN 7 ELSE 1 END, 2)
-                 FROM jsonb_array_elements(eoc->'extension') x WHERE x->>'url' = okt || 'WeeklyExtentRatio' LIMIT 1),
-                (SELECT (x->'valueQuantity'->>'value')::numeric
-                 FROM jsonb_array_elements(eoc->'extension') x WHERE x->>'url' = okt || 'WeeklyExtentQuantity' LIMIT 1)),
+            'weekly_hours', extent.hours,
             'description', (SELECT x->'valueMarkdown' FROM jsonb_array_elements(eoc->'extension') x
                             WHERE x->>'url' = okt || 'ServiceDescriptionMarkdown' LIMIT 1),
             'stops', coalesce((SELECT jsonb_agg(jsonb_strip_nulls(jsonb_build_object('from', left(h->'period'->>'start', 10),
                                                                                        'to', left(h->'period'->>'end', 10))))
                                FROM jsonb_array_elements(eoc->'statusHistory') h WHERE h->>'status' = 'onhold'), '[]'),
-            'pid', coalesce(eoc->'patient'->'identifier'->'value',
-                (SELECT i->'value' FROM jsonb_array_elements(res->(eoc->'patient'->>'reference')->'identifier') i
-                 WHERE i->>'system' IN ('urn:oid:2.16.578.1.12.4.1.4.1', 'urn:oid:2.16.578.1.12.4.1.4.2', 'urn:oid:2.16.578.1.12.4.1.4.3')
-                 LIMIT 1)));
+            'pid', patient.pid,
+            '_problem', coalesce(patient.problem, extent.problem));
         IF eoc->'period' ? 'end' THEN
             item := item || jsonb_build_object('period_end', left(eoc->'period'->>'end', 10));
         END IF;

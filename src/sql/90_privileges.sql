@@ -78,14 +78,16 @@ GRANT EXECUTE ON FUNCTION api.news2_observations(text, text, timestamptz, intege
 GRANT EXECUTE ON FUNCTION
     deling.ingest_kommune(text), deling.ingest_problems(jsonb, text, regproc, integer), deling.ingest_reject(text, jsonb, integer),
     deling.item_fields_problem(jsonb, text[], text[]),
-    deling.iso_date(text), deling.code_9151(text), deling.fhir_bundle_index(jsonb)
+    deling.iso_date(text), deling.code_9151(text), deling.fhir_bundle_index(jsonb),
+    deling.fhir_identity_number(jsonb), deling.fhir_subject_pid(jsonb, jsonb, text),
+    deling.ucum_code(jsonb, text), deling.ucum_quantity(jsonb, text, text), deling.date_bound_problem(text, date, integer)
     TO deling_integrasjon;
 
 -- municipal services
 GRANT SELECT ON deling.service_type TO deling_helsepersonell, deling_integrasjon, deling_innbygger, deling_kpr;
 GRANT EXECUTE ON FUNCTION
     deling.municipal_service_item_problem(jsonb), deling.municipal_services_ingest_items(jsonb),
-    deling.municipal_services_items_from_fhir(jsonb)
+    deling.municipal_services_items_from_fhir(jsonb), deling.okt_weekly_hours(jsonb)
     TO deling_integrasjon;
 GRANT SELECT, INSERT, UPDATE ON deling.municipal_service TO deling_integrasjon;
 GRANT SELECT, INSERT ON deling.municipal_service_history TO deling_integrasjon;
