@@ -77,6 +77,18 @@ FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e WHERE e->'resource'->>'re
 
 -- since and max
 SELECT (api.news2_observations(:'pid', since => '2026-11-20T19:00:00+01:00'))->>'total' AS since_evening;
+-- since without an offset, and a bare date, are Norwegian time (the
+-- measurements are at 08, 14 and 20 on 20 November and 02 on the 21st)
+SELECT v AS since, (api.news2_observations(:'pid', since => v))->>'total' AS total
+FROM unnest(ARRAY['2026-11-20T19:30:00', '2026-11-20T19:30', '2026-11-20 19:30', '2026-11-20T19:30:00+01:00',
+                  '2026-11-20T18:30:00Z', '2026-11-20T20:30:00Z', '2026-11-21', '2026-11-20']) v;
+SELECT deling_test.try(format('SELECT api.news2_observations(%L, since => %L)', :'pid', v))
+FROM unnest(ARRAY['yesterday', '2026-11-20T19:00:00 01:00', '2026-13-01', '2026-11-20T25:00']) v;
+\set VERBOSITY default
+\set SHOW_CONTEXT never
+SELECT api.news2_observations(:'pid', since => '2026-11-20T19:00:00 01:00');   -- a + sent unencoded in a URL
+\set SHOW_CONTEXT errors
+\set VERBOSITY terse
 SELECT b->>'total' AS total, (SELECT count(*) FROM jsonb_array_elements(b->'entry') e WHERE e->'search'->>'mode' = 'match') AS returned
 FROM (SELECT api.news2_observations(:'pid', max => 1)::jsonb AS b) x;
 SELECT api.news2_observations(:'pid', max => 1) \g (format=unaligned tuples_only=on) :fhir_dir/news2_max1.json
@@ -138,6 +150,9 @@ RESET SESSION AUTHORIZATION;
 -- both sides of the spring and autumn DST changes, and no value for infinity
 SELECT t AS instant, deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59:59+00', '2026-03-29 01:00:00+00',
     '2026-10-25 00:59:59.9+00', '2026-10-25 01:00:00+00', 'infinity']::timestamptz[]) t;
+-- since: the instant in UTC; without an offset Norwegian time, winter and summer
+SELECT v, to_char(deling.oslo_instant(v) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS utc
+FROM unnest(ARRAY['2026-11-21', '2026-07-01', '2026-07-01T12:00', '2026-03-29T03:00', '2026-11-20T19:30:00.5-05:00']) v;
 -- the renderer refuses a hand-built row that lacks what the table requires
 SELECT deling_test.try($$SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL,
     120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement)$$);

@@ -42,7 +42,23 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION api.news2_observations(pid text, purpose text DEFAULT NULL, since timestamptz DEFAULT NULL,
+-- oslo_instant: the instant a date-and-time argument names: an ISO 8601
+-- date and time with an offset (or Z) as given; one without an offset, or
+-- a bare date (its midnight), in Norwegian time (Europe/Oslo), as a reader
+-- in Norway means it.  NULL for anything else (and for NULL).
+CREATE FUNCTION deling.oslo_instant(v text) RETURNS timestamptz
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT CASE
+        WHEN v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN deling.iso_date(v)::timestamp AT TIME ZONE 'Europe/Oslo'
+        WHEN v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$'
+        THEN (deling.try_timestamptz(v || 'Z') AT TIME ZONE 'UTC') AT TIME ZONE 'Europe/Oslo'
+        WHEN v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)$'
+        THEN deling.try_timestamptz(v) END;
+$$;
+COMMENT ON FUNCTION deling.oslo_instant(text) IS
+    'The instant an ISO 8601 date or date and time names (NULL if none); without an offset, or a bare date (its midnight), in Norwegian time';
+
+CREATE FUNCTION api.news2_observations(pid text, purpose text DEFAULT NULL, since text DEFAULT NULL,
                                        max integer DEFAULT 50, reason text DEFAULT NULL)
 RETURNS api."application/fhir+json"
 LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -50,6 +66,7 @@ DECLARE
     gate text[];
     r record;
     kommuner text[];
+    since_at timestamptz := deling.oslo_instant(since);
     entries jsonb;
     matches integer;
 BEGIN
@@ -57,14 +74,21 @@ BEGIN
         PERFORM deling.refuse_read('news2', pid, NULL, purpose, reason, '22023',
                                    format('max must be between 1 and 1000, not %s', coalesce(max::text, 'NULL')));
     END IF;
+    IF since IS NOT NULL AND since_at IS NULL THEN
+        PERFORM deling.refuse_read('news2', pid, NULL, purpose, reason, '22023',
+                                   format('since "%s" is not an ISO 8601 date or date and time', deling.clip(since, 64)),
+                                   CASE WHEN since ~ ' [0-9]{2}(:?[0-9]{2})?$'
+                                        THEN 'A + in a URL is a space: write the offset''s + as %2B.'
+                                        ELSE 'E.g. 2026-11-20, 2026-11-20T08:00 (both Norwegian time) or 2026-11-20T08:00:00+01:00.' END);
+    END IF;
     gate := deling.sharing_gate('news2', pid, purpose, reason);
     r := deling.news2_readable(pid, gate, purpose);
     kommuner := r.readable;
     SELECT coalesce(jsonb_agg(e ORDER BY m.measured_at DESC, m.measurement_id, o), '[]')
     INTO entries
-    FROM deling.news2_rows(pid, kommuner, since, max) m, jsonb_array_elements(deling.news2_fhir(m)) WITH ORDINALITY AS x(e, o);
+    FROM deling.news2_rows(pid, kommuner, since_at, max) m, jsonb_array_elements(deling.news2_fhir(m)) WITH ORDINALITY AS x(e, o);
     -- Bundle.total counts every match, also those beyond max
-    SELECT count(*) INTO matches FROM deling.news2_rows(pid, kommuner, since, NULL);
+    SELECT count(*) INTO matches FROM deling.news2_rows(pid, kommuner, since_at, NULL);
     IF matches > 0 THEN
         entries := entries || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(pid, kommuner)));
     END IF;
@@ -73,8 +97,9 @@ BEGIN
     RETURN deling.fhir_bundle('searchset', entries, matches, r.outcome)::json::api."application/fhir+json";
 END
 $$;
-COMMENT ON FUNCTION api.news2_observations(text, text, timestamptz, integer, text) IS
+COMMENT ON FUNCTION api.news2_observations(text, text, text, integer, text) IS
     'NEWS2 measurements of a citizen as a FHIR R4 searchset Bundle, newest first.
+since: an ISO 8601 date or date and time; without an offset (or a bare date: its midnight) it is Norwegian time.
 For health personnel with a duty need (purpose TREAT, ETREAT or COC, attested in the token or given here), across the kommuner their organisation reaches that share NEWS2; integrations read their own kommune. Each NEWS2 total Observation (SNOMED CT 1104051000000101) carries the seven sub-scores as components, the risk as interpretation and derivedFrom its vital-sign Observations. A citizen''s block withholds measurements (an OperationOutcome says so); emergency access (purpose ETREAT with a reason) opens it and is flagged.';
 
 CREATE FUNCTION deling.news2_trend_of(pid text, kommuner text[], n integer) RETURNS jsonb
