@@ -8,6 +8,7 @@
 SELECT deling.synthetic_fnr('1938-03-14', 0) AS pid \gset
 SELECT deling.synthetic_fnr('1944-06-06', 0) AS bodo_pid \gset
 SELECT deling.synthetic_fnr('1951-09-09', 0) AS asker_pid \gset
+SELECT deling.synthetic_fnr('1946-02-11', 7) AS many_pid \gset
 
 -- Bærum's home nursing records four measurements over a day, getting worse
 SET SESSION AUTHORIZATION regress_epj_baerum;
@@ -20,6 +21,12 @@ FROM (VALUES
     (2, '2026-11-20T14:00:00+01:00', 20, 95, false, 118, 88, 'A', 38.1),
     (3, '2026-11-20T20:00:00+01:00', 23, 93, false, 104, 104, 'A', 38.6),
     (4, '2026-11-21T02:00:00+01:00', 26, 91, true, 96, 118, 'C', 39.3)) v(n, t, rr, s, o2, bp, hr, c, temp);
+-- and twelve, two hours apart, for another citizen (since and paging)
+SELECT (api.news2_ingest_batch(jsonb_agg(jsonb_build_object(
+    'pid', :'many_pid', 'measured_at', format('2026-11-19T%s:00:00+01:00', lpad((2 * n)::text, 2, '0')), 'resp_rate', 14 + n,
+    'spo2', 97, 'on_oxygen', false, 'systolic_bp', 125, 'pulse', 70 + n, 'consciousness', 'A', 'temperature', 37.0,
+    'source_system', 'gerica', 'source_id', 'many-' || n)))) - 'items' AS report
+FROM generate_series(0, 11) n;
 -- and one it later marks as entered in error
 SELECT api.news2_ingest(jsonb_build_object('pid', :'pid', 'measured_at', '2026-11-21T03:00:00+01:00', 'resp_rate', 12,
     'spo2', 99, 'on_oxygen', false, 'systolic_bp', 140, 'pulse', 60, 'consciousness', 'A', 'temperature', 36.5,
@@ -67,6 +74,42 @@ FROM jsonb_array_elements(:'bundle'::jsonb->'entry') v, jsonb_array_elements(v->
 WHERE v->'search'->>'mode' = 'include' AND v->'resource'->>'resourceType' = 'Observation'
   AND v->'resource'->>'effectiveDateTime' = '2026-11-21T02:00:00+01:00'
 ORDER BY 1, 2;
+-- profile rules (issue 18), on every measurement of the Bundle.  R4 bp: a
+-- SystolicBP 8480-6 and a DiastolicBP 8462-4 component, the diastolic (not
+-- held) with a dataAbsentReason and no value (vs-3, obs-6)
+SELECT count(*) AS bp_observations,
+       bool_and(jsonb_array_length(o->'component') = 2) AS two_components,
+       bool_and(o->'component'->0->'code'->'coding' @> '[{"system": "http://loinc.org", "code": "8480-6"}]'
+                AND o->'component'->0->'valueQuantity'->>'code' = 'mm[Hg]'
+                AND o->'component'->0->'valueQuantity'->>'system' = 'http://unitsofmeasure.org') AS systolic_mm_hg,
+       bool_and(coalesce(o->'component'->1->'code'->'coding' @> '[{"system": "http://loinc.org", "code": "8462-4"}]'
+                AND o->'component'->1->'dataAbsentReason'->'coding' @> '[{"system": "http://terminology.hl7.org/CodeSystem/data-absent-reason"}]'
+                AND NOT o->'component'->1 ? 'valueQuantity', false)) AS diastolic_absent_with_reason,
+       bool_and(NOT o ? 'valueQuantity') AS no_top_level_value
+FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e, LATERAL (SELECT e->'resource' AS o) x
+WHERE o->'meta'->'profile' ? 'http://hl7.org/fhir/StructureDefinition/bp';
+SELECT DISTINCT e->'resource'->'component'->1 AS diastolic FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e
+WHERE e->'resource'->'meta'->'profile' ? 'http://hl7.org/fhir/StructureDefinition/bp';
+-- the NEWS2 total and its seven sub-scores are Quantities in UCUM {ScoreOf}
+-- (UK Core EarlyWarningTotalScore fixes system and code), never valueInteger
+SELECT count(*) AS scores,
+       bool_and(coalesce(q->>'system' = 'http://unitsofmeasure.org' AND q->>'code' = '{ScoreOf}' AND jsonb_typeof(q->'value') = 'number', false))
+           AS all_scoreof_quantities,
+       count(*) FILTER (WHERE c ? 'valueInteger') AS value_integers
+FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e,
+     LATERAL (SELECT e->'resource'->'valueQuantity' AS q, e->'resource' AS c
+              UNION ALL SELECT c->'valueQuantity', c FROM jsonb_array_elements(e->'resource'->'component') c) x
+WHERE e->'search'->>'mode' = 'match';
+-- ACVPU: the SNOMED CT answer (UK Core ACVPU value set) first, the platform's code second
+SELECT DISTINCT e->'resource'->'valueCodeableConcept'->'coding' AS acvpu_codings FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e
+WHERE e->'resource'->'code'->'coding' @> '[{"code": "1104441000000107"}]' ORDER BY 1;
+-- air or oxygen: coded as UK Core InspiredOxygen (722742002 room air, 371825009 on oxygen), value the flow when known
+SELECT e->'resource'->'code' AS air_or_oxygen, e->'resource'->'valueQuantity' AS flow, count(*)
+FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e
+WHERE e->'resource'->'code'->'coding' @> '[{"system": "http://snomed.info/sct"}]'
+  AND e->'resource'->'category'->0->'coding'->0->>'code' = 'vital-signs'
+  AND NOT e->'resource'->'code'->'coding' @> '[{"code": "1104441000000107"}]'
+GROUP BY 1, 2 ORDER BY 1::text;
 -- the Patient: no-basis profile, fødselsnummer system, and the subject of every Observation
 SELECT deling_test.mask(e->'resource') AS patient FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e
 WHERE e->'resource'->>'resourceType' = 'Patient';
@@ -77,16 +120,16 @@ FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e WHERE e->'resource'->>'re
 
 -- since and max
 SELECT (api.news2_observations(:'pid', since => '2026-11-20T19:00:00+01:00'))->>'total' AS since_evening;
--- since without an offset, and a bare date, are Norwegian time (the
--- measurements are at 08, 14 and 20 on 20 November and 02 on the 21st)
-SELECT v AS since, (api.news2_observations(:'pid', since => v))->>'total' AS total
-FROM unnest(ARRAY['2026-11-20T19:30:00', '2026-11-20T19:30', '2026-11-20 19:30', '2026-11-20T19:30:00+01:00',
-                  '2026-11-20T18:30:00Z', '2026-11-20T20:30:00Z', '2026-11-21', '2026-11-20']) v;
-SELECT deling_test.try(format('SELECT api.news2_observations(%L, since => %L)', :'pid', v))
+-- since without an offset, and a bare date, are Norwegian time (the other
+-- citizen's measurements are at 00, 02, ..., 22 on 19 November)
+SELECT v AS since, (api.news2_observations(:'many_pid', since => v))->>'total' AS total
+FROM unnest(ARRAY['2026-11-19T19:30:00', '2026-11-19T19:30', '2026-11-19 19:30', '2026-11-19T19:30:00+01:00',
+                  '2026-11-19T18:30:00Z', '2026-11-19T20:30:00Z', '2026-11-19', '2026-11-20']) v;
+SELECT deling_test.try(format('SELECT api.news2_observations(%L, since => %L)', :'many_pid', v))
 FROM unnest(ARRAY['yesterday', '2026-11-20T19:00:00 01:00', '2026-13-01', '2026-11-20T25:00']) v;
 \set VERBOSITY default
 \set SHOW_CONTEXT never
-SELECT api.news2_observations(:'pid', since => '2026-11-20T19:00:00 01:00');   -- a + sent unencoded in a URL
+SELECT api.news2_observations(:'many_pid', since => '2026-11-20T19:00:00 01:00');   -- a + sent unencoded in a URL
 \set SHOW_CONTEXT errors
 \set VERBOSITY terse
 SELECT b->>'total' AS total, (SELECT count(*) FROM jsonb_array_elements(b->'entry') e WHERE e->'search'->>'mode' = 'match') AS returned
@@ -153,6 +196,10 @@ SELECT t AS instant, deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59
 -- since: the instant in UTC; without an offset Norwegian time, winter and summer
 SELECT v, to_char(deling.oslo_instant(v) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS utc
 FROM unnest(ARRAY['2026-11-21', '2026-07-01', '2026-07-01T12:00', '2026-03-29T03:00', '2026-11-20T19:30:00.5-05:00']) v;
+-- on oxygen with a known flow: UK Core InspiredOxygen's value in l/min
+SELECT e->'resource'->'code'->'coding'->0->>'code' AS code, e->'resource'->'valueQuantity' AS flow
+FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(jsonb_populate_record(m, '{"on_oxygen": true, "oxygen_flow": 2.5}'))) e
+WHERE m.source_id = 'g-4' AND e->'resource'->'code'->'coding'->0->>'code' IN ('371825009', '722742002');
 -- the renderer refuses a hand-built row that lacks what the table requires
 SELECT deling_test.try($$SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL,
     120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement)$$);

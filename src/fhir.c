@@ -436,33 +436,49 @@ vital_fields(StringInfo buf, const Measurement *m, const char *name)
 		kv_concept(buf, "code", LOINC, "8480-6", "Systolic blood pressure");
 		snprintf(n, sizeof(n), "%d", m->v.systolic_bp);
 		kv_quantity(buf, n, "mmHg", "mm[Hg]");
+		/* R4 bp requires DiastolicBP (1..1); NEWS2 does not hold it (vs-3) */
+		appendStringInfoString(buf, "},{");
+		kv_concept(buf, "code", LOINC, "8462-4", "Diastolic blood pressure");
+		kv_concept(buf, "dataAbsentReason", "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+				   "unsupported", "Unsupported");
 		appendStringInfoString(buf, "}]");
 	}
 	else if (strcmp(name, "consciousness") == 0)
 	{
-		char		code[2] = {m->v.acvpu, '\0'};
+		/* UK Core ACVPU value set (SNOMED CT) first, the platform's letter second */
+		static const char *const acvpu[5][4] = {
+			{"A", "Alert", "248234008", "Mentally alert"},
+			{"C", "New confusion", "130987000", "Acute confusion"},
+			{"V", "Voice", "300202002", "Responds to voice"},
+			{"P", "Pain", "450847001", "Responds to pain"},
+			{"U", "Unresponsive", "422768004", "Unresponsive"},
+		};
+		int			a = 0;
 
+		while (a < 4 && acvpu[a][0][0] != m->v.acvpu)
+			a++;
 		kv_concept(buf, "code", SNOMED, "1104441000000107",
 				   "ACVPU (alert, new confusion, voice, pain, unresponsive) scale score");
-		kv_concept(buf, "valueCodeableConcept", "https://deling.nhn.no/fhir/CodeSystem/acvpu", code,
-				   m->v.acvpu == 'A' ? "Alert" : m->v.acvpu == 'C' ? "New confusion" :
-				   m->v.acvpu == 'V' ? "Voice" : m->v.acvpu == 'P' ? "Pain" : "Unresponsive");
+		key(buf, "valueCodeableConcept");
+		appendStringInfoString(buf, "{\"coding\":[{");
+		kv_str(buf, "system", SNOMED);
+		kv_str(buf, "code", acvpu[a][2]);
+		kv_str(buf, "display", acvpu[a][3]);
+		appendStringInfoString(buf, "},{");
+		kv_str(buf, "system", "https://deling.nhn.no/fhir/CodeSystem/acvpu");
+		kv_str(buf, "code", acvpu[a][0]);
+		kv_str(buf, "display", acvpu[a][1]);
+		appendStringInfoString(buf, "}]}");
 	}
 	else if (strcmp(name, "oxygen") == 0)
 	{
-		if (m->oxygen_flow)
-		{
-			kv_concept(buf, "code", LOINC, "3151-8", "Inhaled oxygen flow rate");
-			kv_quantity(buf, m->oxygen_flow, "L/min", "L/min");
-		}
+		/* UK Core InspiredOxygen: coded room air or on oxygen, the flow as value */
+		if (m->v.on_oxygen)
+			kv_concept(buf, "code", SNOMED, "371825009", "Patient on oxygen");
 		else
-		{
-			kv_raw(buf, "code", "{\"text\":\"Air or oxygen\"}");
-			if (m->v.on_oxygen)
-				kv_concept(buf, "valueCodeableConcept", SNOMED, "371825009", "Patient on oxygen");
-			else
-				kv_concept(buf, "valueCodeableConcept", SNOMED, "722742002", "Breathing room air");
-		}
+			kv_concept(buf, "code", SNOMED, "722742002", "Breathing room air");
+		if (m->oxygen_flow)
+			kv_quantity(buf, m->oxygen_flow, "litre per minute", "l/min");
 	}
 	else if (strcmp(name, "pulse") == 0)
 	{
@@ -527,7 +543,7 @@ score_components(StringInfo buf, const Measurement *m, const int sub[7])
 		else
 			kv_concept(buf, "code", SNOMED, codes[i][0], codes[i][1]);
 		snprintf(n, sizeof(n), "%d", sub[i]);
-		kv_raw(buf, "valueInteger", n);
+		kv_quantity(buf, n, "score", "{ScoreOf}");
 		appendStringInfoChar(buf, '}');
 	}
 	appendStringInfoChar(buf, ']');

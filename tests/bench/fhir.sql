@@ -12,6 +12,10 @@ CREATE FUNCTION bench.fhir_concept(system text, code text, display text) RETURNS
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', system, 'code', code, 'display', display)));
 $$;
+CREATE FUNCTION bench.score(v integer) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT jsonb_build_object('value', v, 'unit', 'score', 'system', 'http://unitsofmeasure.org', 'code', '{ScoreOf}');
+$$;
 CREATE FUNCTION bench.fhir_datetime_sql(ts timestamptz) RETURNS text
 LANGUAGE sql STABLE STRICT PARALLEL SAFE AS $$
     SELECT to_char(ts AT TIME ZONE 'Europe/Oslo', 'YYYY-MM-DD"T"HH24:MI:SS')
@@ -59,22 +63,23 @@ BEGIN
                                        'display', 'Oxygen saturation in Arterial blood by Pulse oximetry'))),
                 'valueQuantity', jsonb_build_object('value', m.spo2, 'unit', '%',
                                                     'system', 'http://unitsofmeasure.org', 'code', '%'))),
-            ('oxygen', CASE WHEN m.oxygen_flow IS NOT NULL THEN jsonb_build_object(
-                'code', bench.fhir_concept('http://loinc.org', '3151-8', 'Inhaled oxygen flow rate'),
-                'valueQuantity', jsonb_build_object('value', m.oxygen_flow, 'unit', 'L/min',
-                                                    'system', 'http://unitsofmeasure.org', 'code', 'L/min'))
-             ELSE jsonb_build_object(
-                'code', jsonb_build_object('text', 'Air or oxygen'),
-                'valueCodeableConcept', CASE WHEN m.on_oxygen
+            ('oxygen', jsonb_strip_nulls(jsonb_build_object(
+                'code', CASE WHEN m.on_oxygen
                     THEN bench.fhir_concept('http://snomed.info/sct', '371825009', 'Patient on oxygen')
-                    ELSE bench.fhir_concept('http://snomed.info/sct', '722742002', 'Breathing room air') END) END),
+                    ELSE bench.fhir_concept('http://snomed.info/sct', '722742002', 'Breathing room air') END,
+                'valueQuantity', CASE WHEN m.oxygen_flow IS NOT NULL THEN jsonb_build_object('value', m.oxygen_flow,
+                    'unit', 'litre per minute', 'system', 'http://unitsofmeasure.org', 'code', 'l/min') END))),
             ('bp', jsonb_build_object(
                 'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/bp')),
                 'code', bench.fhir_concept('http://loinc.org', '85354-9', 'Blood pressure panel with all children optional'),
                 'component', jsonb_build_array(jsonb_build_object(
                     'code', bench.fhir_concept('http://loinc.org', '8480-6', 'Systolic blood pressure'),
                     'valueQuantity', jsonb_build_object('value', m.systolic_bp, 'unit', 'mmHg',
-                                                        'system', 'http://unitsofmeasure.org', 'code', 'mm[Hg]'))))),
+                                                        'system', 'http://unitsofmeasure.org', 'code', 'mm[Hg]')),
+                    jsonb_build_object(
+                    'code', bench.fhir_concept('http://loinc.org', '8462-4', 'Diastolic blood pressure'),
+                    'dataAbsentReason', bench.fhir_concept('http://terminology.hl7.org/CodeSystem/data-absent-reason',
+                                                           'unsupported', 'Unsupported'))))),
             ('pulse', jsonb_build_object(
                 'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/heartrate')),
                 'code', bench.fhir_concept('http://loinc.org', '8867-4', 'Heart rate'),
@@ -82,7 +87,14 @@ BEGIN
                                                     'system', 'http://unitsofmeasure.org', 'code', '/min'))),
             ('consciousness', jsonb_build_object(
                 'code', bench.fhir_concept('http://snomed.info/sct', '1104441000000107', 'ACVPU (alert, new confusion, voice, pain, unresponsive) scale score'),
-                'valueCodeableConcept', jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
+                'valueCodeableConcept', jsonb_build_object('coding', jsonb_build_array(
+                    jsonb_build_object('system', 'http://snomed.info/sct',
+                        'code', CASE m.consciousness WHEN 'A' THEN '248234008' WHEN 'C' THEN '130987000' WHEN 'V' THEN '300202002'
+                                                     WHEN 'P' THEN '450847001' ELSE '422768004' END,
+                        'display', CASE m.consciousness WHEN 'A' THEN 'Mentally alert' WHEN 'C' THEN 'Acute confusion'
+                                                        WHEN 'V' THEN 'Responds to voice' WHEN 'P' THEN 'Responds to pain'
+                                                        ELSE 'Unresponsive' END),
+                    jsonb_build_object(
                     'system', 'https://deling.nhn.no/fhir/CodeSystem/acvpu', 'code', m.consciousness,
                     'display', CASE m.consciousness WHEN 'A' THEN 'Alert' WHEN 'C' THEN 'New confusion' WHEN 'V' THEN 'Voice'
                                                     WHEN 'P' THEN 'Pain' ELSE 'Unresponsive' END))))),
@@ -111,15 +123,15 @@ BEGIN
                                                     WHEN 'medium' THEN 'Medium clinical risk' ELSE 'High clinical risk' END)),
                        'text', (SELECT r.monitoring || '; ' || r.response FROM deling.news2_response((s).total, (s).risk) r))),
                    'component', jsonb_build_array(
-                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104301000000104', 'Respiration rate score'), 'valueInteger', (s).respiration_rate),
+                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104301000000104', 'Respiration rate score'), 'valueQuantity', bench.score((s).respiration_rate)),
                        jsonb_build_object('code', CASE m.spo2_scale WHEN 1
                            THEN bench.fhir_concept('http://snomed.info/sct', '1104311000000102', 'Oxygen saturation scale 1 score')
-                           ELSE bench.fhir_concept('http://snomed.info/sct', '1104321000000108', 'Oxygen saturation scale 2 score') END, 'valueInteger', (s).spo2),
-                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104331000000105', 'Air or oxygen score'), 'valueInteger', (s).air_or_oxygen),
-                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104341000000101', 'Systolic blood pressure score'), 'valueInteger', (s).systolic_bp),
-                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104351000000103', 'Pulse score'), 'valueInteger', (s).pulse),
-                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104361000000100', 'Consciousness score'), 'valueInteger', (s).consciousness),
-                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104371000000107', 'Temperature score'), 'valueInteger', (s).temperature)),
+                           ELSE bench.fhir_concept('http://snomed.info/sct', '1104321000000108', 'Oxygen saturation scale 2 score') END, 'valueQuantity', bench.score((s).spo2)),
+                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104331000000105', 'Air or oxygen score'), 'valueQuantity', bench.score((s).air_or_oxygen)),
+                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104341000000101', 'Systolic blood pressure score'), 'valueQuantity', bench.score((s).systolic_bp)),
+                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104351000000103', 'Pulse score'), 'valueQuantity', bench.score((s).pulse)),
+                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104361000000100', 'Consciousness score'), 'valueQuantity', bench.score((s).consciousness)),
+                       jsonb_build_object('code', bench.fhir_concept('http://snomed.info/sct', '1104371000000107', 'Temperature score'), 'valueQuantity', bench.score((s).temperature))),
                    'derivedFrom', (SELECT jsonb_agg(jsonb_build_object('reference', 'urn:uuid:' || vs.id) ORDER BY vs.name) FROM vs))
                || common))
         || (SELECT jsonb_agg(jsonb_build_object('mode', 'include', 'resource',
