@@ -10,6 +10,40 @@ SELECT deling.synthetic_fnr('1944-06-06', 0) AS bodo_pid \gset
 SELECT deling.synthetic_fnr('1951-09-09', 0) AS asker_pid \gset
 SELECT deling.synthetic_fnr('1946-02-11', 7) AS many_pid \gset
 
+-- follow(url): the read a Bundle.link names (rpc/<fn>?a=1&b=2, relative to
+-- the API root), called with those arguments as PostgREST would
+CREATE FUNCTION deling_test.url_decode(s text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE AS $$
+DECLARE
+    r bytea := '';
+    i integer := 1;
+BEGIN
+    WHILE i <= length(s) LOOP
+        IF substr(s, i, 1) = '%' THEN
+            r := r || decode(substr(s, i + 1, 2), 'hex');
+            i := i + 3;
+        ELSE
+            r := r || convert_to(replace(substr(s, i, 1), '+', ' '), 'UTF8');
+            i := i + 1;
+        END IF;
+    END LOOP;
+    RETURN convert_from(r, 'UTF8');
+END
+$$;
+CREATE FUNCTION deling_test.follow(url text) RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    result jsonb;
+BEGIN
+    EXECUTE format('SELECT api.%I(%s)', substring(url FROM '^rpc/([a-z0-9_]+)'),
+                   (SELECT string_agg(format('%I => %L', split_part(a, '=', 1), deling_test.url_decode(split_part(a, '=', 2))), ', ')
+                    FROM regexp_split_to_table(substring(url FROM '\?(.*)$'), '&') a))
+    INTO result;
+    RETURN result;
+END
+$$;
+GRANT EXECUTE ON FUNCTION deling_test.url_decode(text), deling_test.follow(text) TO PUBLIC;
+
 -- Bærum's home nursing records four measurements over a day, getting worse
 SET SESSION AUTHORIZATION regress_epj_baerum;
 SELECT (api.news2_ingest_batch(jsonb_agg(jsonb_build_object(
@@ -135,6 +169,40 @@ SELECT api.news2_observations(:'many_pid', since => '2026-11-20T19:00:00 01:00')
 SELECT b->>'total' AS total, (SELECT count(*) FROM jsonb_array_elements(b->'entry') e WHERE e->'search'->>'mode' = 'match') AS returned
 FROM (SELECT api.news2_observations(:'pid', max => 1)::jsonb AS b) x;
 SELECT api.news2_observations(:'pid', max => 1) \g (format=unaligned tuples_only=on) :fhir_dir/news2_max1.json
+-- paging: max measurements per page; Bundle.link self (this read's
+-- arguments) and next (only while more match) are PostgREST RPC URLs
+-- relative to the API root.  Following next from the first page reads
+-- every match once, in order, as one read of them all does.
+SELECT api.news2_observations(:'many_pid', since => '2026-11-19T00:00:00+01:00', max => 5) AS page1 \gset
+SELECT b->>'total' AS total, (SELECT count(*) FROM jsonb_array_elements(b->'entry') e WHERE e->'search'->>'mode' = 'match') AS returned,
+       l->>'relation' AS relation, regexp_replace(l->>'url', 'page=[0-9]+\.[0-9a-f-]{36}', 'page=<token>') AS url
+FROM (SELECT :'page1'::jsonb AS b) x, jsonb_array_elements(b->'link') l;
+WITH RECURSIVE pages(n, b) AS (
+    SELECT 1, :'page1'::jsonb
+    UNION ALL
+    SELECT n + 1, deling_test.follow((SELECT l->>'url' FROM jsonb_array_elements(b->'link') l WHERE l->>'relation' = 'next'))
+    FROM pages WHERE b->'link' @> '[{"relation": "next"}]' AND n < 10),
+paged AS (
+    SELECT n, ord, e->'resource'->>'id' AS id FROM pages, jsonb_array_elements(b->'entry') WITH ORDINALITY AS x(e, ord)
+    WHERE e->'search'->>'mode' = 'match'),
+whole AS (
+    SELECT ord, e->'resource'->>'id' AS id
+    FROM jsonb_array_elements(api.news2_observations(:'many_pid', since => '2026-11-19T00:00:00+01:00', max => 12)->'entry') WITH ORDINALITY AS x(e, ord)
+    WHERE e->'search'->>'mode' = 'match')
+SELECT (SELECT string_agg(format('page %s: %s of %s, %s', n, (SELECT count(*) FROM paged p WHERE p.n = pages.n), b->>'total',
+                                 CASE WHEN b->'link' @> '[{"relation": "next"}]' THEN 'next' ELSE 'no next' END), '; ' ORDER BY n) FROM pages) AS pages,
+       (SELECT count(*) FROM paged) AS read, (SELECT count(DISTINCT id) FROM paged) AS distinct_read,
+       (SELECT array_agg(id ORDER BY n, ord) FROM paged) = (SELECT array_agg(id ORDER BY ord) FROM whole) AS same_order_no_gaps;
+-- the second page, as a client gets it (validated), and its self link gives it again
+SELECT deling_test.follow((SELECT l->>'url' FROM jsonb_array_elements(:'page1'::jsonb->'link') l WHERE l->>'relation' = 'next')) AS page2 \gset
+SELECT :'page2'::jsonb \g (format=unaligned tuples_only=on) :fhir_dir/news2_page2.json
+SELECT l->>'relation' AS relation, regexp_replace(l->>'url', 'page=[0-9]+\.[0-9a-f-]{36}', 'page=<token>') AS page2_url
+FROM jsonb_array_elements(:'page2'::jsonb->'link') l;
+SELECT deling_test.follow((SELECT l->>'url' FROM jsonb_array_elements(:'page2'::jsonb->'link') l WHERE l->>'relation' = 'self'))->'entry'
+       = :'page2'::jsonb->'entry' AS self_repeats_the_read;
+-- a page token that is not one is refused
+SELECT deling_test.try(format('SELECT api.news2_observations(%L, max => 5, page => %L)', :'many_pid', v))
+FROM unnest(ARRAY['5', 'x.00000000-0000-0000-0000-000000000000', '1795000000000000']) v;
 -- the trend for the legevakt view
 SELECT deling_test.mask(api.news2_trend(:'pid', n => 3)) AS trend;
 
@@ -158,6 +226,10 @@ SELECT deling_test.claims('lege_ab', '{"authorization_details": null}') AS p \gs
 SELECT deling.authenticate(:'tok', for_session => true)->>'purpose' AS attested;
 SELECT deling_test.try(format('SELECT api.news2_observations(%L)', :'pid'));
 SELECT (api.news2_observations(:'pid', 'TREAT'))->>'total' AS with_purpose_argument;
+-- the links repeat every argument given, URL-encoded (UTF-8; a + is %2B)
+SELECT l->>'relation' AS relation, regexp_replace(l->>'url', 'page=[0-9]+\.[0-9a-f-]{36}', 'page=<token>') AS url
+FROM jsonb_array_elements(api.news2_observations(:'many_pid', 'TREAT', since => '2026-11-19T08:00+01:00', max => 2,
+                                                 reason => 'Forverring? Ja & økt puls')->'link') l;
 SELECT deling_test.try(format('SELECT api.news2_observations(%L, %L)', :'pid', 'SNOOP'));
 SELECT deling.logout();
 -- no context at all
@@ -196,6 +268,18 @@ SELECT t AS instant, deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59
 -- since: the instant in UTC; without an offset Norwegian time, winter and summer
 SELECT v, to_char(deling.oslo_instant(v) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS utc
 FROM unnest(ARRAY['2026-11-21', '2026-07-01', '2026-07-01T12:00', '2026-03-29T03:00', '2026-11-20T19:30:00.5-05:00']) v;
+-- keyset paging: a measurement recorded between two pages (newer than all,
+-- so on page 1) shifts nothing on the next page, as an offset would
+BEGIN;
+SELECT deling.news2_page_token(m) AS token FROM deling.news2_rows(:'many_pid', ARRAY['3201'], NULL, 5) m OFFSET 4 \gset
+SELECT string_agg(m.source_id, ',' ORDER BY m.measured_at DESC) AS page2_before
+FROM deling.news2_page_after(:'token') a, deling.news2_rows(:'many_pid', ARRAY['3201'], NULL, 5, a.after_at, a.after_id) m \gset
+INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, on_oxygen, systolic_bp, pulse,
+                                      consciousness, temperature, source_system, source_id)
+VALUES ('3201', :'many_pid', '2026-11-19T23:00:00+01:00', 16, 97, false, 125, 70, 'A', 37.0, 'gerica', 'many-late');
+SELECT :'page2_before' AS page2, string_agg(m.source_id, ',' ORDER BY m.measured_at DESC) = :'page2_before' AS unchanged
+FROM deling.news2_page_after(:'token') a, deling.news2_rows(:'many_pid', ARRAY['3201'], NULL, 5, a.after_at, a.after_id) m;
+ROLLBACK;
 -- on oxygen with a known flow: UK Core InspiredOxygen's value in l/min
 SELECT e->'resource'->'code'->'coding'->0->>'code' AS code, e->'resource'->'valueQuantity' AS flow
 FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(jsonb_populate_record(m, '{"on_oxygen": true, "oxygen_flow": 2.5}'))) e

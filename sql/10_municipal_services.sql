@@ -205,7 +205,7 @@ SET SESSION AUTHORIZATION regress_lege;
 SELECT deling.authenticate(:'tok', for_session => true)->'reach' AS reach;
 SELECT api.municipal_services(:'pid') AS b \gset
 SELECT (:'b')::jsonb \g (format=unaligned tuples_only=on) :fhir_dir/municipal_services.json
-SELECT (:'b')::jsonb->>'type' AS type, (:'b')::jsonb->>'total' AS total;
+SELECT (:'b')::jsonb->>'type' AS type, (:'b')::jsonb->>'total' AS total, (:'b')::jsonb->'link' AS link;
 SELECT e->'resource'->'type'->0->'coding'->0->>'code' AS code, e->'resource'->'type'->0->'coding'->0->>'display' AS display,
        e->'resource'->>'status' AS status, e->'resource'->'period' AS period,
        e->'resource'->'extension'->0->'valueRatio'->'numerator'->>'value' AS hours_per_week,
@@ -223,6 +223,7 @@ WHERE e->'resource'->>'resourceType' = 'EpisodeOfCare'
 -- with history: ended, planned and applied services too; the temporary stop as statusHistory
 SELECT api.municipal_services(:'pid', include_history => true) AS h \gset
 SELECT (:'h')::jsonb \g (format=unaligned tuples_only=on) :fhir_dir/municipal_services_history.json
+SELECT (:'h')::jsonb->'link' AS link;
 SELECT e->'resource'->'type'->0->'coding'->0->>'code' AS code, e->'resource'->>'status' AS status,
        CASE WHEN e->'resource'->'type'->0->'coding'->0->>'code' = '4'
             THEN jsonb_build_array(e->'resource'->'statusHistory'->0->'period'->>'start' = to_char(current_date - 2, 'YYYY-MM-DD'), e->'resource'->'statusHistory'->0->'period' ? 'end')

@@ -919,7 +919,8 @@ outcome_suppressed(Jsonb *outcome)
 /*
  * build_bundle: a Bundle (searchset with the total of matches when given,
  * or collection) from the entries of one or more JSON arrays, in order,
- * each entry {mode, resource}; an OperationOutcome about withheld or
+ * each entry {mode, resource}, with the links given (a JSON array of
+ * {relation, url}, or NULL); an OperationOutcome about withheld or
  * emergency-opened information becomes the last entry, and withheld
  * information also marks the Bundle REDACTED.  No entry array when there
  * are none (FHIR JSON has no empty arrays).  Built as jsonb directly: each
@@ -927,7 +928,8 @@ outcome_suppressed(Jsonb *outcome)
  * concatenate) costs microseconds per kilobyte.
  */
 static Jsonb *
-build_bundle(const char *type, Jsonb **parts, int nparts, Datum matches, bool no_matches, Jsonb *outcome)
+build_bundle(const char *type, Jsonb **parts, int nparts, Datum matches, bool no_matches, Jsonb *outcome,
+			 Jsonb *links)
 {
 	bool		searchset = strcmp(type, "searchset") == 0;
 	JsonbParseState *st = NULL;
@@ -986,6 +988,21 @@ build_bundle(const char *type, Jsonb **parts, int nparts, Datum matches, bool no
 		v.val.numeric = int64_to_numeric(DatumGetInt32(matches));
 		pushJsonbValue(&st, WJB_VALUE, &v);
 	}
+	if (links != NULL)
+	{
+		if (!JB_ROOT_IS_ARRAY(links) || JB_ROOT_IS_SCALAR(links))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("Bundle links must be a JSON array")));
+		if (JB_ROOT_COUNT(links) > 0)
+		{
+			push_key(&st, "link");
+			v.type = jbvBinary;
+			v.val.binary.data = &links->root;
+			v.val.binary.len = VARSIZE(links) - VARHDRSZ;
+			pushJsonbValue(&st, WJB_VALUE, &v);
+		}
+	}
 	if (n > 0 || outcome != NULL)
 	{
 		push_key(&st, "entry");
@@ -1035,8 +1052,8 @@ build_bundle(const char *type, Jsonb **parts, int nparts, Datum matches, bool no
 PG_FUNCTION_INFO_V1(deling_fhir_bundle);
 
 /*
- * fhir_bundle(type, entries, matches, outcome): the Bundle of the entries of
- * one JSON array (build_bundle).
+ * fhir_bundle(type, entries, matches, outcome, links): the Bundle of the
+ * entries of one JSON array (build_bundle).
  */
 Datum
 deling_fhir_bundle(PG_FUNCTION_ARGS)
@@ -1050,7 +1067,8 @@ deling_fhir_bundle(PG_FUNCTION_ARGS)
 	entries = PG_GETARG_JSONB_P(1);
 	PG_RETURN_JSONB_P(build_bundle(text_to_cstring(PG_GETARG_TEXT_PP(0)), &entries, 1,
 								   PG_GETARG_DATUM(2), PG_ARGISNULL(2),
-								   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3)));
+								   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
+								   PG_NARGS() > 4 && !PG_ARGISNULL(4) ? PG_GETARG_JSONB_P(4) : NULL));
 }
 
 PG_FUNCTION_INFO_V1(deling_fhir_bundle_parts);
@@ -1087,5 +1105,5 @@ deling_fhir_bundle_parts(PG_FUNCTION_ARGS)
 			parts[nparts++] = DatumGetJsonbP(elems[i]);
 	PG_RETURN_JSONB_P(build_bundle(text_to_cstring(PG_GETARG_TEXT_PP(0)), parts, nparts,
 								   PG_GETARG_DATUM(2), PG_ARGISNULL(2),
-								   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3)));
+								   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), NULL));
 }

@@ -153,12 +153,13 @@ END
 $$;
 
 -- fhir_bundle: a Bundle (searchset with total, or collection) from entries
--- (each {resource, mode}); an OperationOutcome about withheld or
+-- (each {resource, mode}) and links (deling.fhir_link); an OperationOutcome about withheld or
 -- emergency-opened information becomes an entry, and withheld information
 -- also marks the Bundle REDACTED.  No entry array when there are none (FHIR
 -- JSON has no empty arrays).  In C (src/fhir.c): building it in SQL made
 -- five passes over the whole Bundle, at microseconds per kilobyte each.
-CREATE FUNCTION deling.fhir_bundle(type text, entries jsonb, matches integer, outcome jsonb DEFAULT NULL) RETURNS jsonb
+CREATE FUNCTION deling.fhir_bundle(type text, entries jsonb, matches integer, outcome jsonb DEFAULT NULL,
+                                   links jsonb DEFAULT NULL) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'deling_fhir_bundle' LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
 -- fhir_bundle_parts: the same from the entries of several arrays in order,
@@ -168,3 +169,25 @@ CREATE FUNCTION deling.fhir_bundle(type text, entries jsonb, matches integer, ou
 CREATE FUNCTION deling.fhir_bundle_parts(type text, parts jsonb[], matches integer, outcome jsonb DEFAULT NULL) RETURNS jsonb
     AS 'MODULE_PATHNAME', 'deling_fhir_bundle_parts' LANGUAGE C VOLATILE
     SET search_path = pg_catalog, pg_temp;
+
+-- url_encode: percent-encoding (RFC 3986) of every byte of the UTF-8 text
+-- but the unreserved characters A-Z a-z 0-9 - . _ ~ (so + is %2B).
+CREATE FUNCTION deling.url_encode(v text) RETURNS text
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT coalesce(string_agg(CASE WHEN c ~ '^[A-Za-z0-9._~-]$' THEN c
+                                    ELSE regexp_replace(upper(encode(convert_to(c, 'UTF8'), 'hex')), '(..)', '%\1', 'g') END,
+                               '' ORDER BY o), '')
+    FROM regexp_split_to_table(v, '') WITH ORDINALITY AS t(c, o);
+$$;
+
+-- fhir_link: a Bundle.link, {relation, url}, whose url is the PostgREST
+-- RPC URL of a read function relative to the API root (rpc/<fn>?a=1&b=2)
+-- with the arguments given as name, value pairs (NULL values left out),
+-- URL-encoded, in the order given.  Following it repeats the read.
+CREATE FUNCTION deling.fhir_link(relation text, fn text, args text[]) RETURNS jsonb
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT jsonb_build_object('relation', relation, 'url', 'rpc/' || fn || coalesce('?' || string_agg(
+               args[i] || '=' || deling.url_encode(args[i + 1]), '&' ORDER BY i), ''))
+    FROM generate_series(1, coalesce(cardinality(args), 0), 2) i
+    WHERE args[i + 1] IS NOT NULL;
+$$;

@@ -95,7 +95,10 @@ BEGIN
     END IF;
     PERFORM deling.log_access('municipal-services', pid, kommuner, purpose, reason, true, NULL, jsonb_array_length(entries),
                               jsonb_build_object('opened_block', r.outcome->'issue'->0->>'code' = 'informational'));
-    RETURN deling.fhir_bundle('searchset', entries, cardinality(r.services), r.outcome)::json::api."application/fhir+json";
+    -- every match is returned: a self link, never a next one
+    RETURN deling.fhir_bundle('searchset', entries, cardinality(r.services), r.outcome,
+                              jsonb_build_array(deling.fhir_link('self', 'municipal_services', ARRAY['pid', pid, 'purpose', purpose,
+                                  'include_history', include_history::text, 'reason', reason])))::json::api."application/fhir+json";
 END
 $$;
 COMMENT ON FUNCTION api.municipal_services(text, text, boolean, text) IS

@@ -71,7 +71,7 @@ GRANT SELECT, INSERT ON deling.news2_measurement_history TO deling_integrasjon;
 GRANT SELECT ON deling.news2_clinical_response TO deling_helsepersonell, deling_integrasjon, deling_kpr;
 GRANT EXECUTE ON FUNCTION api.news2_ingest(jsonb), api.news2_ingest_batch(jsonb), api.news2_ingest_fhir(jsonb)
     TO deling_integrasjon, deling_admin;
-GRANT EXECUTE ON FUNCTION api.news2_observations(text, text, text, integer, text), api.news2_trend(text, text, integer, text)
+GRANT EXECUTE ON FUNCTION api.news2_observations(text, text, text, integer, text, text), api.news2_trend(text, text, integer, text)
     TO deling_helsepersonell, deling_integrasjon, deling_admin;
 
 -- shared ingest machinery, run as the calling integration

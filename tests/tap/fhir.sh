@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.."
 validator=tests/tools/fhir-validate/fhir-validate
 out=${DELING_FHIR_OUT:?run by scripts/run-suites.sh, which sets DELING_FHIR_OUT}
-expected=(news2_observations.json news2_max1.json news2_empty.json municipal_services.json
+expected=(news2_observations.json news2_max1.json news2_page2.json news2_empty.json municipal_services.json
           municipal_services_history.json legevakt_summary.json blocked_services.json emergency_services.json
           blocked_news2.json my_access_log.json access_log_export.json
           pgrst_news2_observations.json pgrst_municipal_services.json pgrst_legevakt_summary.json

@@ -93,6 +93,10 @@ SELECT deling.fhir_bundle(t, (SELECT jsonb_agg(e) FROM deling.news2_measurement 
 
 SELECT deling.fhir_bundle('searchset', '[]', 0);
 
+SELECT deling.fhir_bundle('searchset', '[]', 0, NULL, jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', '01814700034', 'since', '2026-11-20T08:00+01:00', 'reason', 'økt puls'])));
+
+SELECT deling.fhir_bundle('searchset', '[]', 0, NULL, '{"relation": "self"}');
+
 SELECT deling.fhir_bundle('history', '[]', 0);
 
 SELECT deling.fhir_bundle('searchset', '[{"mode": "match"}]', 1);
@@ -204,7 +208,9 @@ check "the XPR(ipl) builder wrote a document and refused bad input" \
 check "the notifications of a whole continuous message were planned and written" grep -q 'xpr_built = "t"' "$dir/out.log"
 check "no KPR read while the access log is not running" grep -q 'the access log is not running, so no KPR read is allowed' "$dir/out.log"
 check "the FHIR renderers ran (DST edge, bad row refused)" grep -q '2026-03-29T03:00:00+02:00' "$dir/out.log"
-check "the Bundle assembler refused a bad type" grep -q 'Bundle type "history" is not searchset or collection' "$dir/out.log"
+check "the Bundle assembler refused a bad type and links that are not an array" \
+  sh -c "grep -q 'Bundle type \"history\" is not searchset or collection' '$dir/out.log' && grep -q 'Bundle links must be a JSON array' '$dir/out.log' &&
+         grep -q 'since=2026-11-20T08%3A00%2B01%3A00' '$dir/out.log'"
 check "the Bundle assembler from parts refused a bad entry and a 2-D array" \
   sh -c "grep -q 'Bundle entry 1 is not an object' '$dir/out.log' && grep -q 'must be a one-dimensional array' '$dir/out.log'"
 check "the NEWS2 renderer refused a row without its pid" grep -q 'lacks a required field' "$dir/out.log"
