@@ -155,6 +155,9 @@ SELECT deling_test.mask(api.news2_ingest_fhir(b)) FROM fhir_in;
 SELECT spo2_scale, on_oxygen, oxygen_flow, systolic_bp, consciousness, temperature, recorded_by, score, risk
 FROM deling.news2_measurement WHERE source_id = 'news2-77';
 SELECT (api.news2_ingest_fhir(b))->'items'->0->>'result' AS resent FROM fhir_in;
+-- the identifier as the platform writes it (its NamingSystem for a system that is no URI) is the same key
+SELECT (api.news2_ingest_fhir(jsonb_set(b, '{entry,1,resource,identifier,0,system}',
+           '"https://deling.nhn.no/fhir/NamingSystem/source/dips-arena"')))->'items'->0->>'result' AS resent_as_read FROM fhir_in;
 -- broken Bundles
 SELECT api.news2_ingest_fhir(b #- '{entry,8}') FROM fhir_in;
 SELECT api.news2_ingest_fhir(jsonb_set(b, '{entry,1,resource,derivedFrom,0,reference}', '"urn:uuid:nowhere"')) FROM fhir_in;

@@ -268,6 +268,20 @@ SELECT t AS instant, deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59
 -- since: the instant in UTC; without an offset Norwegian time, winter and summer
 SELECT v, to_char(deling.oslo_instant(v) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS utc
 FROM unnest(ARRAY['2026-11-21', '2026-07-01', '2026-07-01T12:00', '2026-03-29T03:00', '2026-11-20T19:30:00.5-05:00']) v;
+-- identifier systems: a source system that is an absolute URI is echoed as
+-- the sender wrote it; another name is a NamingSystem the platform owns
+SELECT s AS source_system, deling.news2_fhir(jsonb_populate_record(m, jsonb_build_object('source_system', s)), false)
+                               ->0->'resource'->'identifier'->0->>'system' AS identifier_system
+FROM deling.news2_measurement m, unnest(ARRAY['gerica', 'dips:arena', 'urn:oid:2.16.578.1.12.4.1.2.110',
+    'urn:uuid:5b2a8d1e-3f4c-4e7a-9d6b-2c1f0e9a8b7c', 'http://dips.no/fhir/namingsystem/externalId', 'https://tools.ietf.org/html/rfc4122']) s
+WHERE m.source_id = 'g-4';
+-- an H-nummer (no national system): the platform's NamingSystem, no-basis's type HNR; C and SQL agree
+SELECT min(h) AS hnr FROM (SELECT deling_test.with_checks('015240' || n) AS h FROM generate_series(100, 200) n) x
+WHERE h IS NOT NULL AND deling.fnr_kind(h) = 'hnr' \gset
+SELECT deling.fhir_pid_identifier(:'hnr') AS hnr_identifier,
+       deling.news2_fhir(jsonb_populate_record(m, jsonb_build_object('pid', :'hnr')), false)->0->'resource'->'subject'->'identifier'
+       = deling.fhir_pid_identifier(:'hnr') AS c_agrees
+FROM deling.news2_measurement m WHERE m.source_id = 'g-4';
 -- keyset paging: a measurement recorded between two pages (newer than all,
 -- so on page 1) shifts nothing on the next page, as an offset would
 BEGIN;

@@ -132,13 +132,31 @@ kv_coding(StringInfo buf, const char *system, const char *code, const char *disp
 	appendStringInfoString(buf, "}]");
 }
 
-/* "identifier": [{"system": "urn:deling:source:<system>", "value": id}], the row's key in its EPJ */
+/*
+ * The platform's NamingSystems (https URLs it owns, documented in
+ * docs/news2.md): a source system's ids, and H-numbers (local help numbers,
+ * unique only within their assigner; no-basis writes the non-URI "HNR").
+ */
+#define SOURCE_NS	"https://deling.nhn.no/fhir/NamingSystem/source/"
+#define HNR_NS		"https://deling.nhn.no/fhir/NamingSystem/h-nummer"
+
+/*
+ * "identifier": [{"system": s, "value": id}], the row's key in its EPJ: a
+ * source system that is an absolute URI (urn:oid:, urn:uuid:, http://,
+ * https://) is the system as the sender wrote it, so the sender finds its
+ * own identifier; another name is a NamingSystem under SOURCE_NS.
+ */
 static void
 kv_source_identifier(StringInfo buf, const char *source_system, const char *source_id)
 {
+	bool		absolute = strncmp(source_system, "urn:oid:", 8) == 0 ||
+		strncmp(source_system, "urn:uuid:", 9) == 0 ||
+		strncmp(source_system, "http://", 7) == 0 ||
+		strncmp(source_system, "https://", 8) == 0;
+
 	key(buf, "identifier");
 	appendStringInfoString(buf, "[{");
-	kv_str(buf, "system", psprintf("urn:deling:source:%s", source_system));
+	kv_str(buf, "system", absolute ? source_system : psprintf(SOURCE_NS "%s", source_system));
 	kv_str(buf, "value", source_id);
 	appendStringInfoString(buf, "}]");
 }
@@ -201,13 +219,28 @@ md5_uuid(const char *text, char out[37])
 	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
 }
 
-/* the FHIR identifier system of a person number of a kind (deling.fnr_kind) */
-static const char *
-pid_system(const char *kind)
+/*
+ * the FHIR identifier of a person number of a kind (deling.fnr_kind, as
+ * deling.fhir_pid_identifier): no-basis's OIDs; an H-nummer in HNR_NS with
+ * no-basis's type HNR (code system 8327)
+ */
+static void
+append_pid_identifier(StringInfo buf, const char *pid, const char *kind)
 {
-	return strcmp(kind, "fnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.1" :
-		strcmp(kind, "dnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.2" :
-		strcmp(kind, "fhnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.3" : "urn:deling:h-nummer";
+	appendStringInfoChar(buf, '{');
+	if (strcmp(kind, "hnr") == 0)
+	{
+		key(buf, "type");
+		appendStringInfoChar(buf, '{');
+		kv_coding(buf, "urn:oid:2.16.578.1.12.4.1.1.8327", "HNR", NULL);
+		appendStringInfoChar(buf, '}');
+	}
+	kv_str(buf, "system",
+		   strcmp(kind, "fnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.1" :
+		   strcmp(kind, "dnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.2" :
+		   strcmp(kind, "fhnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.3" : HNR_NS);
+	kv_str(buf, "value", pid);
+	appendStringInfoChar(buf, '}');
 }
 
 /* the kind of a person number, by deling.fnr_kind */
@@ -228,10 +261,10 @@ kv_patient(StringInfo buf, const char *k, const char *pid, const char *kind)
 
 	md5_uuid(psprintf("deling-patient:%s", pid), patient);
 	key(buf, k);
-	appendStringInfo(buf, "{\"reference\":\"urn:uuid:%s\",\"identifier\":{", patient);
-	kv_str(buf, "system", pid_system(kind));
-	kv_str(buf, "value", pid);
-	appendStringInfoString(buf, "}}");
+	appendStringInfo(buf, "{\"reference\":\"urn:uuid:%s\"", patient);
+	key(buf, "identifier");
+	append_pid_identifier(buf, pid, kind);
+	appendStringInfoChar(buf, '}');
 }
 
 /* One measurement, read from its row. */

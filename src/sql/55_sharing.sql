@@ -113,15 +113,19 @@ COMMENT ON FUNCTION deling.fhir_datetime(timestamptz) IS
     'A FHIR dateTime in Norwegian local time with its UTC offset, e.g. 2026-11-20T08:00:00+01:00 (NULL for infinity)';
 
 -- fhir_pid_identifier: the FHIR identifier of an identity number (no-basis
--- systems); NULL for NULL.
+-- systems; an H-nummer, which has no national system, in the platform's
+-- NamingSystem with no-basis's type HNR of code system 8327, as src/fhir.c
+-- writes it); NULL for NULL.
 CREATE FUNCTION deling.fhir_pid_identifier(pid text) RETURNS jsonb
 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
     SELECT CASE WHEN pid IS NOT NULL THEN jsonb_build_object('system', CASE deling.fnr_kind(pid)
                WHEN 'fnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.1'
                WHEN 'dnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.2'
                WHEN 'fhnr' THEN 'urn:oid:2.16.578.1.12.4.1.4.3'
-               ELSE 'urn:deling:h-nummer' END,
-           'value', pid) END;
+               ELSE 'https://deling.nhn.no/fhir/NamingSystem/h-nummer' END,
+           'value', pid)
+        || CASE WHEN deling.fnr_kind(pid) = 'hnr' THEN jsonb_build_object('type', jsonb_build_object('coding', jsonb_build_array(
+               jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.1.8327', 'code', 'HNR')))) ELSE '{}' END END;
 $$;
 
 -- fhir_patient_id: one stable Patient id per person, whichever kommune holds them.

@@ -227,7 +227,7 @@ BEGIN
     LOOP
         item := jsonb_build_object(
             'measured_at', total->'effectiveDateTime',
-            'source_system', total->'identifier'->0->'system',
+            'source_system', regexp_replace(total->'identifier'->0->>'system', '^https://deling\.nhn\.no/fhir/NamingSystem/source/', ''),
             'source_id', total->'identifier'->0->'value',
             'status', CASE total->>'status' WHEN 'entered-in-error' THEN 'entered-in-error'
                                             WHEN 'final' THEN 'final' WHEN 'amended' THEN 'final' WHEN 'corrected' THEN 'final'

@@ -311,7 +311,7 @@ BEGIN
              deling.okt_weekly_hours(x) w
         WHERE x->>'url' IN (okt || 'WeeklyExtentRatio', okt || 'WeeklyExtentQuantity') LIMIT 1;
         item := jsonb_build_object(
-            'source_system', eoc->'identifier'->0->'system',
+            'source_system', regexp_replace(eoc->'identifier'->0->>'system', '^https://deling\.nhn\.no/fhir/NamingSystem/source/', ''),
             'source_id', eoc->'identifier'->0->'value',
             'status', CASE eoc->>'status' WHEN 'planned' THEN 'granted' WHEN 'waitlist' THEN 'applied'
                                           WHEN 'onhold' THEN 'on-hold' WHEN 'finished' THEN 'ended'

@@ -12,6 +12,10 @@ CREATE FUNCTION bench.fhir_concept(system text, code text, display text) RETURNS
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object('coding', jsonb_build_array(jsonb_build_object('system', system, 'code', code, 'display', display)));
 $$;
+CREATE FUNCTION bench.source_system(s text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN s ~ '^(urn:oid:|urn:uuid:|https?://)' THEN s ELSE 'https://deling.nhn.no/fhir/NamingSystem/source/' || s END;
+$$;
 CREATE FUNCTION bench.score(v integer) RETURNS jsonb
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
     SELECT jsonb_build_object('value', v, 'unit', 'score', 'system', 'http://unitsofmeasure.org', 'code', '{ScoreOf}');
@@ -108,7 +112,7 @@ BEGIN
                jsonb_build_object(
                    'resourceType', 'Observation',
                    'id', m.measurement_id,
-                   'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:deling:source:' || m.source_system,
+                   'identifier', jsonb_build_array(jsonb_build_object('system', bench.source_system(m.source_system),
                                                                       'value', m.source_id)),
                    'category', jsonb_build_array(bench.fhir_concept(
                        'http://terminology.hl7.org/CodeSystem/observation-category', 'survey', 'Survey')),
@@ -159,7 +163,7 @@ BEGIN
             (2, CASE WHEN s.description IS NOT NULL THEN jsonb_build_object(
                 'url', 'http://hl7.no/fhir/ig/okt/StructureDefinition/ServiceDescriptionMarkdown',
                 'valueMarkdown', s.description) END)) v(o, x) WHERE x IS NOT NULL),
-        'identifier', jsonb_build_array(jsonb_build_object('system', 'urn:deling:source:' || s.source_system, 'value', s.source_id)),
+        'identifier', jsonb_build_array(jsonb_build_object('system', bench.source_system(s.source_system), 'value', s.source_id)),
         'status', deling.municipal_service_fhir_status(s, (now() AT TIME ZONE 'Europe/Oslo')::date),
         'statusHistory', (SELECT jsonb_agg(jsonb_build_object('status', 'onhold', 'period', jsonb_strip_nulls(jsonb_build_object(
                               'start', to_char(lower(r), 'YYYY-MM-DD'),
