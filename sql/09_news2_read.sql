@@ -147,6 +147,15 @@ GROUP BY 1, 2 ORDER BY 1::text;
 -- the Patient: no-basis profile, fødselsnummer system, and the subject of every Observation
 SELECT deling_test.mask(e->'resource') AS patient FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e
 WHERE e->'resource'->>'resourceType' = 'Patient';
+-- Patient.id: a random RFC 4122 UUID (version 4) kept with the person, not
+-- derived from the number; every id and urn:uuid reference in the Bundle is
+-- an RFC 4122 UUID (random, or name-based version 3 for derived resources)
+SELECT e->'resource'->>'id' ~ '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' AS random_uuid,
+       (e->'resource'->>'id')::uuid <> md5('deling-patient:' || :'pid')::uuid AS not_md5_of_the_number
+FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e WHERE e->'resource'->>'resourceType' = 'Patient';
+SELECT count(*) AS uuids, count(*) FILTER (WHERE u !~ '^[0-9a-f]{8}-[0-9a-f]{4}-[345][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$') AS not_rfc4122
+FROM (SELECT e->'resource'->>'id' AS u FROM jsonb_array_elements(:'bundle'::jsonb->'entry') e
+      UNION ALL SELECT substr(m[1], 10) FROM regexp_matches(:'bundle', 'urn:uuid:[0-9a-f-]{36}', 'g') m) x;
 SELECT count(DISTINCT e->'resource'->'subject'->>'reference') AS subjects,
        bool_and(e->'resource'->'subject'->>'reference' = (SELECT f->>'fullUrl' FROM jsonb_array_elements(:'bundle'::jsonb->'entry') f
                 WHERE f->'resource'->>'resourceType' = 'Patient')) AS all_point_to_patient
@@ -193,6 +202,11 @@ SELECT (SELECT string_agg(format('page %s: %s of %s, %s', n, (SELECT count(*) FR
                                  CASE WHEN b->'link' @> '[{"relation": "next"}]' THEN 'next' ELSE 'no next' END), '; ' ORDER BY n) FROM pages) AS pages,
        (SELECT count(*) FROM paged) AS read, (SELECT count(DISTINCT id) FROM paged) AS distinct_read,
        (SELECT array_agg(id ORDER BY n, ord) FROM paged) = (SELECT array_agg(id ORDER BY ord) FROM whole) AS same_order_no_gaps;
+-- the same Patient.id on every page (stable across reads)
+SELECT count(DISTINCT e->'resource'->>'id') AS patient_ids
+FROM (VALUES (:'page1'::jsonb), (deling_test.follow((SELECT l->>'url' FROM jsonb_array_elements(:'page1'::jsonb->'link') l
+                                                      WHERE l->>'relation' = 'next')))) b(b),
+     jsonb_array_elements(b->'entry') e WHERE e->'resource'->>'resourceType' = 'Patient';
 -- the second page, as a client gets it (validated), and its self link gives it again
 SELECT deling_test.follow((SELECT l->>'url' FROM jsonb_array_elements(:'page1'::jsonb->'link') l WHERE l->>'relation' = 'next')) AS page2 \gset
 SELECT :'page2'::jsonb \g (format=unaligned tuples_only=on) :fhir_dir/news2_page2.json
@@ -268,6 +282,14 @@ SELECT t AS instant, deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59
 -- since: the instant in UTC; without an offset Norwegian time, winter and summer
 SELECT v, to_char(deling.oslo_instant(v) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS utc
 FROM unnest(ARRAY['2026-11-21', '2026-07-01', '2026-07-01T12:00', '2026-03-29T03:00', '2026-11-20T19:30:00.5-05:00']) v;
+-- derived ids (vital signs, units) are RFC 4122 name-based UUIDs, version
+-- 3, in the platform's namespace: as Python's uuid.uuid3 computes them
+SELECT deling.fhir_name_uuid('deling-unit:3203:944382038:Hjemmesykepleien Asker sentrum') = 'a7aa38fb-f63e-35ef-b5f0-e6769f61d45a' AS unit,
+       deling.fhir_name_uuid('æøå') = 'c9d31d35-cc60-3ff2-9e24-fce7d9584abc' AS utf8_name,
+       bool_and((SELECT array_agg(e->'resource'->>'id' ORDER BY o) FROM jsonb_array_elements(deling.news2_fhir(m)) WITH ORDINALITY x(e, o) WHERE o > 1)
+                = (SELECT array_agg(deling.fhir_name_uuid(m.measurement_id || ':' || n)::text ORDER BY n)
+                   FROM unnest(ARRAY['bp', 'consciousness', 'oxygen', 'pulse', 'resp', 'spo2', 'temperature']) n)) AS c_vital_ids_agree
+FROM deling.news2_measurement m;
 -- identifier systems: a source system that is an absolute URI is echoed as
 -- the sender wrote it; another name is a NamingSystem the platform owns
 SELECT s AS source_system, deling.news2_fhir(jsonb_populate_record(m, jsonb_build_object('source_system', s)), false)
@@ -278,10 +300,23 @@ WHERE m.source_id = 'g-4';
 -- an H-nummer (no national system): the platform's NamingSystem, no-basis's type HNR; C and SQL agree
 SELECT min(h) AS hnr FROM (SELECT deling_test.with_checks('015240' || n) AS h FROM generate_series(100, 200) n) x
 WHERE h IS NOT NULL AND deling.fnr_kind(h) = 'hnr' \gset
+BEGIN;
+INSERT INTO deling.citizen (kommune_nr, pid) VALUES ('3201', :'hnr');
 SELECT deling.fhir_pid_identifier(:'hnr') AS hnr_identifier,
        deling.news2_fhir(jsonb_populate_record(m, jsonb_build_object('pid', :'hnr')), false)->0->'resource'->'subject'->'identifier'
        = deling.fhir_pid_identifier(:'hnr') AS c_agrees
 FROM deling.news2_measurement m WHERE m.source_id = 'g-4';
+ROLLBACK;
+-- the patient index: a person registered by a kommune gets one random
+-- Patient id; a second kommune registering the same person keeps it
+BEGIN;
+INSERT INTO deling.citizen (kommune_nr, pid) VALUES ('1804', :'hnr');
+SELECT patient_id AS first_id FROM deling.patient_index WHERE pid = :'hnr' \gset
+INSERT INTO deling.citizen (kommune_nr, pid) VALUES ('3201', :'hnr');
+SELECT count(*) AS kommuner, (SELECT array_agg(DISTINCT patient_id) FROM deling.patient_index WHERE pid = :'hnr') = ARRAY[:'first_id']::uuid[] AS same_id,
+       deling.fhir_patient_id(:'hnr') = :'first_id' AS fhir_patient_id
+FROM deling.citizen WHERE pid = :'hnr';
+ROLLBACK;
 -- keyset paging: a measurement recorded between two pages (newer than all,
 -- so on page 1) shifts nothing on the next page, as an offset would
 BEGIN;

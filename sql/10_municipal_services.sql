@@ -193,9 +193,10 @@ VALUES ('3203', :'moved_pid', '15', 'ended', '2024-01-01', '2026-10-14', 'gerica
        ('3203', :'moved_pid', '1', 'active', '2024-01-01', NULL, 'gerica', 'a-moved-1'),
        ('1804', :'bodo_pid', '15', 'active', '2025-01-01', NULL, 'profil', 'b-1');
 
--- tenant isolation: Bærum's EPJ sees none of Asker's services
+-- tenant isolation: Bærum's EPJ sees none of Asker's services, nor the patient index
 SET SESSION AUTHORIZATION regress_epj_baerum;
 SELECT kommune_nr, count(*) FROM deling.municipal_service GROUP BY 1;
+SELECT deling_test.try('SELECT count(*) FROM deling.patient_index') AS patient_index;
 RESET SESSION AUTHORIZATION;
 
 -- the doctor at Asker og Bærum legevakt
@@ -240,6 +241,13 @@ SELECT (api.municipal_services(:'bodo_pid'))->>'total' AS bodo_citizen, api.muni
 -- the legevakt summary: Patient, services, units and NEWS2 in one collection Bundle
 SELECT api.legevakt_summary(:'moved_pid') AS s \gset
 SELECT (:'s')::jsonb \g (format=unaligned tuples_only=on) :fhir_dir/legevakt_summary.json
+-- one Patient, with one id, for a person whose services are in two kommuner
+SELECT count(*) FILTER (WHERE e->'resource'->>'resourceType' = 'Patient') AS patients,
+       count(DISTINCT e->'resource'->'patient'->>'reference') AS patient_references,
+       count(DISTINCT e->'resource'->'managingOrganization'->>'display') FILTER (WHERE e->'resource' ? 'patient') AS units,
+       bool_and(e->'resource'->'patient'->>'reference' = (SELECT f->>'fullUrl' FROM jsonb_array_elements((:'s')::jsonb->'entry') f
+                WHERE f->'resource'->>'resourceType' = 'Patient')) FILTER (WHERE e->'resource' ? 'patient') AS all_to_the_patient
+FROM jsonb_array_elements((:'s')::jsonb->'entry') e;
 SELECT (:'s')::jsonb->>'type' AS type,
        (SELECT string_agg(r, ', ' ORDER BY r) FROM (SELECT e->'resource'->>'resourceType' || ' x' || count(*) AS r
          FROM jsonb_array_elements((:'s')::jsonb->'entry') e GROUP BY e->'resource'->>'resourceType') x) AS resources;

@@ -19,7 +19,10 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "lib/stringinfo.h"
+#include "nodes/value.h"
+#include "parser/parse_func.h"
 #include "pgtime.h"
+#include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/date.h"
@@ -30,6 +33,7 @@
 #include "utils/lsyscache.h"
 #include "utils/numeric.h"
 #include "utils/rangetypes.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/typcache.h"
 #include "utils/uuid.h"
@@ -205,18 +209,74 @@ kv_profile(StringInfo buf, const char *name)
 	appendStringInfo(buf, "{\"profile\":[\"" PROFILE "%s\"]}", name);
 }
 
-/* md5(text) formatted as a uuid, as md5(...)::uuid does in SQL */
+/*
+ * name_uuid: the RFC 4122 name-based UUID (version 3, MD5, section 4.3) of
+ * a name in the platform's namespace 0341a34c-8e55-435b-8c4b-1ad6c95f9cdb,
+ * as deling.fhir_name_uuid computes it: the ids of resources derived from
+ * a stored row (a measurement's vital signs, a kommune's unit), stable
+ * across reads.  Never for a person: a name one can guess gives the same
+ * id (Patient ids are random, deling.patient_index).
+ */
 static void
-md5_uuid(const char *text, char out[37])
+name_uuid(const char *name, char out[37])
 {
-	char		hex[33];
+	static const uint8 ns[16] = {0x03, 0x41, 0xa3, 0x4c, 0x8e, 0x55, 0x43, 0x5b,
+	0x8c, 0x4b, 0x1a, 0xd6, 0xc9, 0x5f, 0x9c, 0xdb};
+	size_t		len = strlen(name);
+	uint8	   *data = palloc(sizeof(ns) + len);
+	uint8		sum[16];
 	const char *errstr = NULL;
 
-	if (!pg_md5_hash(text, strlen(text), hex, &errstr))
+	memcpy(data, ns, sizeof(ns));
+	memcpy(data + sizeof(ns), name, len);
+	if (!pg_md5_binary(data, sizeof(ns) + len, sum, &errstr))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),
 				 errmsg("could not compute MD5: %s", errstr ? errstr : "unknown error")));
-	snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+	pfree(data);
+	sum[6] = (sum[6] & 0x0f) | 0x30;	/* version 3 */
+	sum[8] = (sum[8] & 0x3f) | 0x80;	/* variant RFC 4122 */
+	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+			 sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], sum[7],
+			 sum[8], sum[9], sum[10], sum[11], sum[12], sum[13], sum[14], sum[15]);
+}
+
+/*
+ * patient_id: the citizen's Patient id, deling.fhir_patient_id (the random
+ * UUID kept per person in deling.patient_index, whichever kommune holds them),
+ * remembered for the last person within the transaction: a Bundle is about
+ * one person, and the id of a person never changes.
+ */
+static const char *
+patient_id(const char *pid)
+{
+	static Oid	fn = InvalidOid;
+	static FmgrInfo flinfo;
+	static LocalTransactionId lxid = InvalidLocalTransactionId;
+	static char last_pid[32];
+	static char last_id[UUID_LEN * 2 + 5];
+	Datum		id;
+
+	if (lxid == MyProc->lxid && strcmp(last_pid, pid) == 0)
+		return last_id;
+	/* the function's OID changes when the extension is re-created */
+	if (!OidIsValid(fn) || !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(fn)))
+	{
+		Oid			argtypes[1] = {TEXTOID};
+
+		fn = LookupFuncName(list_make2(makeString("deling"), makeString("fhir_patient_id")), 1, argtypes, false);
+		fmgr_info_cxt(fn, &flinfo, TopMemoryContext);
+	}
+	id = FunctionCall1(&flinfo, CStringGetTextDatum(pid));
+	strlcpy(last_id, DatumGetCString(DirectFunctionCall1(uuid_out, id)), sizeof(last_id));
+	if (strlen(pid) < sizeof(last_pid))
+	{
+		strlcpy(last_pid, pid, sizeof(last_pid));
+		lxid = MyProc->lxid;
+	}
+	else
+		lxid = InvalidLocalTransactionId;
+	return last_id;
 }
 
 /*
@@ -251,17 +311,14 @@ pid_kind_of(const char *pid)
 }
 
 /*
- * "k": a reference to the citizen's Patient (deling.fhir_patient_id) with
- * the person number as its identifier, as every resource about them has.
+ * "k": a reference to the citizen's Patient (patient_id) with the person
+ * number as its identifier, as every resource about them has.
  */
 static void
 kv_patient(StringInfo buf, const char *k, const char *pid, const char *kind)
 {
-	char		patient[37];
-
-	md5_uuid(psprintf("deling-patient:%s", pid), patient);
 	key(buf, k);
-	appendStringInfo(buf, "{\"reference\":\"urn:uuid:%s\"", patient);
+	appendStringInfo(buf, "{\"reference\":\"urn:uuid:%s\"", patient_id(pid));
 	key(buf, "identifier");
 	append_pid_identifier(buf, pid, kind);
 	appendStringInfoChar(buf, '}');
@@ -607,7 +664,7 @@ deling_news2_fhir(PG_FUNCTION_ARGS)
 	read_measurement(PG_GETARG_HEAPTUPLEHEADER(0), &m);
 	deling_news2_chart(&m.v, sub, &total, &risk);
 	for (int i = 0; i < 7; i++)
-		md5_uuid(psprintf("%s:%s", m.id, vital_names[i]), ids[i]);
+		name_uuid(psprintf("%s:%s", m.id, vital_names[i]), ids[i]);
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "[{\"mode\":\"match\",\"resource\":{\"resourceType\":\"Observation\"");
@@ -869,7 +926,7 @@ deling_municipal_service_fhir(PG_FUNCTION_ARGS)
 	}
 	appendStringInfoChar(&buf, ']');
 	kv_patient(&buf, "patient", pid, pid_kind_of(pid));
-	md5_uuid(psprintf("deling-unit:%s:%s:%s", kommune_nr, unit_orgnr ? unit_orgnr : "", unit_name ? unit_name : ""), unit);
+	name_uuid(psprintf("deling-unit:%s:%s:%s", kommune_nr, unit_orgnr ? unit_orgnr : "", unit_name ? unit_name : ""), unit);
 	key(&buf, "managingOrganization");
 	appendStringInfo(&buf, "{\"reference\":\"urn:uuid:%s\"", unit);
 	if (unit_name)

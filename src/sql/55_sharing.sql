@@ -128,10 +128,36 @@ LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
                jsonb_build_object('system', 'urn:oid:2.16.578.1.12.4.1.1.8327', 'code', 'HNR')))) ELSE '{}' END END;
 $$;
 
--- fhir_patient_id: one stable Patient id per person, whichever kommune holds them.
+-- fhir_patient_id: one stable Patient id per person, whichever kommune
+-- holds them: the random UUID of the person's earliest registration in
+-- deling.patient_index (never derived from the number).  P0002 for a
+-- person in no kommune the caller reaches.
 CREATE FUNCTION deling.fhir_patient_id(pid text) RETURNS uuid
+LANGUAGE plpgsql STABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    id uuid;
+BEGIN
+    IF EXISTS (SELECT FROM deling.citizen c WHERE c.pid = fhir_patient_id.pid) THEN
+        SELECT i.patient_id INTO id FROM deling.patient_index i WHERE i.pid = fhir_patient_id.pid
+        ORDER BY i.registered_at, i.kommune_nr LIMIT 1;
+    END IF;
+    IF id IS NULL THEN
+        RAISE EXCEPTION 'no Patient id: the person is not a citizen of a kommune this caller reaches' USING ERRCODE = 'P0002';
+    END IF;
+    RETURN id;
+END
+$$;
+
+-- fhir_name_uuid: the RFC 4122 name-based UUID (version 3, MD5, section
+-- 4.3) of a name in the platform's namespace
+-- 0341a34c-8e55-435b-8c4b-1ad6c95f9cdb, as src/fhir.c computes it: ids of
+-- resources derived from stored rows (a kommune's unit, a measurement's
+-- vital signs), stable across reads.  Not for persons (deling.patient_index).
+CREATE FUNCTION deling.fhir_name_uuid(name text) RETURNS uuid
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT md5('deling-patient:' || pid)::uuid;
+    SELECT (substr(h, 1, 12) || '3' || substr(h, 14, 3)
+            || substr('89ab89ab89ab89ab', ('x' || substr(h, 17, 1))::bit(4)::integer + 1, 1) || substr(h, 18))::uuid
+    FROM (SELECT md5('\x0341a34c8e55435b8c4b1ad6c95f9cdb'::bytea || convert_to(name, 'UTF8')) AS h) x;
 $$;
 
 -- fhir_patient: the no-basis Patient for a citizen, from the kommuner given.

@@ -4,10 +4,12 @@
 -- count, and the legevakt summary (services + NEWS2 in one Bundle).
 -- ---------------------------------------------------------------------------
 
--- fhir_unit_id: one stable Organization id per responsible unit of a kommune.
+-- fhir_unit_id: one stable Organization id per responsible unit of a
+-- kommune, name-based (RFC 4122 version 3) on kommune, orgnr and name: a
+-- unit's data are public, so an id one can recompute hides nothing.
 CREATE FUNCTION deling.fhir_unit_id(kommune_nr text, unit_orgnr text, unit_name text) RETURNS uuid
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT md5('deling-unit:' || kommune_nr || ':' || coalesce(unit_orgnr, '') || ':' || coalesce(unit_name, ''))::uuid;
+    SELECT deling.fhir_name_uuid('deling-unit:' || kommune_nr || ':' || coalesce(unit_orgnr, '') || ':' || coalesce(unit_name, ''));
 $$;
 
 -- fhir_unit: the responsible unit as a no-basis Organization, part of its kommune.

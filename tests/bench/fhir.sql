@@ -52,7 +52,7 @@ BEGIN
                deling.news2_subscores(m.resp_rate, m.spo2, m.spo2_scale, m.on_oxygen, m.systolic_bp, m.pulse,
                                       m.consciousness, m.temperature) AS s),
     vs AS (
-        SELECT name, md5(m.measurement_id::text || ':' || name)::uuid AS id, resource
+        SELECT name, deling.fhir_name_uuid(m.measurement_id::text || ':' || name) AS id, resource
         FROM base, LATERAL (VALUES
             ('resp', jsonb_build_object(
                 'meta', jsonb_build_object('profile', jsonb_build_array('http://hl7.org/fhir/StructureDefinition/resprate')),
