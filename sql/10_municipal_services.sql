@@ -225,6 +225,23 @@ WHERE e->'resource'->>'resourceType' = 'EpisodeOfCare'
 SELECT api.municipal_services(:'pid', include_history => true) AS h \gset
 SELECT (:'h')::jsonb \g (format=unaligned tuples_only=on) :fhir_dir/municipal_services_history.json
 SELECT (:'h')::jsonb->'link' AS link;
+-- OKT EpisodeOfCare rules on every service of the Bundle: period.start;
+-- statusHistory within period, none open when finished; type codings only
+-- of code list 9151 and the guide's stay-type value set; R4 status codes
+SELECT count(*) AS episodes,
+       bool_and(r->'period' ? 'start') AS period_start,
+       bool_and(NOT EXISTS (SELECT FROM jsonb_array_elements(coalesce(r->'statusHistory', '[]')) h
+                            WHERE h->'period'->>'start' < r->'period'->>'start'
+                               OR coalesce(h->'period'->>'end', '9999') > coalesce(r->'period'->>'end', '9999'))) AS history_within_period,
+       bool_and(r->>'status' <> 'finished' OR NOT EXISTS (SELECT FROM jsonb_array_elements(coalesce(r->'statusHistory', '[]')) h
+                                                         WHERE NOT h->'period' ? 'end')) AS none_open_when_finished,
+       bool_and(NOT EXISTS (SELECT FROM jsonb_array_elements(r->'type') t, jsonb_array_elements(t->'coding') c
+                            WHERE NOT (c->>'system' = 'urn:oid:2.16.578.1.12.4.1.1.9151'
+                                       OR c->>'system' = 'http://hl7.no/fhir/ig/okt/CodeSystem/OktStayTypeCs'
+                                          AND c->>'code' IN ('dagopphold', 'korttidsopphold')))) AS type_in_okt_value_sets,
+       bool_and(r->>'status' IN ('planned', 'waitlist', 'active', 'onhold', 'finished', 'cancelled', 'entered-in-error')) AS r4_status
+FROM jsonb_array_elements((:'h')::jsonb->'entry') e, LATERAL (SELECT e->'resource' AS r) x
+WHERE r->>'resourceType' = 'EpisodeOfCare';
 SELECT e->'resource'->'type'->0->'coding'->0->>'code' AS code, e->'resource'->>'status' AS status,
        CASE WHEN e->'resource'->'type'->0->'coding'->0->>'code' = '4'
             THEN jsonb_build_array(e->'resource'->'statusHistory'->0->'period'->>'start' = to_char(current_date - 2, 'YYYY-MM-DD'), e->'resource'->'statusHistory'->0->'period' ? 'end')
@@ -295,6 +312,21 @@ SELECT deling_test.try($$SELECT deling.municipal_service_fhir(s, NULL, NULL, NUL
                          FROM deling.municipal_service s LIMIT 1$$) AS no_source_id,
        deling.municipal_service_fhir(NULL, 'active', NULL, NULL) IS NULL AS null_row;
 -- the stops come out by first day, an open one without an end, whatever their order in the row
-SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"stops": ["[2026-03-01,2026-03-05)", "[2026-02-01,)", "[2025-12-24,2025-12-27)"]}'),
+SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": "2025-01-01", "period_end": null,
+                                         "stops": ["[2026-03-01,2026-03-05)", "[2026-02-01,)", "[2025-12-24,2025-12-27)"]}'),
                                      'onhold', NULL, NULL)->'resource'->'statusHistory' AS history
 FROM deling.municipal_service s LIMIT 1;
+-- OKT: statusHistory lies within period (R4 gives each its own period; a
+-- stop stored before ingest checked this is clipped, one wholly outside
+-- left out), and a finished episode has no open statusHistory
+SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": "2026-03-01", "period_end": "2026-03-31",
+                                         "stops": ["[2026-02-20,2026-03-05)", "[2026-03-20,)", "[2026-04-10,2026-04-20)", "[,2026-02-01)"]}'),
+                                     'finished', NULL, NULL)->'resource'->'statusHistory' AS clipped
+FROM deling.municipal_service s LIMIT 1;
+-- OKT's type slicing is closed and its stay-type value set has dagopphold
+-- and korttidsopphold: other stay types (nattopphold, langtidsopphold,
+-- told by their 9151 code) get no stay-type coding
+SELECT t AS stay_type, deling.municipal_service_fhir(jsonb_populate_record(s, jsonb_build_object('stay_type', t)), 'active', NULL, NULL)
+                           ->'resource'->'type' AS type
+FROM deling.municipal_service s, unnest(ARRAY['dagopphold', 'korttidsopphold', 'nattopphold', 'langtidsopphold']) t
+WHERE s.source_id = 'a-18';

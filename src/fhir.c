@@ -744,11 +744,11 @@ typedef struct Stop
 	int			order;			/* position in the array, for a stable sort */
 	bool		has_start;
 	bool		has_end;
-	Datum		start;
-	Datum		end;
+	DateADT		start;
+	DateADT		end;
 } Stop;
 
-/* stops ordered by their first day, those without one last (ORDER BY lower(r)) */
+/* stops ordered by their first day, those without one first, then as stored */
 static int
 stop_cmp(const void *a, const void *b)
 {
@@ -756,19 +756,24 @@ stop_cmp(const void *a, const void *b)
 	const Stop *y = b;
 
 	if (x->has_start != y->has_start)
-		return x->has_start ? -1 : 1;
-	if (x->has_start && DatumGetDateADT(x->start) != DatumGetDateADT(y->start))
-		return DatumGetDateADT(x->start) < DatumGetDateADT(y->start) ? -1 : 1;
+		return x->has_start ? 1 : -1;
+	if (x->has_start && x->start != y->start)
+		return x->start < y->start ? -1 : 1;
 	return x->order - y->order;
 }
 
 /*
  * kv_status_history: "statusHistory": one onhold period per temporary stop
  * (a daterange[]: [first day, day after the last)), by first day; nothing
- * when there are no stops.
+ * when there are none.  Each period lies within the service's period
+ * (period_start, and period_end when has_end): a stop is clipped to it, and
+ * one wholly outside is left out, so a finished service, which has an end,
+ * has no open statusHistory.  Ingest refuses such stops; these are rows
+ * stored before it did.
  */
 static void
-kv_status_history(StringInfo buf, ArrayType *stops)
+kv_status_history(StringInfo buf, ArrayType *stops, bool has_period_start, DateADT period_start,
+				  bool has_period_end, DateADT period_end)
 {
 	TypeCacheEntry *typcache;
 	Datum	   *ranges;
@@ -793,17 +798,31 @@ kv_status_history(StringInfo buf, ArrayType *stops)
 		RangeBound	lower,
 					upper;
 		bool		empty;
+		Stop	   *stop = &list[count];
 
 		if (nulls[i])
 			continue;
 		range_deserialize(typcache, DatumGetRangeTypeP(ranges[i]), &lower, &upper, &empty);
-		list[count].order = i;
-		list[count].has_start = !empty && !lower.infinite;
-		list[count].start = lower.val;
-		list[count].has_end = !empty && !upper.infinite;
+		if (empty)
+			continue;
+		stop->order = i;
+		stop->has_start = !lower.infinite;
+		stop->start = stop->has_start ? DatumGetDateADT(lower.val) : 0;
+		if (has_period_start && (!stop->has_start || stop->start < period_start))
+		{
+			stop->has_start = true;
+			stop->start = period_start;
+		}
+		stop->has_end = !upper.infinite;
 		/* daterange is canonical: the upper bound is the day after the last */
-		list[count].end = list[count].has_end
-			? DateADTGetDatum(DatumGetDateADT(upper.val) - (upper.inclusive ? 0 : 1)) : (Datum) 0;
+		stop->end = stop->has_end ? DatumGetDateADT(upper.val) - (upper.inclusive ? 0 : 1) : 0;
+		if (has_period_end && (!stop->has_end || stop->end > period_end))
+		{
+			stop->has_end = true;
+			stop->end = period_end;
+		}
+		if (stop->has_start && stop->has_end && stop->end < stop->start)
+			continue;			/* wholly outside the period */
 		count++;
 	}
 	if (count == 0)
@@ -814,8 +833,8 @@ kv_status_history(StringInfo buf, ArrayType *stops)
 	for (int i = 0; i < count; i++)
 	{
 		appendStringInfoString(buf, i > 0 ? ",{\"status\":\"onhold\",\"period\":{" : "{\"status\":\"onhold\",\"period\":{");
-		kv_date(buf, "start", list[i].start, !list[i].has_start);
-		kv_date(buf, "end", list[i].end, !list[i].has_end);
+		kv_date(buf, "start", DateADTGetDatum(list[i].start), !list[i].has_start);
+		kv_date(buf, "end", DateADTGetDatum(list[i].end), !list[i].has_end);
 		appendStringInfoString(buf, "}}");
 	}
 	appendStringInfoChar(buf, ']');
@@ -909,13 +928,23 @@ deling_municipal_service_fhir(PG_FUNCTION_ARGS)
 	kv_str(&buf, "status", text_to_cstring(PG_GETARG_TEXT_PP(1)));
 	d = attr(row, "stops", &isnull);
 	if (!isnull)
-		kv_status_history(&buf, DatumGetArrayTypeP(d));
+	{
+		bool		no_start,
+					no_end;
+		Datum		start = attr(row, "period_start", &no_start);
+		Datum		end = attr(row, "period_end", &no_end);
+
+		kv_status_history(&buf, DatumGetArrayTypeP(d), !no_start && !DATE_NOT_FINITE(DatumGetDateADT(start)),
+						  no_start ? 0 : DatumGetDateADT(start),
+						  !no_end && !DATE_NOT_FINITE(DatumGetDateADT(end)), no_end ? 0 : DatumGetDateADT(end));
+	}
 	key(&buf, "type");
 	appendStringInfoString(&buf, "[{");
 	kv_coding(&buf, "urn:oid:2.16.578.1.12.4.1.1.9151", code,
 			  PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	appendStringInfoChar(&buf, '}');
-	if (stay_type)
+	/* OKT's stay-type value set (closed type slicing): dagopphold, korttidsopphold */
+	if (stay_type && (strcmp(stay_type, "dagopphold") == 0 || strcmp(stay_type, "korttidsopphold") == 0))
 	{
 		/* initcap of the stay type, one lower-case word by the table's check */
 		display = pstrdup(stay_type);

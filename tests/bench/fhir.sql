@@ -166,14 +166,16 @@ BEGIN
         'identifier', jsonb_build_array(jsonb_build_object('system', bench.source_system(s.source_system), 'value', s.source_id)),
         'status', deling.municipal_service_fhir_status(s, (now() AT TIME ZONE 'Europe/Oslo')::date),
         'statusHistory', (SELECT jsonb_agg(jsonb_build_object('status', 'onhold', 'period', jsonb_strip_nulls(jsonb_build_object(
-                              'start', to_char(lower(r), 'YYYY-MM-DD'),
-                              'end', CASE WHEN NOT upper_inf(r) THEN to_char(upper(r) - 1, 'YYYY-MM-DD') END)))
-                              ORDER BY lower(r))
-                          FROM unnest(s.stops) r),
+                              'start', to_char(first_day, 'YYYY-MM-DD'), 'end', to_char(last_day, 'YYYY-MM-DD'))))
+                              ORDER BY first_day NULLS FIRST, o)
+                          FROM (SELECT greatest(lower(r), s.period_start) AS first_day,
+                                       least(CASE WHEN NOT upper_inf(r) THEN upper(r) - 1 END, s.period_end) AS last_day, o
+                                FROM unnest(s.stops) WITH ORDINALITY AS u(r, o) WHERE NOT isempty(r)) st
+                          WHERE first_day IS NULL OR last_day IS NULL OR first_day <= last_day),
         'type', jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(jsonb_build_object(
                     'system', 'urn:oid:2.16.578.1.12.4.1.1.9151', 'code', s.service_code,
                     'display', (SELECT t.name FROM deling.service_type t WHERE t.code = s.service_code)))))
-              || CASE WHEN s.stay_type IS NOT NULL THEN jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(
+              || CASE WHEN s.stay_type IN ('dagopphold', 'korttidsopphold') THEN jsonb_build_array(jsonb_build_object('coding', jsonb_build_array(
                     jsonb_build_object('system', 'http://hl7.no/fhir/ig/okt/CodeSystem/OktStayTypeCs', 'code', s.stay_type,
                                        'display', initcap(s.stay_type))))) ELSE '[]' END,
         'patient', jsonb_build_object('reference', 'urn:uuid:' || deling.fhir_patient_id(s.pid),
