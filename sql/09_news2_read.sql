@@ -263,6 +263,12 @@ RESET SESSION AUTHORIZATION;
 -- integrations read their own kommune only
 SET SESSION AUTHORIZATION regress_epj_baerum;
 SELECT (api.news2_observations(:'pid'))->>'total' AS baerum_reads_own;
+-- what the platform writes, it reads: the doctor's Bundle sent back by
+-- Bærum's EPJ (as a collection) is the same four measurements, unchanged
+-- (identifier system, subject, SNOMED CT codings, units, scale, oxygen)
+SELECT r->>'unchanged' AS unchanged, r->>'created' AS created, r->>'amended' AS amended,
+       (SELECT count(*) FROM jsonb_array_elements(r->'items') i WHERE i ? 'warning') AS warnings
+FROM api.news2_ingest_fhir(jsonb_set(:'bundle'::jsonb, '{type}', '"collection"')) r;
 RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION regress_epj_bodo;
 SELECT (api.news2_observations(:'pid'))->>'total' AS bodo_reads_baerum;
