@@ -196,7 +196,7 @@ paged AS (
     WHERE e->'search'->>'mode' = 'match'),
 whole AS (
     SELECT ord, e->'resource'->>'id' AS id
-    FROM jsonb_array_elements(api.news2_observations(:'many_pid', since => '2026-11-19T00:00:00+01:00', max => 12)->'entry') WITH ORDINALITY AS x(e, ord)
+    FROM jsonb_array_elements(api.news2_observations(:'many_pid', since => '2026-11-19T00:00:00+01:00', max => 12)::jsonb->'entry') WITH ORDINALITY AS x(e, ord)
     WHERE e->'search'->>'mode' = 'match')
 SELECT (SELECT string_agg(format('page %s: %s of %s, %s', n, (SELECT count(*) FROM paged p WHERE p.n = pages.n), b->>'total',
                                  CASE WHEN b->'link' @> '[{"relation": "next"}]' THEN 'next' ELSE 'no next' END), '; ' ORDER BY n) FROM pages) AS pages,
@@ -243,7 +243,7 @@ SELECT (api.news2_observations(:'pid', 'TREAT'))->>'total' AS with_purpose_argum
 -- the links repeat every argument given, URL-encoded (UTF-8; a + is %2B)
 SELECT l->>'relation' AS relation, regexp_replace(l->>'url', 'page=[0-9]+\.[0-9a-f-]{36}', 'page=<token>') AS url
 FROM jsonb_array_elements(api.news2_observations(:'many_pid', 'TREAT', since => '2026-11-19T08:00+01:00', max => 2,
-                                                 reason => 'Forverring? Ja & økt puls')->'link') l;
+                                                 reason => 'Forverring? Ja & økt puls')::jsonb->'link') l;
 SELECT deling_test.try(format('SELECT api.news2_observations(%L, %L)', :'pid', 'SNOOP'));
 SELECT deling.logout();
 -- no context at all
