@@ -81,7 +81,8 @@ FROM (SELECT label, jsonb_build_object('pid', :'pid', 'service_code', '15', 'sta
         ('vedtak before 1900',               '{"vedtak_date": "0026-08-25"}'),
         ('start years ahead',                '{"period_start": "2099-01-01"}'),
         ('end decades ahead',                '{"period_end": "2099-12-31"}'),
-        ('stop years ahead',                 '{"stops": [{"from": "2026-03-01", "to": "2099-01-01"}]}')) t(label, o)) x;
+        ('stop years ahead',                 '{"stops": [{"from": "2026-03-01", "to": "2099-01-01"}]}'),
+        ('registered before 1900',           '{"registered_at": "1899-12-31T12:00:00+01:00"}')) t(label, o)) x;
 RESET SESSION AUTHORIZATION;
 -- a kommune that has switched the service off cannot write it
 SELECT deling.disable_service('3203', 'municipal-services');
