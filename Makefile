@@ -3,15 +3,25 @@
 # pg_config exists; every other target needs the PostgreSQL dev files.
 
 EXTENSION   = deling
-EXTVERSION  = 0.1.0
 
 MODULE_big  = deling
 OBJS        = $(patsubst %.c,%.o,$(sort $(wildcard src/*.c)))
 
-# The extension script is assembled from one file per capability.
-SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
-DATA_built  = deling--$(EXTVERSION).sql
-DATA        = $(filter-out $(DATA_built),$(wildcard deling--*--*.sql))
+# Releases.  src/sql/<version>/ holds one file per capability: the oldest
+# directory (0.1.0) is the install script, each later one the update script
+# from the release before it.  A fresh install of the default version runs
+# the install script and every update in turn (PostgreSQL finds the chain),
+# so a fresh install and an updated database come from one source and
+# cannot drift apart.  Released scripts never change again: their
+# checksums are in tests/upgrade/released.sha256 (t/020_upgrade.pl).
+VERSIONS    := $(shell ls src/sql | sort -V)
+BASEVERSION := $(firstword $(VERSIONS))
+EXTVERSION  := $(lastword $(VERSIONS))
+UPDATES     := $(join $(addsuffix --,$(filter-out $(EXTVERSION),$(VERSIONS))),$(wordlist 2,999,$(VERSIONS)))
+DATA_built   = deling--$(BASEVERSION).sql $(patsubst %,deling--%.sql,$(UPDATES))
+ifneq ($(shell sed -n "s/^default_version = '\(.*\)'/\1/p" deling.control),$(EXTVERSION))
+$(error deling.control's default_version must be the newest release directory in src/sql ($(EXTVERSION)))
+endif
 
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 REGRESS_OPTS = --load-extension=deling
@@ -35,8 +45,13 @@ ifneq ($(PGXS),)
 include $(PGXS)
 endif
 
-$(DATA_built): $(SQL_PARTS) Makefile
-	cat $(SQL_PARTS) > $@
+deling--$(BASEVERSION).sql: $(sort $(wildcard src/sql/$(BASEVERSION)/*.sql)) Makefile
+	cat $(filter %.sql,$^) > $@
+define update_script
+deling--$(1).sql: $$(sort $$(wildcard src/sql/$(lastword $(subst --, ,$(1)))/*.sql)) Makefile
+	cat $$(filter %.sql,$$^) > $$@
+endef
+$(foreach u,$(UPDATES),$(eval $(call update_script,$(u))))
 
 # KPR's official XSD files (names with parentheses, so not through PGXS DATA)
 KPR_XSD_DIR = $(DESTDIR)$(datadir)/extension/deling/xpr-ipl-56.0.0
