@@ -1,14 +1,16 @@
 /*
  * fhir.c
- *	  FHIR R4 JSON rendering in C: Norwegian dateTimes, the Observations of
- *	  a NEWS2 measurement, the EpisodeOfCare of a municipal service, and
- *	  the Bundle.
+ *	  The jsonb FHIR builders of 0.1.0 (deling.news2_fhir,
+ *	  deling.municipal_service_fhir, deling.fhir_bundle and
+ *	  deling.fhir_bundle_parts) and deling.fhir_datetime.
  *
  * The resources are written as JSON text into one buffer and parsed into
- * jsonb once.  Building the same nested objects with jsonb_build_object in
- * SQL re-serialises every level and cost about 0.8 ms per measurement; this
- * builder takes a small fraction of that (docs/benchmarks.md).  The output
- * is the same jsonb value the SQL builder gave: jsonb orders the keys.
+ * jsonb once; the Bundle is built with pushJsonbValue.  Their successors
+ * return json written once by the JSON writer (json_writer.c) and are
+ * never re-parsed: fhir_news2.c, fhir_services.c, fhir_patient.c,
+ * fhir_bundle.c.  These stay, unchanged in what they return, until the
+ * reads are switched to those; what both need (dates, ids, the Patient
+ * id, rows, stops) is in fhir_common.c, the constants in fhir_constants.h.
  */
 #include "postgres.h"
 
@@ -39,46 +41,13 @@
 #include "utils/uuid.h"
 
 #include "deling.h"
+#include "fhir_common.h"
+#include "fhir_constants.h"
 
-#define UCUM	"http://unitsofmeasure.org"
-#define LOINC	"http://loinc.org"
-#define SNOMED	"http://snomed.info/sct"
-#define PROFILE "http://hl7.org/fhir/StructureDefinition/"
-
-/*
- * oslo_datetime: append ts as a FHIR dateTime in Norwegian local time with
- * its UTC offset (2026-11-20T08:00:00+01:00); false for an infinite ts.
- */
-static bool
-oslo_datetime(StringInfo buf, TimestampTz ts)
-{
-	static pg_tz *oslo = NULL;
-	struct pg_tm tm;
-	fsec_t		fsec;
-	int			tz;
-	const char *tzn;
-	int			off;
-
-	if (TIMESTAMP_NOT_FINITE(ts))
-		return false;
-	if (oslo == NULL)
-	{
-		oslo = pg_tzset("Europe/Oslo");
-		if (oslo == NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_CONFIG_FILE_ERROR),
-					 errmsg("time zone \"Europe/Oslo\" is not in this server's time zone database")));
-	}
-	if (timestamp2tm(ts, &tz, &tm, &fsec, &tzn, oslo) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("timestamp out of range")));
-	off = -tz;					/* timestamp2tm gives seconds west of UTC */
-	appendStringInfo(buf, "%04d-%02d-%02dT%02d:%02d:%02d%c%02d:%02d",
-					 tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-					 off < 0 ? '-' : '+', abs(off) / 3600, abs(off) % 3600 / 60);
-	return true;
-}
+#define UCUM	FHIR_CS_UCUM
+#define LOINC	FHIR_CS_LOINC
+#define SNOMED	FHIR_CS_SNOMED
+#define PROFILE FHIR_PROFILE_VITAL_SIGNS_BASE
 
 PG_FUNCTION_INFO_V1(deling_fhir_datetime);
 
@@ -92,7 +61,7 @@ deling_fhir_datetime(PG_FUNCTION_ARGS)
 	StringInfoData buf;
 
 	initStringInfo(&buf);
-	if (!oslo_datetime(&buf, PG_GETARG_TIMESTAMPTZ(0)))
+	if (!fhir_datetime_append(&buf, PG_GETARG_TIMESTAMPTZ(0)))
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
 }
@@ -137,30 +106,18 @@ kv_coding(StringInfo buf, const char *system, const char *code, const char *disp
 }
 
 /*
- * The platform's NamingSystems (https URLs it owns, documented in
- * docs/news2.md): a source system's ids, and H-numbers (local help numbers,
- * unique only within their assigner; no-basis writes the non-URI "HNR").
- */
-#define SOURCE_NS	"https://deling.nhn.no/fhir/NamingSystem/source/"
-#define HNR_NS		"https://deling.nhn.no/fhir/NamingSystem/h-nummer"
-
-/*
  * "identifier": [{"system": s, "value": id}], the row's key in its EPJ: a
  * source system that is an absolute URI (urn:oid:, urn:uuid:, http://,
  * https://) is the system as the sender wrote it, so the sender finds its
- * own identifier; another name is a NamingSystem under SOURCE_NS.
+ * own identifier; another name is a NamingSystem under FHIR_SYSTEM_SOURCE
+ * (fhir_source_system).
  */
 static void
 kv_source_identifier(StringInfo buf, const char *source_system, const char *source_id)
 {
-	bool		absolute = strncmp(source_system, "urn:oid:", 8) == 0 ||
-		strncmp(source_system, "urn:uuid:", 9) == 0 ||
-		strncmp(source_system, "http://", 7) == 0 ||
-		strncmp(source_system, "https://", 8) == 0;
-
 	key(buf, "identifier");
 	appendStringInfoString(buf, "[{");
-	kv_str(buf, "system", absolute ? source_system : psprintf(SOURCE_NS "%s", source_system));
+	kv_str(buf, "system", fhir_source_system(source_system));
 	kv_str(buf, "value", source_id);
 	appendStringInfoString(buf, "}]");
 }
@@ -173,7 +130,7 @@ kv_datetime(StringInfo buf, const char *k, TimestampTz ts)
 		return false;
 	key(buf, k);
 	appendStringInfoChar(buf, '"');
-	oslo_datetime(buf, ts);
+	fhir_datetime_append(buf, ts);
 	appendStringInfoChar(buf, '"');
 	return true;
 }
@@ -210,78 +167,8 @@ kv_profile(StringInfo buf, const char *name)
 }
 
 /*
- * name_uuid: the RFC 4122 name-based UUID (version 3, MD5, section 4.3) of
- * a name in the platform's namespace 0341a34c-8e55-435b-8c4b-1ad6c95f9cdb,
- * as deling.fhir_name_uuid computes it: the ids of resources derived from
- * a stored row (a measurement's vital signs, a kommune's unit), stable
- * across reads.  Never for a person: a name one can guess gives the same
- * id (Patient ids are random, deling.patient_index).
- */
-static void
-name_uuid(const char *name, char out[37])
-{
-	static const uint8 ns[16] = {0x03, 0x41, 0xa3, 0x4c, 0x8e, 0x55, 0x43, 0x5b,
-	0x8c, 0x4b, 0x1a, 0xd6, 0xc9, 0x5f, 0x9c, 0xdb};
-	size_t		len = strlen(name);
-	uint8	   *data = palloc(sizeof(ns) + len);
-	uint8		sum[16];
-	const char *errstr = NULL;
-
-	memcpy(data, ns, sizeof(ns));
-	memcpy(data + sizeof(ns), name, len);
-	if (!pg_md5_binary(data, sizeof(ns) + len, sum, &errstr))
-		ereport(ERROR,
-				(errcode(ERRCODE_INTERNAL_ERROR),
-				 errmsg("could not compute MD5: %s", errstr ? errstr : "unknown error")));
-	pfree(data);
-	sum[6] = (sum[6] & 0x0f) | 0x30;	/* version 3 */
-	sum[8] = (sum[8] & 0x3f) | 0x80;	/* variant RFC 4122 */
-	snprintf(out, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
-			 sum[0], sum[1], sum[2], sum[3], sum[4], sum[5], sum[6], sum[7],
-			 sum[8], sum[9], sum[10], sum[11], sum[12], sum[13], sum[14], sum[15]);
-}
-
-/*
- * patient_id: the citizen's Patient id, deling.fhir_patient_id (the random
- * UUID kept per person in deling.patient_index, whichever kommune holds them),
- * remembered for the last person within the transaction: a Bundle is about
- * one person, and the id of a person never changes.
- */
-static const char *
-patient_id(const char *pid)
-{
-	static Oid	fn = InvalidOid;
-	static FmgrInfo flinfo;
-	static LocalTransactionId lxid = InvalidLocalTransactionId;
-	static char last_pid[32];
-	static char last_id[UUID_LEN * 2 + 5];
-	Datum		id;
-
-	if (lxid == MyProc->lxid && strcmp(last_pid, pid) == 0)
-		return last_id;
-	/* the function's OID changes when the extension is re-created */
-	if (!OidIsValid(fn) || !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(fn)))
-	{
-		Oid			argtypes[1] = {TEXTOID};
-
-		fn = LookupFuncName(list_make2(makeString("deling"), makeString("fhir_patient_id")), 1, argtypes, false);
-		fmgr_info_cxt(fn, &flinfo, TopMemoryContext);
-	}
-	id = FunctionCall1(&flinfo, CStringGetTextDatum(pid));
-	strlcpy(last_id, DatumGetCString(DirectFunctionCall1(uuid_out, id)), sizeof(last_id));
-	if (strlen(pid) < sizeof(last_pid))
-	{
-		strlcpy(last_pid, pid, sizeof(last_pid));
-		lxid = MyProc->lxid;
-	}
-	else
-		lxid = InvalidLocalTransactionId;
-	return last_id;
-}
-
-/*
  * the FHIR identifier of a person number of a kind (deling.fnr_kind, as
- * deling.fhir_pid_identifier): no-basis's OIDs; an H-nummer in HNR_NS with
+ * deling.fhir_pid_identifier): no-basis's OIDs; an H-nummer in FHIR_SYSTEM_HNR with
  * no-basis's type HNR (code system 8327)
  */
 static void
@@ -292,56 +179,27 @@ append_pid_identifier(StringInfo buf, const char *pid, const char *kind)
 	{
 		key(buf, "type");
 		appendStringInfoChar(buf, '{');
-		kv_coding(buf, "urn:oid:2.16.578.1.12.4.1.1.8327", "HNR", NULL);
+		kv_coding(buf, FHIR_CS_IDENTIFIER_TYPE_8327, "HNR", NULL);
 		appendStringInfoChar(buf, '}');
 	}
-	kv_str(buf, "system",
-		   strcmp(kind, "fnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.1" :
-		   strcmp(kind, "dnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.2" :
-		   strcmp(kind, "fhnr") == 0 ? "urn:oid:2.16.578.1.12.4.1.4.3" : HNR_NS);
+	kv_str(buf, "system", fhir_pid_system(kind));
 	kv_str(buf, "value", pid);
 	appendStringInfoChar(buf, '}');
 }
 
-/* the kind of a person number, by deling.fnr_kind */
-static char *
-pid_kind_of(const char *pid)
-{
-	return TextDatumGetCString(DirectFunctionCall1(deling_fnr_kind, CStringGetTextDatum(pid)));
-}
-
 /*
- * "k": a reference to the citizen's Patient (patient_id) with the person
+ * "k": a reference to the citizen's Patient (fhir_patient_id) with the person
  * number as its identifier, as every resource about them has.
  */
 static void
 kv_patient(StringInfo buf, const char *k, const char *pid, const char *kind)
 {
 	key(buf, k);
-	appendStringInfo(buf, "{\"reference\":\"urn:uuid:%s\"", patient_id(pid));
+	appendStringInfo(buf, "{\"reference\":\"urn:uuid:%s\"", fhir_patient_id(pid));
 	key(buf, "identifier");
 	append_pid_identifier(buf, pid, kind);
 	appendStringInfoChar(buf, '}');
 }
-
-/* One measurement, read from its row. */
-typedef struct Measurement
-{
-	News2Values v;
-	char	   *id;
-	char	   *pid;
-	char	   *pid_kind;
-	TimestampTz measured_at;
-	TimestampTz received_at;
-	char	   *status;
-	char	   *oxygen_flow;	/* NULL when not given */
-	char	   *temperature;
-	char	   *recorded_by;
-	char	   *unit_name;
-	char	   *unit_orgnr;
-	char	   *source_system;
-	char	   *source_id;
-} Measurement;
 
 /* attribute fetchers for the composite argument */
 static Datum
@@ -366,67 +224,6 @@ attr_numeric(HeapTupleHeader row, const char *name)
 	Datum		d = attr(row, name, &isnull);
 
 	return isnull ? NULL : DatumGetCString(DirectFunctionCall1(numeric_out, d));
-}
-
-static int32
-attr_int(HeapTupleHeader row, const char *name)
-{
-	bool		isnull;
-	Datum		d = attr(row, name, &isnull);
-
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("NEWS2 measurement has no %s", name)));
-	return DatumGetInt32(d);
-}
-
-/*
- * read_measurement: the fields of a deling.news2_measurement row; NOT NULL
- * columns missing (a hand-built row) are an error, not a crash.
- */
-static void
-read_measurement(HeapTupleHeader row, Measurement *m)
-{
-	bool		isnull;
-	Datum		d;
-
-	d = attr(row, "measurement_id", &isnull);
-	if (isnull)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("NEWS2 measurement has no measurement_id")));
-	m->id = DatumGetCString(DirectFunctionCall1(uuid_out, d));
-	m->pid = attr_text(row, "pid");
-	m->status = attr_text(row, "status");
-	m->source_system = attr_text(row, "source_system");
-	m->source_id = attr_text(row, "source_id");
-	m->v.resp_rate = attr_int(row, "resp_rate");
-	m->v.spo2 = attr_int(row, "spo2");
-	m->v.spo2_scale = attr_int(row, "spo2_scale");
-	m->v.systolic_bp = attr_int(row, "systolic_bp");
-	m->v.pulse = attr_int(row, "pulse");
-	d = attr(row, "on_oxygen", &isnull);
-	m->v.on_oxygen = !isnull && DatumGetBool(d);
-	d = attr(row, "consciousness", &isnull);
-	m->v.acvpu = isnull ? 0 : *TextDatumGetCString(d);
-	d = attr(row, "temperature", &isnull);
-	m->v.temperature = isnull ? NULL : DatumGetNumeric(d);
-	m->temperature = attr_numeric(row, "temperature");
-	m->oxygen_flow = attr_numeric(row, "oxygen_flow");
-	m->recorded_by = attr_text(row, "recorded_by");
-	m->unit_name = attr_text(row, "unit_name");
-	m->unit_orgnr = attr_text(row, "unit_orgnr");
-	d = attr(row, "measured_at", &isnull);
-	m->measured_at = isnull ? DT_NOEND : DatumGetTimestampTz(d);
-	d = attr(row, "received_at", &isnull);
-	m->received_at = isnull ? DT_NOEND : DatumGetTimestampTz(d);
-	if (m->pid == NULL || m->status == NULL || m->source_system == NULL || m->source_id == NULL ||
-		m->v.temperature == NULL || m->v.acvpu == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("NEWS2 measurement lacks a required field")));
-	m->pid_kind = pid_kind_of(m->pid);
 }
 
 /*
@@ -482,7 +279,7 @@ common_fields(StringInfo buf, const Measurement *m)
 		if (m->recorded_by)
 		{
 			appendStringInfoString(buf, "{\"type\":\"Practitioner\",\"identifier\":{"
-								   "\"system\":\"urn:oid:2.16.578.1.12.4.1.4.4\"");
+								   "\"system\":\"" FHIR_SYSTEM_HPR "\"");
 			kv_str(buf, "value", m->recorded_by);
 			appendStringInfoString(buf, "}}");
 		}
@@ -494,7 +291,7 @@ common_fields(StringInfo buf, const Measurement *m)
 			if (m->unit_orgnr)
 			{
 				key(buf, "identifier");
-				appendStringInfoString(buf, "{\"system\":\"urn:oid:2.16.578.1.12.4.1.4.101\"");
+				appendStringInfoString(buf, "{\"system\":\"" FHIR_SYSTEM_ORGNR "\"");
 				kv_str(buf, "value", m->unit_orgnr);
 				appendStringInfoChar(buf, '}');
 			}
@@ -505,11 +302,6 @@ common_fields(StringInfo buf, const Measurement *m)
 		appendStringInfoChar(buf, ']');
 	}
 }
-
-/* The seven vital signs, in the order the entries list them (by name). */
-static const char *const vital_names[] = {
-	"bp", "consciousness", "oxygen", "pulse", "resp", "spo2", "temperature"
-};
 
 /* vital_fields: the fields of one vital-sign Observation particular to it */
 static void
@@ -529,7 +321,7 @@ vital_fields(StringInfo buf, const Measurement *m, const char *name)
 		/* R4 bp requires DiastolicBP (1..1); NEWS2 does not hold it (vs-3) */
 		appendStringInfoString(buf, "},{");
 		kv_concept(buf, "code", LOINC, "8462-4", "Diastolic blood pressure");
-		kv_concept(buf, "dataAbsentReason", "http://terminology.hl7.org/CodeSystem/data-absent-reason",
+		kv_concept(buf, "dataAbsentReason", FHIR_CS_DATA_ABSENT_REASON,
 				   "unsupported", "Unsupported");
 		appendStringInfoString(buf, "}]");
 	}
@@ -555,7 +347,7 @@ vital_fields(StringInfo buf, const Measurement *m, const char *name)
 		kv_str(buf, "code", acvpu[a][2]);
 		kv_str(buf, "display", acvpu[a][3]);
 		appendStringInfoString(buf, "},{");
-		kv_str(buf, "system", "https://deling.nhn.no/fhir/CodeSystem/acvpu");
+		kv_str(buf, "system", FHIR_CS_ACVPU);
 		kv_str(buf, "code", acvpu[a][0]);
 		kv_str(buf, "display", acvpu[a][1]);
 		appendStringInfoString(buf, "}]}");
@@ -661,10 +453,21 @@ deling_news2_fhir(PG_FUNCTION_ARGS)
 	char		n[16];
 	bool		vital_signs = PG_GETARG_BOOL(1);
 
-	read_measurement(PG_GETARG_HEAPTUPLEHEADER(0), &m);
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	RowReader  *reader = fcinfo->flinfo->fn_extra;
+
+	if (reader == NULL || reader->typid != HeapTupleHeaderGetTypeId(row))
+	{
+		MemoryContext old = MemoryContextSwitchTo(fcinfo->flinfo->fn_mcxt);
+
+		reader = measurement_reader(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row));
+		fcinfo->flinfo->fn_extra = reader;
+		MemoryContextSwitchTo(old);
+	}
+	read_measurement(reader, row, &m);
 	deling_news2_chart(&m.v, sub, &total, &risk);
 	for (int i = 0; i < 7; i++)
-		name_uuid(psprintf("%s:%s", m.id, vital_names[i]), ids[i]);
+		fhir_name_uuid(psprintf("%s:%s", m.id, fhir_vital_names[i]), ids[i]);
 
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "[{\"mode\":\"match\",\"resource\":{\"resourceType\":\"Observation\"");
@@ -672,7 +475,7 @@ deling_news2_fhir(PG_FUNCTION_ARGS)
 	kv_source_identifier(&buf, m.source_system, m.source_id);
 	key(&buf, "category");
 	appendStringInfoString(&buf, "[{");
-	kv_coding(&buf, "http://terminology.hl7.org/CodeSystem/observation-category", "survey", "Survey");
+	kv_coding(&buf, FHIR_CS_OBSERVATION_CATEGORY, "survey", "Survey");
 	appendStringInfoString(&buf, "}]");
 	kv_concept(&buf, "code", SNOMED, "1104051000000101",
 			   "Royal College of Physicians NEWS2 (National Early Warning Score 2) total score");
@@ -680,7 +483,7 @@ deling_news2_fhir(PG_FUNCTION_ARGS)
 	kv_quantity(&buf, n, "score", "{ScoreOf}");
 	key(&buf, "interpretation");
 	appendStringInfoString(&buf, "[{");
-	kv_coding(&buf, "https://deling.nhn.no/fhir/CodeSystem/news2-risk", risk,
+	kv_coding(&buf, FHIR_CS_NEWS2_RISK, risk,
 			   strcmp(risk, "low") == 0 ? "Low clinical risk" :
 			   strcmp(risk, "low-medium") == 0 ? "Low-medium clinical risk (single parameter 3)" :
 			   strcmp(risk, "medium") == 0 ? "Medium clinical risk" : "High clinical risk");
@@ -703,9 +506,9 @@ deling_news2_fhir(PG_FUNCTION_ARGS)
 		appendStringInfoString(&buf, ",{\"mode\":\"include\",\"resource\":{\"resourceType\":\"Observation\"");
 		kv_str(&buf, "id", ids[i]);
 		key(&buf, "category");
-		appendStringInfoString(&buf, "[{\"coding\":[{\"system\":\"http://terminology.hl7.org/CodeSystem/observation-category\","
+		appendStringInfoString(&buf, "[{\"coding\":[{\"system\":\"" FHIR_CS_OBSERVATION_CATEGORY "\","
 							   "\"code\":\"vital-signs\",\"display\":\"Vital Signs\"}]}]");
-		vital_fields(&buf, &m, vital_names[i]);
+		vital_fields(&buf, &m, fhir_vital_names[i]);
 		common_fields(&buf, &m);
 		appendStringInfoString(&buf, "}}");
 	}
@@ -721,45 +524,12 @@ deling_news2_fhir(PG_FUNCTION_ARGS)
 static void
 kv_date(StringInfo buf, const char *k, Datum d, bool isnull)
 {
-	DateADT		date = DatumGetDateADT(d);
-	int			year,
-				month,
-				day;
+	char		date[11];
 
-	if (isnull || DATE_NOT_FINITE(date))
+	if (isnull || !fhir_date_str(DatumGetDateADT(d), date))
 		return;
-	j2date(date + POSTGRES_EPOCH_JDATE, &year, &month, &day);
-	if (year < 1 || year > 9999)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATETIME_VALUE_OUT_OF_RANGE),
-				 errmsg("date %s has no FHIR form (years 1-9999)",
-						DatumGetCString(DirectFunctionCall1(date_out, d)))));
 	key(buf, k);
-	appendStringInfo(buf, "\"%04d-%02d-%02d\"", year, month, day);
-}
-
-/* One temporary stop of a service: its first day and its last (inclusive). */
-typedef struct Stop
-{
-	int			order;			/* position in the array, for a stable sort */
-	bool		has_start;
-	bool		has_end;
-	DateADT		start;
-	DateADT		end;
-} Stop;
-
-/* stops ordered by their first day, those without one first, then as stored */
-static int
-stop_cmp(const void *a, const void *b)
-{
-	const Stop *x = a;
-	const Stop *y = b;
-
-	if (x->has_start != y->has_start)
-		return x->has_start ? 1 : -1;
-	if (x->has_start && x->start != y->start)
-		return x->start < y->start ? -1 : 1;
-	return x->order - y->order;
+	appendStringInfo(buf, "\"%s\"", date);
 }
 
 /*
@@ -775,59 +545,11 @@ static void
 kv_status_history(StringInfo buf, ArrayType *stops, bool has_period_start, DateADT period_start,
 				  bool has_period_end, DateADT period_end)
 {
-	TypeCacheEntry *typcache;
-	Datum	   *ranges;
-	bool	   *nulls;
-	int			n;
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
 	Stop	   *list;
-	int			count = 0;
+	int			count = service_stops(stops, has_period_start, period_start, has_period_end, period_end, &list);
 
-	if (ARR_ELEMTYPE(stops) != DATERANGEOID)
-		ereport(ERROR,
-				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("a service's stops must be a daterange[]")));
-	get_typlenbyvalalign(DATERANGEOID, &typlen, &typbyval, &typalign);
-	deconstruct_array(stops, DATERANGEOID, typlen, typbyval, typalign, &ranges, &nulls, &n);
-	typcache = lookup_type_cache(DATERANGEOID, TYPECACHE_RANGE_INFO);
-	list = palloc(sizeof(Stop) * Max(n, 1));
-	for (int i = 0; i < n; i++)
-	{
-		RangeBound	lower,
-					upper;
-		bool		empty;
-		Stop	   *stop = &list[count];
-
-		if (nulls[i])
-			continue;
-		range_deserialize(typcache, DatumGetRangeTypeP(ranges[i]), &lower, &upper, &empty);
-		if (empty)
-			continue;
-		stop->order = i;
-		stop->has_start = !lower.infinite;
-		stop->start = stop->has_start ? DatumGetDateADT(lower.val) : 0;
-		if (has_period_start && (!stop->has_start || stop->start < period_start))
-		{
-			stop->has_start = true;
-			stop->start = period_start;
-		}
-		stop->has_end = !upper.infinite;
-		/* daterange is canonical: the upper bound is the day after the last */
-		stop->end = stop->has_end ? DatumGetDateADT(upper.val) - (upper.inclusive ? 0 : 1) : 0;
-		if (has_period_end && (!stop->has_end || stop->end > period_end))
-		{
-			stop->has_end = true;
-			stop->end = period_end;
-		}
-		if (stop->has_start && stop->has_end && stop->end < stop->start)
-			continue;			/* wholly outside the period */
-		count++;
-	}
 	if (count == 0)
 		return;
-	qsort(list, count, sizeof(Stop), stop_cmp);
 	key(buf, "statusHistory");
 	appendStringInfoChar(buf, '[');
 	for (int i = 0; i < count; i++)
@@ -901,7 +623,7 @@ deling_municipal_service_fhir(PG_FUNCTION_ARGS)
 	appendStringInfoString(&buf, "{\"mode\":\"match\",\"resource\":{\"resourceType\":\"EpisodeOfCare\"");
 	kv_str(&buf, "id", DatumGetCString(DirectFunctionCall1(uuid_out, d)));
 	key(&buf, "meta");
-	appendStringInfoString(&buf, "{\"profile\":[\"http://hl7.no/fhir/ig/okt/StructureDefinition/OktEpisodeOfCare\"]");
+	appendStringInfoString(&buf, "{\"profile\":[\"" FHIR_PROFILE_OKT_EPISODE_OF_CARE "\"]");
 	d = attr(row, "received_at", &isnull);
 	if (!isnull)
 		kv_datetime(&buf, "lastUpdated", DatumGetTimestampTz(d));
@@ -911,14 +633,14 @@ deling_municipal_service_fhir(PG_FUNCTION_ARGS)
 		key(&buf, "extension");
 		appendStringInfoChar(&buf, '[');
 		if (weekly_hours)
-			appendStringInfo(&buf, "{\"url\":\"http://hl7.no/fhir/ig/okt/StructureDefinition/WeeklyExtentRatio\","
+			appendStringInfo(&buf, "{\"url\":\"" FHIR_EXT_OKT_WEEKLY_EXTENT_RATIO "\","
 							 "\"valueRatio\":{\"numerator\":{\"value\":%s,\"unit\":\"h\",\"system\":\"" UCUM "\",\"code\":\"h\"},"
 							 "\"denominator\":{\"value\":1,\"unit\":\"wk\",\"system\":\"" UCUM "\",\"code\":\"wk\"}}}",
 							 weekly_hours);
 		if (description)
 		{
 			appendStringInfoString(&buf, weekly_hours ? ",{" : "{");
-			kv_str(&buf, "url", "http://hl7.no/fhir/ig/okt/StructureDefinition/ServiceDescriptionMarkdown");
+			kv_str(&buf, "url", FHIR_EXT_OKT_SERVICE_DESCRIPTION);
 			kv_str(&buf, "valueMarkdown", description);
 			appendStringInfoChar(&buf, '}');
 		}
@@ -940,7 +662,7 @@ deling_municipal_service_fhir(PG_FUNCTION_ARGS)
 	}
 	key(&buf, "type");
 	appendStringInfoString(&buf, "[{");
-	kv_coding(&buf, "urn:oid:2.16.578.1.12.4.1.1.9151", code,
+	kv_coding(&buf, FHIR_CS_SERVICE_TYPE_9151, code,
 			  PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	appendStringInfoChar(&buf, '}');
 	/* OKT's stay-type value set (closed type slicing): dagopphold, korttidsopphold */
@@ -950,12 +672,12 @@ deling_municipal_service_fhir(PG_FUNCTION_ARGS)
 		display = pstrdup(stay_type);
 		display[0] = pg_toupper((unsigned char) display[0]);
 		appendStringInfoString(&buf, ",{");
-		kv_coding(&buf, "http://hl7.no/fhir/ig/okt/CodeSystem/OktStayTypeCs", stay_type, display);
+		kv_coding(&buf, FHIR_CS_OKT_STAY_TYPE, stay_type, display);
 		appendStringInfoChar(&buf, '}');
 	}
 	appendStringInfoChar(&buf, ']');
-	kv_patient(&buf, "patient", pid, pid_kind_of(pid));
-	name_uuid(psprintf("deling-unit:%s:%s:%s", kommune_nr, unit_orgnr ? unit_orgnr : "", unit_name ? unit_name : ""), unit);
+	kv_patient(&buf, "patient", pid, fhir_pid_kind(pid));
+	fhir_name_uuid(psprintf("deling-unit:%s:%s:%s", kommune_nr, unit_orgnr ? unit_orgnr : "", unit_name ? unit_name : ""), unit);
 	key(&buf, "managingOrganization");
 	appendStringInfo(&buf, "{\"reference\":\"urn:uuid:%s\"", unit);
 	if (unit_name)
@@ -1070,7 +792,7 @@ build_bundle(const char *type, Jsonb **parts, int nparts, Datum matches, bool no
 		n += JB_ROOT_COUNT(parts[p]);
 	}
 	initStringInfo(&stamp);
-	oslo_datetime(&stamp, GetCurrentTransactionStartTimestamp());
+	fhir_datetime_append(&stamp, GetCurrentTransactionStartTimestamp());
 
 	pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 	push_key(&st, "resourceType");
@@ -1087,7 +809,7 @@ build_bundle(const char *type, Jsonb **parts, int nparts, Datum matches, bool no
 		pushJsonbValue(&st, WJB_BEGIN_ARRAY, NULL);
 		pushJsonbValue(&st, WJB_BEGIN_OBJECT, NULL);
 		push_key(&st, "system");
-		push_string(&st, WJB_VALUE, "http://terminology.hl7.org/CodeSystem/v3-ObservationValue");
+		push_string(&st, WJB_VALUE, FHIR_CS_V3_OBSERVATION_VALUE);
 		push_key(&st, "code");
 		push_string(&st, WJB_VALUE, "REDACTED");
 		push_key(&st, "display");
