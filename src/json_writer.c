@@ -456,6 +456,15 @@ jw_append_number(StringInfo buf, const char *token, int len)
 	}
 }
 
+/* jw_number_token: a JSON number token, written as jsonb prints it */
+void
+jw_number_token(JsonWriter *w, const char *token, int len)
+{
+	begin_value(w);
+	jw_append_number(&w->buf, token, len);
+	end_value(w);
+}
+
 void
 jw_bool(JsonWriter *w, bool v)
 {
@@ -532,9 +541,7 @@ jp_scalar(void *state, char *token, JsonTokenType type)
 			jw_string(w, token);
 			break;
 		case JSON_TOKEN_NUMBER:
-			begin_value(w);
-			jw_append_number(&w->buf, token, strlen(token));
-			end_value(w);
+			jw_number_token(w, token, strlen(token));
 			break;
 		case JSON_TOKEN_TRUE:
 			jw_bool(w, true);

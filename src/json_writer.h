@@ -52,6 +52,7 @@ extern void jw_string_len(JsonWriter *w, const char *s, int len);
 extern void jw_int(JsonWriter *w, int64 v);
 extern void jw_numeric(JsonWriter *w, Numeric n);
 extern void jw_number(JsonWriter *w, const char *text);
+extern void jw_number_token(JsonWriter *w, const char *token, int len);
 extern void jw_bool(JsonWriter *w, bool v);
 extern void jw_null(JsonWriter *w);
 

@@ -22,3 +22,75 @@ CREATE FUNCTION deling.fhir_constants(OUT name text, OUT value text) RETURNS SET
     AS 'MODULE_PATHNAME', 'deling_fhir_constants' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE ROWS 50
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.fhir_constants() IS 'Every FHIR constant of deling.fhir_constant, by name';
+
+-- json_canonical: any JSON text as the JSON writer writes it, which is as
+-- jsonb prints it (j::jsonb::text, without building the jsonb): one parse,
+-- keys in jsonb's order, a repeated key keeping its last value.
+CREATE FUNCTION deling.json_canonical(j json) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_json_canonical' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.json_canonical(json) IS
+    'The JSON as jsonb prints it (j::jsonb::text), written by the JSON writer without building jsonb';
+
+-- news2_entries: the searchset entries of NEWS2 measurements, in the order
+-- given, as one JSON array: each NEWS2 total Observation (mode match) and,
+-- with vital_signs, its seven vital-sign Observations (mode include); for
+-- the legevakt's trend, vital_signs => false gives the totals alone.  One
+-- call per read (an array, not a call per row); the text is, byte for
+-- byte, what deling.news2_fhir's jsonb printed for each row.
+CREATE FUNCTION deling.news2_entries(rows deling.news2_measurement[], vital_signs boolean DEFAULT true) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_news2_entries' LANGUAGE C STABLE STRICT
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.news2_entries(deling.news2_measurement[], boolean) IS
+    'FHIR R4 searchset entries of NEWS2 measurements as json: each total (match) and, with vital_signs, its vital signs (include)';
+
+-- episode_of_care_entries: the entries of municipal services: an OKT
+-- EpisodeOfCare per service (match) in the order given, with its status
+-- on day (NULL: today in Norway, deling.municipal_service_fhir_status),
+-- then the distinct Organizations of their units (include), by id.  The
+-- text is deling.municipal_services_entries's jsonb printed.
+CREATE FUNCTION deling.episode_of_care_entries(services deling.municipal_service[], day date DEFAULT NULL) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_episode_of_care_entries' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.episode_of_care_entries(deling.municipal_service[], date) IS
+    'FHIR R4 searchset entries of municipal services as json: an HL7 Norway OKT EpisodeOfCare each (match), then their units'' Organizations (include)';
+
+-- fhir_unit_json: a kommune's unit as a no-basis Organization, part of its
+-- kommune (deling.fhir_unit as json); NULL for a kommune not on the platform.
+CREATE FUNCTION deling.fhir_unit_json(kommune_nr text, unit_orgnr text, unit_name text, unit_phone text) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_fhir_unit_json' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.fhir_unit_json(text, text, text, text) IS
+    'A unit of a kommune as a no-basis Organization (json), part of its kommune';
+
+-- fhir_patient_json: the citizen's no-basis Patient from the newest of
+-- their registrations in the kommuner given (deling.fhir_patient as json).
+CREATE FUNCTION deling.fhir_patient_json(pid text, kommuner text[]) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_fhir_patient_json' LANGUAGE C STABLE STRICT
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.fhir_patient_json(text, text[]) IS
+    'The citizen''s no-basis Patient (json): Patient id, identity number, name, gender, birth date';
+
+-- fhir_entry_json: one resource as a part of one entry for
+-- fhir_bundle_json, [{"mode": mode, "resource": resource}] (no mode when NULL).
+CREATE FUNCTION deling.fhir_entry_json(mode text, resource json) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_fhir_entry_json' LANGUAGE C IMMUTABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.fhir_entry_json(text, json) IS
+    'A resource as a Bundle part of one entry: [{"mode": mode, "resource": resource}]';
+
+-- fhir_bundle_json: a Bundle (searchset with the total of matches, or
+-- collection) of the entries of the parts in order (each a JSON array of
+-- {mode, resource}; NULL parts are empty), fullUrl urn:uuid:<id> and
+-- search.mode for each; an OperationOutcome about withheld or
+-- emergency-opened information (deling.sharing_outcome) becomes the last
+-- entry, withheld information also marks the Bundle REDACTED; links
+-- (deling.fhir_link) become Bundle.link.  No entry array when there are no
+-- entries.  The entries are parsed once, never turned into jsonb; the
+-- text is what deling.fhir_bundle / fhir_bundle_parts's jsonb printed.
+CREATE FUNCTION deling.fhir_bundle_json(type text, parts json[], matches integer, outcome jsonb DEFAULT NULL,
+                                        links jsonb DEFAULT NULL) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_fhir_bundle_json' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.fhir_bundle_json(text, json[], integer, jsonb, jsonb) IS
+    'A FHIR R4 Bundle (searchset or collection) as json from parts of entries, with total, links and an OperationOutcome';
