@@ -94,3 +94,28 @@ CREATE FUNCTION deling.fhir_bundle_json(type text, parts json[], matches integer
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.fhir_bundle_json(text, json[], integer, jsonb, jsonb) IS
     'A FHIR R4 Bundle (searchset or collection) as json from parts of entries, with total, links and an OperationOutcome';
+
+-- fhir_render: the template engine of new services (machinery-spec section
+-- 2; src/fhir_template.c): template rendered against the context object,
+-- as json; NULL when it renders nothing.  "{{path}}" keeps the value's
+-- type, "a{{path}}b" interpolates, filters date, datetime, string,
+-- integer, decimal, {{const:name}} (deling.fhir_constant), nulls, empty
+-- strings, objects and arrays left out, {"$each", "$as", "$template"} in
+-- arrays, {"$if", "$then", "$else"}, {"$map", "$cases", "$default"}.  The
+-- whole template is checked first (22023 naming where); bad data for a
+-- filter is 22P02 or 22007 naming the placeholder.
+CREATE FUNCTION deling.fhir_render(template jsonb, context jsonb) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_fhir_render' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.fhir_render(jsonb, jsonb) IS
+    'A FHIR resource (json) from a template and a context object: placeholders, filters, constants, $each, $if, $map; nulls and empties left out';
+
+-- fhir_render_entries: the template rendered for each context, as Bundle
+-- entries [{"mode": mode, "resource": ...}] in order (no entry for a NULL
+-- context or one that renders nothing): a read's rows in one call, the
+-- template checked once.
+CREATE FUNCTION deling.fhir_render_entries(template jsonb, contexts jsonb[], mode text DEFAULT 'match') RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_fhir_render_entries' LANGUAGE C IMMUTABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.fhir_render_entries(jsonb, jsonb[], text) IS
+    'Bundle entries (json) of a template rendered for each context object';
