@@ -1,0 +1,211 @@
+-- FHIR output as json written once (issue 19): the FHIR constants, the JSON
+-- writer (its text is exactly jsonb::text of the same value), and the json
+-- renderers, which must give, byte for byte, what the 0.1.0 jsonb builders
+-- printed, on every row the suite has stored by now: switching a read to
+-- them changes no expected output.  A Bundle built from them goes to
+-- $DELING_FHIR_OUT for the FHIR R4 schema.
+\set VERBOSITY terse
+\i sql/include/fhir_dir.psql
+
+-- the constants: defined once in C, read by name; the table is in name
+-- order (looked up by bisection) and every name finds its value
+SELECT count(*) AS constants, bool_and(deling.fhir_constant(name) = value) AS every_name_found,
+       array_agg(name ORDER BY o) = array_agg(name ORDER BY name COLLATE "C") AS in_name_order,
+       count(DISTINCT split_part(name, '.', 1)) AS kinds
+FROM deling.fhir_constants() WITH ORDINALITY c(name, value, o);
+SELECT name, value FROM deling.fhir_constants() WHERE name LIKE 'system.%' ORDER BY name;
+SELECT deling_test.try($$SELECT deling.fhir_constant('system.nope')$$) AS unknown_constant;
+SELECT deling.fhir_constant(NULL) IS NULL AS null_for_null;
+-- what the SQL of 0.1.0 still spells is the same as the constants (until
+-- those functions read them): identity systems, the unit's profile
+SELECT (SELECT bool_and(deling.fhir_pid_identifier(p)->>'system' = deling.fhir_constant('system.' || deling.fnr_kind(p)))
+        FROM (SELECT pid AS p FROM deling.citizen) c) AS pid_systems_agree,
+       deling.fhir_unit('3203', NULL, 'x', NULL)->'meta'->'profile'->>0 = deling.fhir_constant('profile.no_basis_organization') AS unit_profile_agrees;
+
+-- the writer: any JSON as jsonb prints it, keys in jsonb's order (shorter
+-- first, then bytewise), a repeated key keeping its last value, escapes as
+-- escape_json, numbers as numeric_out
+SELECT j AS input, deling.json_canonical(j::json) AS written, deling.json_canonical(j::json)::text = j::jsonb::text AS same_as_jsonb
+FROM unnest(ARRAY[
+    '{"b":1,"a":2,"aa":3,"B":4,"é":5,"z":6,"a":7,"":8}',
+    '{"resourceType":"Observation","id":"x","code":{"text":"t"},"status":"final"}',
+    '{"a":{"y":1,"x":{"d":1,"c":2,"d":3}},"a":[3,{"k":1,"j":2}]}',
+    '[1, 2.50, -0, -0.0, 1e2, 1E+2, 1.5e-3, -2.5E1, 0.1e1, 100000000000000000000000000000000000.000]',
+    '["\u00e9\/", "\b\f\n\r\t", "\u0001\u001f\u007f", "q\"q", "\\", "\ud83d\ude00", "a\u2028b", ""]',
+    '{}', '[]', '[{}, [], [[]], {"a": {}}]', '"text"', '-12.5000', 'true', 'false', 'null',
+    '  { "spaced" :  [ 1 , 2 ] ,"x":null }  ']) j;
+-- the same on 1,500 random documents (every escape, number form, repeated
+-- and reordered key, nesting, spacing)
+CREATE FUNCTION pg_temp.rnd_key() RETURNS text LANGUAGE sql AS $$
+    SELECT (ARRAY['a', 'b', 'aa', 'ab', 'B', 'id', 'é', 'æøå', '', 'a"b', E'a\\b', E'tab\there', E'nl\n', 'x y',
+                  'resourceType', 'zz', 'Z', '€', E'\u0001c', '/'])[1 + floor(random() * 20)::int] $$;
+CREATE FUNCTION pg_temp.rnd_scalar() RETURNS text LANGUAGE sql AS $$
+    SELECT (ARRAY['0', '-0', '1', '-1', '1.50', '0.0', '-0.0', '1e2', '1E+2', '1.5e-3', '-2.5E1',
+                  '12345678901234567890.123456789', '0.000001', '1e-10', '-0.001', '7.0',
+                  '"plain"', '"\u00e9"', '"\/"', '"\b\f\n\r\t"', '"\u0001\u001f"', '"q\"q"', '"\\\\"', '"æøå €"',
+                  '"\ud83d\ude00"', '""', '"\u007f"', '"a\u2028b"', 'true', 'false', 'null'])[1 + floor(random() * 31)::int] $$;
+CREATE FUNCTION pg_temp.rnd_json(depth int) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+    r float := random();
+    s text;
+    sep text := (ARRAY[',', ' , ', E',\n  '])[1 + floor(random() * 3)::int];
+BEGIN
+    IF depth <= 0 OR r < 0.3 THEN
+        RETURN pg_temp.rnd_scalar();
+    ELSIF r < 0.65 THEN
+        SELECT '{' || coalesce(string_agg(to_json(pg_temp.rnd_key())::text || (ARRAY[':', ' : '])[1 + floor(random() * 2)::int]
+                                          || pg_temp.rnd_json(depth - 1), sep), '') || '}'
+        INTO s FROM generate_series(1, floor(random() * 6)::int);
+    ELSE
+        SELECT '[' || coalesce(string_agg(pg_temp.rnd_json(depth - 1), sep), '') || ']' INTO s FROM generate_series(1, floor(random() * 6)::int);
+    END IF;
+    RETURN s;
+END
+$$;
+SELECT setseed(0.19);
+SELECT count(*) AS documents, count(*) FILTER (WHERE deling.json_canonical(j)::text = j::jsonb::text) AS same_as_jsonb,
+       count(*) FILTER (WHERE j::text ~ '"([^"\\]|\\.)*"\s*:.*"\1"\s*:') > 0 AS some_with_repeated_keys
+FROM (SELECT pg_temp.rnd_json(5)::json AS j FROM generate_series(1, 1500)) x;
+-- what jsonb refuses the writer refuses too
+SELECT deling_test.try($$SELECT deling.json_canonical('"\u0000"')$$) AS nul_escape, deling_test.try($$SELECT '"\u0000"'::json::jsonb$$) AS jsonb_too;
+
+-- NEWS2: every stored measurement, with and without its vital signs, one
+-- at a time and all in one call, against deling.news2_fhir
+SELECT count(*) AS measurements,
+       count(*) FILTER (WHERE deling.news2_entries(ARRAY[m])::text = deling.news2_fhir(m)::json::text) AS same_with_vital_signs,
+       count(*) FILTER (WHERE deling.news2_entries(ARRAY[m], vital_signs => false)::text = deling.news2_fhir(m, false)::json::text) AS same_totals,
+       count(*) FILTER (WHERE deling.news2_entries(ARRAY[m])::jsonb = deling.news2_fhir(m)) AS same_as_jsonb,
+       count(DISTINCT m.pid) AS citizens, count(*) FILTER (WHERE m.oxygen_flow IS NOT NULL) AS with_flow,
+       count(*) FILTER (WHERE m.recorded_by IS NULL) AS without_performer, count(DISTINCT m.status) AS statuses
+FROM deling.news2_measurement m;
+SELECT deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m ORDER BY m.measured_at DESC, m.measurement_id))::text
+       = (SELECT jsonb_agg(e ORDER BY m.measured_at DESC, m.measurement_id, o)::json::text
+          FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(m)) WITH ORDINALITY x(e, o)) AS all_in_one_call,
+       deling.news2_entries('{}')::text AS no_rows;
+-- an H-nummer, a source system that is a URI, a Scale 2 and a flow on oxygen
+BEGIN;
+SELECT min(h) AS hnr FROM (SELECT deling_test.with_checks('015240' || n) AS h FROM generate_series(100, 200) n) x
+WHERE h IS NOT NULL AND deling.fnr_kind(h) = 'hnr' \gset
+INSERT INTO deling.citizen (kommune_nr, pid) VALUES ('3201', :'hnr');
+SELECT count(*) AS variants, count(*) FILTER (WHERE deling.news2_entries(ARRAY[v])::text = deling.news2_fhir(v)::json::text) AS same
+FROM deling.news2_measurement m,
+     LATERAL (VALUES (jsonb_populate_record(m, jsonb_build_object('pid', :'hnr'))),
+                     (jsonb_populate_record(m, '{"source_system": "urn:oid:2.16.578.1.12.4.1.2.110"}')),
+                     (jsonb_populate_record(m, '{"spo2_scale": 2, "on_oxygen": true, "oxygen_flow": 2.50}')),
+                     (jsonb_populate_record(m, '{"unit_orgnr": null, "unit_name": "Enhet \"Sentrum\" \\ Øst", "received_at": "infinity"}'))) x(v)
+WHERE m.kommune_nr = '3201';
+ROLLBACK;
+
+-- municipal services: every service alone, each citizen's in the order a
+-- read gives them, and all at once, against deling.municipal_services_entries;
+-- on other days (planned, on hold, finished) against deling.municipal_service_fhir
+SELECT count(*) AS services,
+       count(*) FILTER (WHERE deling.episode_of_care_entries(ARRAY[s])::text = deling.municipal_services_entries(ARRAY[s])::json::text) AS same,
+       count(*) FILTER (WHERE deling.episode_of_care_entries(ARRAY[s])::jsonb = deling.municipal_services_entries(ARRAY[s])) AS same_as_jsonb,
+       count(*) FILTER (WHERE s.stops <> '{}') AS with_stops, count(*) FILTER (WHERE s.stay_type IS NOT NULL) AS with_stay_type,
+       count(*) FILTER (WHERE s.unit_name IS NULL) AS without_unit_name
+FROM deling.municipal_service s;
+SELECT count(*) AS citizens, count(*) FILTER (WHERE deling.episode_of_care_entries(a)::text = deling.municipal_services_entries(a)::json::text) AS same
+FROM (SELECT array_agg(s ORDER BY s.period_start DESC, s.service_code, s.service_id) AS a FROM deling.municipal_service s GROUP BY s.pid) x;
+SELECT deling.episode_of_care_entries(a)::text = deling.municipal_services_entries(a)::json::text AS all_at_once, deling.episode_of_care_entries('{}')::text AS none
+FROM (SELECT array_agg(s ORDER BY s.kommune_nr, s.service_id) AS a FROM deling.municipal_service s) x;
+SELECT count(*) AS services_and_days, count(DISTINCT deling.municipal_service_fhir_status(s, d)) AS statuses,
+       count(*) FILTER (WHERE (deling.episode_of_care_entries(ARRAY[s], d)->0)::text
+                              = deling.municipal_service_fhir(s, deling.municipal_service_fhir_status(s, d), t.name, k.name)::json::text) AS same
+FROM deling.municipal_service s
+LEFT JOIN deling.service_type t ON t.code = s.service_code
+LEFT JOIN deling.kommune k ON k.kommune_nr = s.kommune_nr,
+     unnest(ARRAY[date '2019-06-01', '2026-03-03', '2026-10-03', '2026-11-20', current_date, current_date + 60, '2031-01-01']) d;
+-- a unit's Organization, every unit
+SELECT count(*) AS units,
+       count(*) FILTER (WHERE deling.fhir_unit_json(kommune_nr, unit_orgnr, unit_name, unit_phone)::text
+                              = deling.fhir_unit(kommune_nr, unit_orgnr, unit_name, unit_phone)::json::text) AS same,
+       deling.fhir_unit_json('9999', NULL, 'x', NULL) IS NULL AS none_outside_the_platform
+FROM (SELECT DISTINCT kommune_nr, unit_orgnr, unit_name, unit_phone FROM deling.municipal_service
+      UNION SELECT kommune_nr, orgnr, NULL, NULL FROM deling.kommune) u;
+
+-- the Patient: every citizen, from every kommune and from their own
+SELECT count(*) AS citizens,
+       count(*) FILTER (WHERE deling.fhir_patient_json(c.pid, k.all)::text = deling.fhir_patient(c.pid, k.all)::json::text) AS same,
+       count(*) FILTER (WHERE deling.fhir_patient_json(c.pid, ARRAY[c.kommune_nr::text])::text
+                              = deling.fhir_patient(c.pid, ARRAY[c.kommune_nr::text])::json::text) AS same_own_kommune,
+       count(*) FILTER (WHERE c.given_name IS NOT NULL) AS named, count(*) FILTER (WHERE c.birth_date IS NULL) AS birth_date_from_number
+FROM deling.citizen c, (SELECT array_agg(kommune_nr::text) AS all FROM deling.kommune) k;
+SELECT deling_test.try(format('SELECT deling.fhir_patient_json(%L, ARRAY[%L])', deling.synthetic_fnr('1901-01-01', 3), '1804')) AS not_a_citizen;
+
+-- the Bundle: searchset and collection, no outcome, withheld or opened,
+-- no links, none, one or two, with and without a total, parts with NULLs,
+-- and no entries at all;
+-- against deling.fhir_bundle and deling.fhir_bundle_parts (the Bundle's
+-- own id is random in both, so it is set aside)
+CREATE FUNCTION pg_temp.unid(t text) RETURNS text LANGUAGE sql AS $$
+    SELECT CASE WHEN t LIKE '{"id": "%' THEN overlay(t placing '<id>' from 9 for 36) END $$;
+WITH e AS (SELECT (SELECT jsonb_agg(x ORDER BY m.measurement_id, o) FROM deling.news2_measurement m,
+                   jsonb_array_elements(deling.news2_fhir(m)) WITH ORDINALITY AS y(x, o)) AS a,
+                  deling.municipal_services_entries(ARRAY(SELECT s FROM deling.municipal_service s ORDER BY s.service_id)) AS b,
+                  jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(
+                      (SELECT min(pid) FROM deling.citizen WHERE kommune_nr = '1804'), ARRAY['1804']))) AS c),
+     cases AS (SELECT t, o, l, CASE WHEN o IS NULL AND l IS NULL THEN NULL ELSE 7 END AS n FROM unnest(ARRAY['searchset', 'collection']) t,
+                             unnest(ARRAY[NULL, deling.sharing_outcome(true, false), deling.sharing_outcome(false, true)]) o,
+                             unnest(ARRAY[NULL, '[]', jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', 'a b+c', 'reason', 'økt puls'])),
+                                          jsonb_build_array(deling.fhir_link('self', 'x', ARRAY['pid', 'a']), deling.fhir_link('next', 'x', ARRAY['page', '1.2']))]) l)
+SELECT count(*) AS bundles,
+       count(*) FILTER (WHERE pg_temp.unid(deling.fhir_bundle_json(t, ARRAY[c::json, NULL, a::json, '[]', b::json], n, o, l)::text)
+                              = pg_temp.unid(deling.fhir_bundle(t, c || a || b, n, o, l)::json::text)) AS same_as_fhir_bundle,
+       count(*) FILTER (WHERE l IS NULL) AS without_links,
+       count(*) FILTER (WHERE l IS NULL AND pg_temp.unid(deling.fhir_bundle_json(t, ARRAY[c::json, NULL, a::json, b::json], n, o)::text)
+                              = pg_temp.unid(deling.fhir_bundle_parts(t, ARRAY[c, NULL, a, b], n, o)::json::text)) AS same_as_parts,
+       count(*) FILTER (WHERE pg_temp.unid(deling.fhir_bundle_json(t, ARRAY['[]'::json, NULL], n, o, l)::text)
+                              = pg_temp.unid(deling.fhir_bundle(t, '[]', n, o, l)::json::text)) AS same_when_empty,
+       count(*) FILTER (WHERE pg_temp.unid(deling.fhir_bundle_json(t, ARRAY[deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m ORDER BY m.measurement_id)),
+                                                                         deling.episode_of_care_entries(ARRAY(SELECT s FROM deling.municipal_service s ORDER BY s.service_id))],
+                                                                   n, o, l)::text)
+                              = pg_temp.unid(deling.fhir_bundle(t, a || b, n, o, l)::json::text)) AS same_from_the_renderers
+FROM e, cases;
+-- an entry is parsed, not trusted: spacing, key order, repeated keys, an
+-- entry's other keys and a mode that is not a string are as jsonb has them
+SELECT pg_temp.unid(deling.fhir_bundle_json('searchset', ARRAY[j::json], 1)::text) = pg_temp.unid(deling.fhir_bundle('searchset', j::jsonb, 1)::json::text) AS same,
+       deling_test.mask((deling.fhir_bundle_json('searchset', ARRAY[j::json], 1)::jsonb)->'entry') AS entries
+FROM unnest(ARRAY[
+    '[ {"resource" : {"resourceType":"Patient", "id" : "p1", "active": true}, "mode":"match" } ]',
+    '[{"mode": "match", "mode": "include", "resource": {"id": "p1", "id": "p2", "resourceType": "Patient"}, "x": [1, {"resource": 2}]}]',
+    '[{"mode": ["match"], "resource": {"resourceType": "Patient", "id": 5, "link": [{"id": "not this"}]}}]',
+    '[{"resource": {"resourceType": "Patient"}, "resource": {"resourceType": "Group", "id": "g"}}]']) j;
+-- fhir_entry_json: one resource as a part of one entry
+SELECT deling.fhir_entry_json('include', '{"resourceType": "Patient", "id": "p1"}') AS entry,
+       deling.fhir_entry_json(NULL, '{"id" : "p1"}') AS without_mode,
+       deling_test.try($$SELECT deling.fhir_entry_json('include', NULL)$$) AS without_resource;
+-- the Bundle's refusals (the same as fhir_bundle's, and for the outcome)
+SELECT v AS parts, deling_test.try(format('SELECT deling.fhir_bundle_json(%L, %L::json[], 1)', t, v)) AS result
+FROM (VALUES ('history', '{"[]"}'), ('collection', '{"{\"mode\": \"match\"}"}'), ('collection', '{"[{\"resource\": {}}, 1]"}'),
+             ('collection', '{"[{\"mode\": \"match\"}]"}'), ('collection', '{"[{\"resource\": [1]}]"}'),
+             ('collection', '{"[[]]"}'), ('collection', '{"5"}'), ('collection', '{{"[]"}, {"[]"}}')) x(t, v);
+SELECT deling_test.try($$SELECT deling.fhir_bundle_json('searchset', '{}', 0, NULL, '{"relation": "self"}')$$) AS links_not_an_array,
+       deling_test.try($$SELECT deling.fhir_bundle_json('searchset', '{}', 0, '[1]')$$) AS outcome_not_an_object,
+       deling_test.try($$SELECT deling.fhir_bundle_json(NULL, '{}', 0)$$) AS no_type;
+
+-- the renderers' own refusals
+SELECT deling_test.try($$SELECT deling.news2_entries(ARRAY[NULL]::deling.news2_measurement[])$$) AS null_row,
+       deling_test.try($$SELECT deling.news2_entries(ARRAY[ARRAY[m]]) FROM deling.news2_measurement m LIMIT 1$$) AS two_dimensions,
+       deling_test.try($$SELECT deling.news2_entries(ARRAY[ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL,
+           120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement])$$) AS no_pid;
+SELECT deling_test.try($$SELECT deling.episode_of_care_entries(ARRAY[NULL]::deling.municipal_service[])$$) AS null_service,
+       deling_test.try($$SELECT deling.episode_of_care_entries(ARRAY[jsonb_populate_record(s, '{"kommune_nr": "9999"}')])
+                         FROM deling.municipal_service s LIMIT 1$$) AS kommune_not_on_the_platform,
+       deling_test.try($$SELECT deling.episode_of_care_entries(ARRAY[jsonb_populate_record(s, '{"pid": null}')])
+                         FROM deling.municipal_service s LIMIT 1$$) AS no_pid,
+       deling_test.try($$SELECT deling.episode_of_care_entries(ARRAY[jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}')])
+                         FROM deling.municipal_service s LIMIT 1$$) AS bc_date;
+
+-- a read as it will be built: the Patient, then a citizen's NEWS2 and
+-- services in one collection; valid FHIR R4 (the fhir suite)
+SELECT pid AS many FROM deling.news2_measurement GROUP BY pid ORDER BY count(*) DESC, pid LIMIT 1 \gset
+SELECT deling.fhir_bundle_json('collection',
+           ARRAY[deling.fhir_entry_json('include', deling.fhir_patient_json(:'many', ARRAY(SELECT kommune_nr::text FROM deling.kommune))),
+                 deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m WHERE m.pid = :'many' ORDER BY m.measured_at DESC)),
+                 deling.episode_of_care_entries(ARRAY(SELECT s FROM deling.municipal_service s ORDER BY s.kommune_nr, s.source_system, s.source_id LIMIT 6))],
+           NULL, deling.sharing_outcome(true, false)) AS bundle \gset
+SELECT :'bundle'::json \g (format=unaligned tuples_only=on) :fhir_dir/fhir_json_bundle.json
+SELECT b->>'type' AS type, jsonb_array_length(b->'entry') AS entries, b->'meta'->'security'->0->>'code' AS security,
+       (SELECT count(*) FROM jsonb_array_elements(b->'entry') e WHERE e ? 'fullUrl') AS with_full_url
+FROM (SELECT :'bundle'::jsonb AS b) x;
