@@ -742,3 +742,15 @@ fw_reference(JsonWriter *w, const char *key, const char *uuid, const char *displ
 	jw_kv_string(w, "reference", ref);
 	jw_object_end(w);
 }
+
+PG_FUNCTION_INFO_V1(deling_fhir_source_system);
+
+/*
+ * fhir_source_system(source_system): the identifier system of a row's
+ * source id (fhir_source_system), for a template's context.
+ */
+Datum
+deling_fhir_source_system(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(fhir_source_system(text_to_cstring(PG_GETARG_TEXT_PP(0)))));
+}

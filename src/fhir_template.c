@@ -611,7 +611,7 @@ bad_value(Render *r, int sqlstate, JsonbValue *v, const char *what)
 					text ? "\"" : "", what)));
 }
 
-/* is s (len) an ISO date YYYY-MM-DD and nothing more? */
+/* is s (len) of the form YYYY-MM-DD and nothing more? */
 static bool
 looks_like_date(const char *s, int len)
 {
@@ -621,6 +621,28 @@ looks_like_date(const char *s, int len)
 		if (i == 4 || i == 7 ? s[i] != '-' : (s[i] < '0' || s[i] > '9'))
 			return false;
 	return true;
+}
+
+/* the number of n digits at s */
+static int
+number_at(const char *s, int n)
+{
+	int			v = 0;
+
+	for (int i = 0; i < n; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
+
+/* is the YYYY-MM-DD at s a day of the calendar (years 1-9999)? */
+static bool
+calendar_day(const char *s)
+{
+	int			y = number_at(s, 4),
+				m = number_at(s + 5, 2),
+				d = number_at(s + 8, 2);
+
+	return y >= 1 && m >= 1 && m <= 12 && d >= 1 && d <= day_tab[isleap(y) ? 1 : 0][m - 1];
 }
 
 /* is s a JSON-style number ([+-]digits[.digits][e[+-]digits]) and nothing more? */
@@ -675,12 +697,12 @@ iso_datetime(const char *s, int len, bool *offset)
 {
 	int			i = 16;
 
-	if (len < 16 || !looks_like_date(s, 10) || (s[10] != 'T' && s[10] != ' ') ||
-		!digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2))
+	if (len < 16 || !looks_like_date(s, 10) || !calendar_day(s) || (s[10] != 'T' && s[10] != ' ') ||
+		!digits(s + 11, 2) || s[13] != ':' || !digits(s + 14, 2) || number_at(s + 11, 2) > 23 || number_at(s + 14, 2) > 59)
 		return false;
 	if (i < len && s[i] == ':')
 	{
-		if (i + 3 > len || !digits(s + i + 1, 2))
+		if (i + 3 > len || !digits(s + i + 1, 2) || number_at(s + i + 1, 2) > 59)
 			return false;
 		i += 3;
 		if (i < len && s[i] == '.')
@@ -700,14 +722,14 @@ iso_datetime(const char *s, int len, bool *offset)
 	if (s[i] != '+' && s[i] != '-')
 		return false;
 	i++;
-	if (i + 2 > len || !digits(s + i, 2))
+	if (i + 2 > len || !digits(s + i, 2) || number_at(s + i, 2) > 15)
 		return false;
 	i += 2;
 	if (i == len)
 		return true;
 	if (s[i] == ':')
 		i++;
-	return i + 2 == len && digits(s + i, 2);
+	return i + 2 == len && digits(s + i, 2) && number_at(s + i, 2) <= 59;
 }
 
 /* the instant a date-and-time string names: with an offset as given, else Norwegian time */
@@ -731,18 +753,13 @@ parse_instant(Render *r, JsonbValue *v)
 	return DatumGetTimestampTz(d);
 }
 
-/* a date string checked as a date: its FHIR form */
+/* a YYYY-MM-DD string checked as a day of the calendar: its FHIR form (itself) */
 static char *
 parse_date(Render *r, JsonbValue *v)
 {
-	char	   *s = pnstrdup(v->val.string.val, v->val.string.len);
-	DateADT		d = DatumGetDateADT(DirectFunctionCall1(date_in, CStringGetDatum(s)));
-	char	   *out = palloc(11);
-
-	if (!fhir_date_str(d, out))
+	if (!calendar_day(v->val.string.val))
 		bad_value(r, ERRCODE_INVALID_DATETIME_FORMAT, v, "a date");
-	pfree(s);
-	return out;
+	return pnstrdup(v->val.string.val, 10);
 }
 
 /*

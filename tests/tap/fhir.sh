@@ -11,7 +11,7 @@ expected=(news2_observations.json news2_max1.json news2_page2.json news2_empty.j
           municipal_services_history.json legevakt_summary.json blocked_services.json emergency_services.json
           blocked_news2.json my_access_log.json access_log_export.json
           pgrst_news2_observations.json pgrst_municipal_services.json pgrst_legevakt_summary.json
-          pgrst_my_access_log.json fhir_json_bundle.json)
+          pgrst_my_access_log.json fhir_json_bundle.json template_condition.json template_careplan.json)
 n=0
 for f in "${expected[@]}" $(cd "$out" && ls *.json 2>/dev/null | grep -vxF "$(printf '%s\n' "${expected[@]}")"); do
   n=$((n + 1))

@@ -23,6 +23,17 @@ CREATE FUNCTION deling.fhir_constants(OUT name text, OUT value text) RETURNS SET
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.fhir_constants() IS 'Every FHIR constant of deling.fhir_constant, by name';
 
+-- fhir_source_system: the identifier system of a row's source id, as the
+-- renderers write it: a source system that is an absolute URI (urn:oid:,
+-- urn:uuid:, http://, https://) as the sender wrote it, another name the
+-- platform's NamingSystem (fhir_constant('system.source') || name).  For
+-- the context of a template.
+CREATE FUNCTION deling.fhir_source_system(source_system text) RETURNS text
+    AS 'MODULE_PATHNAME', 'deling_fhir_source_system' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.fhir_source_system(text) IS
+    'The FHIR identifier system of a source system''s ids: an absolute URI as sent, else the platform''s NamingSystem';
+
 -- json_canonical: any JSON text as the JSON writer writes it, which is as
 -- jsonb prints it (j::jsonb::text, without building the jsonb): one parse,
 -- keys in jsonb's order, a repeated key keeping its last value.
