@@ -109,6 +109,52 @@ SELECT deling.fhir_bundle_parts('collection', ARRAY['[]', '[2]']::jsonb[], NULL)
 
 SELECT deling.fhir_bundle_parts('collection', ARRAY[['[]'], ['[]']]::jsonb[], NULL);
 
+SELECT deling.fhir_constant('system.fnr') AS fnr_system, (SELECT count(*) FROM deling.fhir_constants()) AS constant_count, deling.fhir_source_system('gerica') AS source_system;
+
+SELECT deling.fhir_constant('system.nope');
+
+SELECT deling.json_canonical('{"b": [1, 2.50, -0, 1e2, "\u00e9\n\u0001"], "a": {"y": null, "x": true, "y": [{}]}, "b": false}') AS canonical;
+
+SELECT deling.json_canonical('"\u0000"');
+
+SELECT length(deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m))::text) > 0 AS news2_entries_written, length(deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m), false)::text) > 0 AS news2_totals_written, deling.news2_entries('{}') AS no_news2_entries;
+
+SELECT deling.news2_entries(ARRAY[NULL]::deling.news2_measurement[]);
+
+SELECT deling.news2_entries(ARRAY[ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL, 120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement]);
+
+SELECT deling.fhir_patient_json(pid, ARRAY['1804']) IS NOT NULL AS patient_written FROM deling.citizen LIMIT 1;
+
+SELECT deling.fhir_patient_json(deling.synthetic_fnr('1901-01-01', 3), ARRAY['1804']);
+
+SELECT length(deling.fhir_bundle_json(t, ARRAY[deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m)), NULL, deling.fhir_entry_json('include', deling.fhir_patient_json((SELECT min(pid) FROM deling.citizen), ARRAY['1804']))], 16, o, l)::text) > 0 AS json_bundle_written FROM unnest(ARRAY['searchset', 'collection']) t, unnest(ARRAY[NULL, deling.sharing_outcome(true, false), deling.sharing_outcome(false, true)]) o, unnest(ARRAY[NULL, jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', 'a b']))]) l;
+
+SELECT deling.fhir_bundle_json('searchset', ARRAY['[ {"resource" : {"id": "p1", "id": 2, "x": [1, {"id": "y"}]}, "mode": "match", "mode": ["m"], "z": {"resource": 1}}, {"resource": {"resourceType": "Patient"}}]']::json[], 2, NULL, '[]') AS json_bundle_parsed;
+
+SELECT deling.fhir_bundle_json('collection', ARRAY['[{"resource": {}}, [1]]']::json[], NULL);
+
+SELECT deling.fhir_bundle_json('collection', ARRAY['{"resource": {}}']::json[], NULL);
+
+SELECT deling.fhir_bundle_json('collection', ARRAY['[{"resource": "p"}]']::json[], NULL);
+
+SELECT deling.fhir_bundle_json('collection', '{}', NULL, '[1]');
+
+SELECT deling.fhir_entry_json('include', NULL);
+
+SELECT deling.fhir_render('{"resourceType": "Condition", "id": "{{id}}", "subject": {"reference": "urn:uuid:{{pid}}", "display": "{{missing}}"}, "note": [{"text": "{{note}}"}], "onsetDateTime": "{{onset|datetime}}", "recordedDate": "{{rec|date}}", "x": {"y": null}, "code": {"coding": [{"\$each": "codes", "\$as": "c", "\$template": {"code": "{{c.code}}", "system": "{{const:codesystem.icpc2}}"}}], "text": "{{c}} {{id}}"}, "n": "{{n|integer}}", "d": "{{n|decimal}}", "s": "{{n|string}}", "status": {"\$map": "st", "\$cases": {"a": "active", "b": "inactive"}, "\$default": "unknown"}, "iff": {"\$if": "flag", "\$then": "yes", "\$else": "{{ctx}}"}}', '{"id": "c1", "pid": "p1", "note": null, "onset": "2026-03-29T02:30:00", "rec": "2026-11-20T23:30:00Z", "codes": [{"code": "K86"}, {"code": null}, {"code": "T90"}], "n": 7.0, "st": "b", "flag": false, "ctx": {"a": [null, "", {"b": {}}], "c": 1}}') AS rendered;
+
+SELECT deling.fhir_render('{"a": "{{x|upper}}"}', '{}');
+
+SELECT deling.fhir_render('[{"\$each": "v", "\$as": "e", "\$template": {"\$if": "e", "\$then": {"\$each": "e", "\$as": "f", "\$template": 1}}}]', '{}');
+
+SELECT deling.fhir_render('"{{v|integer}}"', '{"v": 7.5}');
+
+SELECT deling.fhir_render('"{{v|datetime}}"', '{"v": "2026-02-29T08:00"}');
+
+SELECT deling.fhir_render_entries('{"resourceType": "Basic", "id": "{{id}}", "l": [{"\$each": "l", "\$as": "x", "\$template": "{{x.y}}"}]}', ARRAY['{"id": "a", "l": [{"y": 1}, {"y": 2}]}', NULL, '{"x": 1}', '{"id": "b"}']::jsonb[]) AS rendered_entries;
+
+SELECT deling.fhir_render_entries('{"id": "{{id}}"}', ARRAY['{}', '5']::jsonb[]);
+
 SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL, 120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement);
 
 SELECT encode(deling.sha256(convert_to(repeat('deling', n), 'UTF8')), 'hex') FROM generate_series(0, 50, 7) n;
@@ -158,6 +204,16 @@ SELECT deling.municipal_service_fhir(s, NULL, NULL, NULL) FROM deling.municipal_
 SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
 
 SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"pid": null}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+
+SELECT length(deling.episode_of_care_entries(ARRAY(SELECT s FROM deling.municipal_service s))::text) > 0 AS episodes_written, length(deling.episode_of_care_entries(ARRAY(SELECT s FROM deling.municipal_service s), '2026-03-02')::text) > 0 AS episodes_on_a_day, deling.episode_of_care_entries('{}') AS no_episodes;
+
+SELECT deling.episode_of_care_entries(ARRAY[jsonb_populate_record(s, '{"kommune_nr": "9999"}')]) FROM deling.municipal_service s LIMIT 1;
+
+SELECT deling.episode_of_care_entries(ARRAY[jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}')]) FROM deling.municipal_service s LIMIT 1;
+
+SELECT deling.episode_of_care_entries(ARRAY[NULL]::deling.municipal_service[]);
+
+SELECT deling.fhir_unit_json('1804', '972418013', 'Hjemmetjenesten', '+47 75 55 50 00') IS NOT NULL AS unit_written, deling.fhir_unit_json('9999', NULL, NULL, NULL) IS NULL AS no_unit;
 
 SELECT kpr.validate_xpr_ipl(m) FROM unnest(ARRAY['<Melding xmlns="http://www.npr.no/xmlstds/56_0_0_ipl" versjon="56.0.0"/>', '<x/>', '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>']) m;
 
@@ -214,6 +270,20 @@ check "the Bundle assembler refused a bad type and links that are not an array" 
 check "the Bundle assembler from parts refused a bad entry and a 2-D array" \
   sh -c "grep -q 'Bundle entry 1 is not an object' '$dir/out.log' && grep -q 'must be a one-dimensional array' '$dir/out.log'"
 check "the NEWS2 renderer refused a row without its pid" grep -q 'lacks a required field' "$dir/out.log"
+check "the JSON writer, the constants and the json renderers ran and refused bad input" \
+  sh -c "grep -q 'fnr_system = \"urn:oid:2.16.578.1.12.4.1.4.1\"' '$dir/out.log' && grep -q 'unknown FHIR constant \"system.nope\"' '$dir/out.log' &&
+         grep -q 'canonical = .*\"a\": {\"x\": true, \"y\": \[{}\]}' '$dir/out.log' && grep -q 'unsupported Unicode escape sequence' '$dir/out.log' &&
+         grep -q 'news2_entries_written = \"t\"' '$dir/out.log' && grep -q 'NEWS2 row 1 is NULL' '$dir/out.log' &&
+         grep -q 'patient_written = \"t\"' '$dir/out.log' && grep -q 'json_bundle_written = \"t\"' '$dir/out.log' &&
+         grep -q 'json_bundle_parsed = .*\"entry\": \[{\"resource\": {\"x\": \[1, {\"id\": \"y\"}\], \"id\": 2}}' '$dir/out.log' && grep -q 'Bundle entry 2 is not an object' '$dir/out.log' &&
+         grep -q 'the OperationOutcome of a Bundle must be a JSON object' '$dir/out.log' && grep -q 'an entry needs a resource' '$dir/out.log' &&
+         grep -q 'episodes_written = \"t\"' '$dir/out.log' && grep -q 'which is not on the platform' '$dir/out.log' &&
+         grep -q 'service 1 is NULL' '$dir/out.log' && grep -q 'unit_written = \"t\"' '$dir/out.log'"
+check "the template engine rendered and refused a malformed template and data its filters cannot take" \
+  sh -c "grep -q 'rendered = .*\"onsetDateTime\": \"2026-03-29T03:30:00+02:00\"' '$dir/out.log' &&
+         grep -q 'unknown filter \"upper\"' '$dir/out.log' && grep -q 'is only allowed as an element of an array' '$dir/out.log' &&
+         grep -q '\"7.5\" is not an integer' '$dir/out.log' && grep -q 'is not an ISO 8601 date and time' '$dir/out.log' &&
+         grep -q 'rendered_entries = .*\"id\": \"b\"' '$dir/out.log' && grep -q 'the context of a template must be a JSON object' '$dir/out.log'"
 check "SHA-256 ran" grep -q 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' "$dir/out.log"
 check "the access-log emitter wrote entries and refused malformed ones" \
   sh -c "grep -q 'emitted = \"t\"' '$dir/out.log' && grep -q 'access-log entry refused: \"kommuner\"' '$dir/out.log'"
