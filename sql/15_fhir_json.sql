@@ -160,7 +160,9 @@ SELECT count(*) AS bundles,
        count(*) FILTER (WHERE pg_temp.unid(deling.fhir_bundle_json(t, ARRAY[deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m ORDER BY m.measurement_id)),
                                                                          deling.episode_of_care_entries(ARRAY(SELECT s FROM deling.municipal_service s ORDER BY s.service_id))],
                                                                    n, o, l)::text)
-                              = pg_temp.unid(deling.fhir_bundle(t, a || b, n, o, l)::json::text)) AS same_from_the_renderers
+                              = pg_temp.unid(deling.fhir_bundle(t, a || b, n, o, l)::json::text)) AS same_from_the_renderers,
+       count(*) FILTER (WHERE t = 'searchset' AND pg_temp.unid(deling.fhir_searchset_json(a::json, c::json, n, o, l)::text)
+                              = pg_temp.unid(deling.fhir_bundle(t, a || c, n, o, l)::json::text)) AS same_as_searchset_json
 FROM e, cases;
 -- an entry is parsed, not trusted: spacing, key order, repeated keys, an
 -- entry's other keys and a mode that is not a string are as jsonb has them
@@ -180,6 +182,8 @@ SELECT v AS parts, deling_test.try(format('SELECT deling.fhir_bundle_json(%L, %L
 FROM (VALUES ('history', '{"[]"}'), ('collection', '{"{\"mode\": \"match\"}"}'), ('collection', '{"[{\"resource\": {}}, 1]"}'),
              ('collection', '{"[{\"mode\": \"match\"}]"}'), ('collection', '{"[{\"resource\": [1]}]"}'),
              ('collection', '{"[[]]"}'), ('collection', '{"5"}'), ('collection', '{{"[]"}, {"[]"}}')) x(t, v);
+SELECT deling.fhir_searchset_json(NULL, NULL, 0)::jsonb - 'id' - 'meta' - 'timestamp' AS empty_searchset,
+       deling_test.try($$SELECT deling.fhir_searchset_json('[1]', NULL, 1)$$) AS searchset_entry_not_an_object;
 SELECT deling_test.try($$SELECT deling.fhir_bundle_json('searchset', '{}', 0, NULL, '{"relation": "self"}')$$) AS links_not_an_array,
        deling_test.try($$SELECT deling.fhir_bundle_json('searchset', '{}', 0, '[1]')$$) AS outcome_not_an_object,
        deling_test.try($$SELECT deling.fhir_bundle_json(NULL, '{}', 0)$$) AS no_type;

@@ -276,14 +276,11 @@ outcome_suppressed(Jsonb *outcome)
 		strncmp(code.val.string.val, "suppressed", 10) == 0;
 }
 
-PG_FUNCTION_INFO_V1(deling_fhir_bundle_json);
-
 /*
- * fhir_bundle_json(type, parts json[], matches, outcome jsonb, links jsonb):
- * a Bundle (searchset with the total of matches when given, or collection)
- * of the entries of the parts, in order, each part a JSON array of
- * {"mode", "resource"} (a NULL part is empty); each entry gets fullUrl
- * urn:uuid:<resource id> and, in a searchset, search.mode.  An
+ * build_bundle: a Bundle (searchset with the total of matches when given,
+ * or collection) of the entries of the parts, in order, each part a JSON
+ * array of {"mode", "resource"} (a NULL part is empty); each entry gets
+ * fullUrl urn:uuid:<resource id> and, in a searchset, search.mode.  An
  * OperationOutcome about withheld or emergency-opened information becomes
  * the last entry (mode outcome), and withheld information also marks the
  * Bundle REDACTED; links (a JSON array of {relation, url}) become
@@ -291,38 +288,22 @@ PG_FUNCTION_INFO_V1(deling_fhir_bundle_json);
  * empty arrays).  The text is deling.fhir_bundle_parts's (and with links
  * deling.fhir_bundle's) jsonb printed, byte for byte.
  */
-Datum
-deling_fhir_bundle_json(PG_FUNCTION_ARGS)
+static text *
+build_bundle(text *type_text, text **parts, int nparts, bool has_matches, int32 matches,
+			 Jsonb *outcome, Jsonb *links)
 {
-	char	   *type;
-	bool		searchset;
-	ArrayType  *array;
-	Datum	   *parts;
-	bool	   *nulls;
-	int			nparts;
-	Jsonb	   *outcome = PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3);
-	Jsonb	   *links = PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4);
+	char	   *type = text_to_cstring(type_text);
+	bool		searchset = strcmp(type, "searchset") == 0;
 	StringInfoData stamp;
 	JsonWriter *w;
 	JwMark		before_entries;
 	EntryParse	p = {0};
+	Size		size = 1024;
 
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("a Bundle needs a type and its entries")));
-	type = text_to_cstring(PG_GETARG_TEXT_PP(0));
-	searchset = strcmp(type, "searchset") == 0;
 	if (!searchset && strcmp(type, "collection") != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("Bundle type \"%s\" is not searchset or collection", type)));
-	array = PG_GETARG_ARRAYTYPE_P(1);
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("the parts of a Bundle must be a one-dimensional array")));
-	deconstruct_array(array, JSONOID, -1, false, TYPALIGN_INT, &parts, &nulls, &nparts);
 	if (links != NULL && (!JB_ROOT_IS_ARRAY(links) || JB_ROOT_IS_SCALAR(links)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -334,8 +315,22 @@ deling_fhir_bundle_json(PG_FUNCTION_ARGS)
 	initStringInfo(&stamp);
 	fhir_datetime_append(&stamp, GetCurrentTransactionStartTimestamp());
 
+	/*
+	 * Room for the whole Bundle at once: the entries as given and a tenth for
+	 * what each gets (fullUrl, search), so that the largest read is not
+	 * copied while it is written.
+	 */
+	for (int i = 0; i < nparts; i++)
+		if (parts[i])
+			size += VARSIZE_ANY_EXHDR(parts[i]) + VARSIZE_ANY_EXHDR(parts[i]) / 10;
+	if (outcome)
+		size += 2 * VARSIZE(outcome);
+	if (links)
+		size += 2 * VARSIZE(links);
+
 	/* the members in jsonb's order: id, link, meta, type, entry, total, timestamp, resourceType */
 	w = jw_create();
+	jw_reserve(w, size);
 	jw_object_begin(w);
 	jw_kv_string(w, "id", fhir_uuid_str(DirectFunctionCall1(gen_random_uuid, (Datum) 0)));
 	if (links != NULL && JB_ROOT_COUNT(links) > 0)
@@ -362,8 +357,8 @@ deling_fhir_bundle_json(PG_FUNCTION_ARGS)
 	p.w = w;
 	p.searchset = searchset;
 	for (int i = 0; i < nparts; i++)
-		if (!nulls[i])
-			parse_part(&p, DatumGetTextPP(parts[i]));
+		if (parts[i])
+			parse_part(&p, parts[i]);
 	if (outcome != NULL)
 	{
 		JsonbValue	id;
@@ -389,12 +384,68 @@ deling_fhir_bundle_json(PG_FUNCTION_ARGS)
 	if (p.entries == 0 && outcome == NULL)
 		jw_rollback(w, before_entries);
 
-	if (searchset && !PG_ARGISNULL(2))
-		jw_kv_int(w, "total", PG_GETARG_INT32(2));
+	if (searchset && has_matches)
+		jw_kv_int(w, "total", matches);
 	jw_kv_string(w, "timestamp", stamp.data);
 	jw_kv_string(w, "resourceType", "Bundle");
 	jw_object_end(w);
-	PG_RETURN_TEXT_P(jw_finish(w));
+	return jw_finish(w);
+}
+
+PG_FUNCTION_INFO_V1(deling_fhir_bundle_json);
+
+/*
+ * fhir_bundle_json(type, parts json[], matches, outcome jsonb, links jsonb):
+ * the Bundle of any number of parts (build_bundle).
+ */
+Datum
+deling_fhir_bundle_json(PG_FUNCTION_ARGS)
+{
+	ArrayType  *array;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nparts;
+	text	  **parts;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a Bundle needs a type and its entries")));
+	array = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("the parts of a Bundle must be a one-dimensional array")));
+	deconstruct_array(array, JSONOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nparts);
+	parts = palloc(sizeof(text *) * Max(nparts, 1));
+	for (int i = 0; i < nparts; i++)
+		parts[i] = nulls[i] ? NULL : DatumGetTextPP(elems[i]);
+	PG_RETURN_TEXT_P(build_bundle(PG_GETARG_TEXT_PP(0), parts, nparts, !PG_ARGISNULL(2),
+								  PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
+								  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
+								  PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4)));
+}
+
+PG_FUNCTION_INFO_V1(deling_fhir_searchset_json);
+
+/*
+ * fhir_searchset_json(entries json, include json, matches, outcome, links):
+ * a read's searchset Bundle from its entries and what it includes (the
+ * Patient), each a part as in fhir_bundle_json; its own arguments, not an
+ * array, so the entries are not copied into one (the largest read's are
+ * ten megabytes).
+ */
+Datum
+deling_fhir_searchset_json(PG_FUNCTION_ARGS)
+{
+	text	   *parts[2];
+
+	parts[0] = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
+	parts[1] = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
+	PG_RETURN_TEXT_P(build_bundle(cstring_to_text("searchset"), parts, 2, !PG_ARGISNULL(2),
+								  PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
+								  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
+								  PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4)));
 }
 
 PG_FUNCTION_INFO_V1(deling_fhir_entry_json);

@@ -81,6 +81,18 @@ jw_create(void)
 	return w;
 }
 
+/*
+ * jw_reserve: room for about this much output at once, so that a large
+ * output is not copied as its buffer doubles (a copy is a moment with both
+ * in memory); what is never written is never touched.  At most 512 MB is
+ * reserved ahead; beyond that the buffer grows as it is written.
+ */
+void
+jw_reserve(JsonWriter *w, Size bytes)
+{
+	enlargeStringInfo(&w->buf, (int) Min(bytes, (Size) 512 * 1024 * 1024));
+}
+
 /* jw_free: the writer's memory, output included (after an error path) */
 void
 jw_free(JsonWriter *w)

@@ -34,6 +34,7 @@ typedef struct JwMark
 } JwMark;
 
 extern JsonWriter *jw_create(void);
+extern void jw_reserve(JsonWriter *w, Size bytes);
 extern void jw_free(JsonWriter *w);
 
 /* containers */

@@ -1,7 +1,9 @@
 -- FHIR rendering: Bundles per second for the two sharing services' reads,
 -- rendering only (no gate, no log): a Bodø citizen's current services
 -- (EpisodeOfCare + Organizations + Patient) and latest five NEWS2
--- (8 Observations each + Patient), as searchset Bundles.
+-- (8 Observations each + Patient), as searchset Bundles, with the SQL
+-- builders of before, the jsonb C builders, and the json renderers that
+-- write each Bundle once (json_writer.c), which must give the same text.
 -- psql -v bundles=N -f tests/bench/fhir.sql (as the DBA, after setup.sql)
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;
@@ -228,6 +230,29 @@ BEGIN
     IF bad > 0 OR seen = 0 THEN
         RAISE EXCEPTION 'BENCH FAILED: the C and SQL EpisodeOfCare builders differ on % of % services', bad, seen;
     END IF;
+    -- the json renderers give, byte for byte, the jsonb builders' text: every
+    -- measurement (with and without its vital signs), every citizen's
+    -- services in a read's order, every Patient, of the same 2,000 citizens
+    SELECT count(*) FILTER (WHERE deling.news2_entries(ARRAY[m])::text IS DISTINCT FROM deling.news2_fhir(m)::json::text
+                               OR deling.news2_entries(ARRAY[m], false)::text IS DISTINCT FROM deling.news2_fhir(m, false)::json::text),
+           count(*)
+    INTO bad, seen
+    FROM deling.news2_measurement m
+    WHERE m.kommune_nr = '1804' AND m.pid IN (SELECT pid FROM bench.lookup WHERE kommune_nr = '1804' ORDER BY n LIMIT 2000);
+    IF bad > 0 OR seen = 0 THEN
+        RAISE EXCEPTION 'BENCH FAILED: the json and jsonb NEWS2 renderers differ on % of % measurements', bad, seen;
+    END IF;
+    SELECT count(*) FILTER (WHERE deling.episode_of_care_entries(a)::text IS DISTINCT FROM deling.municipal_services_entries(a)::json::text
+                               OR deling.fhir_patient_json(pid, ARRAY['1804'])::text IS DISTINCT FROM deling.fhir_patient(pid, ARRAY['1804'])::json::text),
+           count(*)
+    INTO bad, seen
+    FROM (SELECT s.pid, array_agg(s ORDER BY s.period_start DESC, s.service_code, s.service_id) AS a
+          FROM deling.municipal_service s
+          WHERE s.kommune_nr = '1804' AND s.pid IN (SELECT pid FROM bench.lookup WHERE kommune_nr = '1804' ORDER BY n LIMIT 2000)
+          GROUP BY s.pid) x;
+    IF bad > 0 OR seen = 0 THEN
+        RAISE EXCEPTION 'BENCH FAILED: the json and jsonb services or Patient renderers differ for % of % citizens', bad, seen;
+    END IF;
     IF EXISTS (SELECT FROM generate_series(timestamptz '2026-01-01', '2027-01-01', interval '7 hours 13 minutes') t
                WHERE deling.fhir_datetime(t) IS DISTINCT FROM bench.fhir_datetime_sql(t)) THEN
         RAISE EXCEPTION 'BENCH FAILED: the C and SQL fhir_datetime differ';
@@ -235,20 +260,37 @@ BEGIN
 END
 $$;
 
--- render(kind, n): n Bundles of deterministic Bodø citizens; the resources rendered
-CREATE FUNCTION bench.render(kind text, n integer) RETURNS bigint LANGUAGE plpgsql AS $$
+-- render(kind, n, count): n Bundles of deterministic Bodø citizens; the
+-- resources rendered (counted only when asked: the timed runs do not count)
+CREATE FUNCTION bench.render(kind text, n integer, count boolean DEFAULT true) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     lo bigint;
     hi bigint;
     p text;
     k text[] := ARRAY['1804'];
     b jsonb;
+    j json;
+    rows deling.news2_measurement[];
     resources bigint := 0;
 BEGIN
     SELECT min(l.n), max(l.n) INTO lo, hi FROM bench.lookup l WHERE l.kommune_nr = '1804';
     FOR i IN 1..n LOOP
         SELECT l.pid INTO p FROM bench.lookup l WHERE l.n = lo + (i::bigint * 7919) % (hi - lo + 1);
-        IF kind IN ('news2', 'news2-sql') THEN
+        IF kind = 'news2-json' THEN
+            rows := ARRAY(SELECT m FROM deling.news2_rows(p, k, NULL, 5) m);
+            j := deling.fhir_searchset_json(deling.news2_entries(rows), deling.fhir_entry_json('include', deling.fhir_patient_json(p, k)), 5);
+            IF count THEN
+                resources := resources + json_array_length(j->'entry');
+            END IF;
+            CONTINUE;
+        ELSIF kind = 'services-json' THEN
+            j := deling.fhir_searchset_json(deling.episode_of_care_entries((deling.municipal_services_of(p, k, 'TREAT', false)).services),
+                     deling.fhir_entry_json('include', deling.fhir_patient_json(p, k)), 1);
+            IF count THEN
+                resources := resources + json_array_length(j->'entry');
+            END IF;
+            CONTINUE;
+        ELSIF kind IN ('news2', 'news2-sql') THEN
             b := deling.fhir_bundle('searchset',
                      (SELECT coalesce(jsonb_agg(e ORDER BY m.measured_at DESC, m.measurement_id, o), '[]')
                       FROM deling.news2_rows(p, k, NULL, 5) m,
@@ -261,23 +303,28 @@ BEGIN
                           ELSE bench.municipal_services_entries_sql((deling.municipal_services_of(p, k, 'TREAT', false)).services) END
                      || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(p, k))), 1);
         END IF;
-        resources := resources + jsonb_array_length(b->'entry');
+        IF count THEN
+            resources := resources + jsonb_array_length(b->'entry');
+        END IF;
     END LOOP;
     RETURN resources;
 END
 $$;
 
-SELECT bench.render('news2', 10) > 0 AND bench.render('services', 10) > 0 AS renders \gset
+SELECT bench.render('news2', 10) > 0 AND bench.render('services', 10) > 0
+       AND bench.render('news2-json', 10) = bench.render('news2', 10) AND bench.render('services-json', 10) = bench.render('services', 10) AS renders \gset
 \if :renders
 \else
 SELECT bench.fail('nothing rendered');
 \endif
 SELECT bench.render('news2', :bundles) / :bundles::numeric AS news2_resources,
        bench.render('services', :bundles) / :bundles::numeric AS services_resources \gset
-SELECT bench.per_call_us(format('SELECT bench.render(%L, %s)', 'news2', :bundles), 1) / :bundles AS news2_us,
-       bench.per_call_us(format('SELECT bench.render(%L, %s)', 'news2-sql', :bundles), 1) / :bundles AS news2_sql_us,
-       bench.per_call_us(format('SELECT bench.render(%L, %s)', 'services', :bundles), 1) / :bundles AS services_us,
-       bench.per_call_us(format('SELECT bench.render(%L, %s)', 'services-sql', :bundles), 1) / :bundles AS services_sql_us \gset
+SELECT bench.per_call_us(format('SELECT bench.render(%L, %s, false)', 'news2', :bundles), 1) / :bundles AS news2_us,
+       bench.per_call_us(format('SELECT bench.render(%L, %s, false)', 'news2-sql', :bundles), 1) / :bundles AS news2_sql_us,
+       bench.per_call_us(format('SELECT bench.render(%L, %s, false)', 'services', :bundles), 1) / :bundles AS services_us,
+       bench.per_call_us(format('SELECT bench.render(%L, %s, false)', 'services-sql', :bundles), 1) / :bundles AS services_sql_us,
+       bench.per_call_us(format('SELECT bench.render(%L, %s, false)', 'news2-json', :bundles), 1) / :bundles AS news2_json_us,
+       bench.per_call_us(format('SELECT bench.render(%L, %s, false)', 'services-json', :bundles), 1) / :bundles AS services_json_us \gset
 INSERT INTO bench.result (area, measure, value, unit, baseline, ratio) VALUES
     ('FHIR rendering', format('NEWS2 searchset Bundle, latest 5 (%s resources on average), SQL builder (before)', round(:news2_resources, 1)),
      round(1e6 / :news2_sql_us), 'Bundles/s', NULL, NULL),
@@ -286,4 +333,8 @@ INSERT INTO bench.result (area, measure, value, unit, baseline, ratio) VALUES
     ('FHIR rendering', format('services searchset Bundle (%s resources on average), SQL builder (before)', round(:services_resources, 1)),
      round(1e6 / :services_sql_us), 'Bundles/s', NULL, NULL),
     ('FHIR rendering', 'the same Bundle, C builder (deling.municipal_service_fhir)', round(1e6 / :services_us), 'Bundles/s',
-     'SQL builder', round(:services_sql_us / :services_us, 2));
+     'SQL builder', round(:services_sql_us / :services_us, 2)),
+    ('FHIR rendering', 'the NEWS2 Bundle, json renderers (deling.news2_entries, deling.fhir_searchset_json)', round(1e6 / :news2_json_us), 'Bundles/s',
+     'C builder', round(:news2_us / :news2_json_us, 2)),
+    ('FHIR rendering', 'the services Bundle, json renderers (deling.episode_of_care_entries, deling.fhir_searchset_json)', round(1e6 / :services_json_us), 'Bundles/s',
+     'C builder', round(:services_us / :services_json_us, 2));

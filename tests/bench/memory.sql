@@ -1,6 +1,9 @@
 -- Peak backend memory for the largest single read (a citizen's 1,000 NEWS2
 -- measurements, the read's maximum, as one FHIR Bundle) and the largest
--- batch (10,000 NEWS2 measurements).  Measured from the kernel: the
+-- batch (10,000 NEWS2 measurements); and the read's rendering alone (no
+-- gate, no log) with the jsonb builders and with the json renderers that
+-- write it once (json_writer.c), whose goal is a peak of at most 4 x the
+-- JSON it returns.  Measured from the kernel: the
 -- backend's peak resident set (VmHWM, reset through /proc/PID/clear_refs)
 -- above its resident set just before, after a warm-up run of the same kind
 -- has touched the same shared buffers.  Needs to run as root on the server.
@@ -40,6 +43,49 @@ SELECT api.news2_ingest_batch((SELECT items FROM bench.big_batch WHERE b = 1))->
 SELECT api.news2_ingest_batch((SELECT items FROM bench.big_batch WHERE b = 2))->'created' AS batch_created \gset
 \set hwm_batch `awk '/VmHWM/ {print $2}' /proc/:pid/status`
 RESET SESSION AUTHORIZATION;
+
+-- the read's rendering alone, as api.news2_observations builds it today
+-- (jsonb) and as it will with the json renderers; the same text
+CREATE FUNCTION bench.render_read(p text, json boolean) RETURNS json LANGUAGE plpgsql AS $$
+DECLARE
+    k text[] := ARRAY['1804'];
+    rows deling.news2_measurement[] := ARRAY(SELECT m FROM deling.news2_rows(p, k, NULL, 1001) m);
+    matches integer := (SELECT count(*) FROM deling.news2_rows(p, k, NULL, NULL));
+    links jsonb := jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', p, 'max', '1000']));
+    entries jsonb;
+BEGIN
+    IF json THEN
+        RETURN deling.fhir_searchset_json(deling.news2_entries(rows[1:1000]),
+                   deling.fhir_entry_json('include', deling.fhir_patient_json(p, k)), matches, NULL, links);
+    END IF;
+    SELECT coalesce(jsonb_agg(e ORDER BY i, o), '[]') INTO entries
+    FROM generate_subscripts(rows, 1) i, jsonb_array_elements(deling.news2_fhir(rows[i])) WITH ORDINALITY AS x(e, o) WHERE i <= 1000;
+    entries := entries || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(p, k)));
+    RETURN deling.fhir_bundle('searchset', entries, matches, NULL, links)::json;
+END
+$$;
+SELECT overlay(bench.render_read(:'big', true)::text placing '' from 9 for 36)
+       = overlay(bench.render_read(:'big', false)::text placing '' from 9 for 36) AS same_text \gset
+\if :same_text
+\else
+SELECT bench.fail('the json and jsonb renderings of the largest read differ');
+\endif
+-- (pg_column_size: the size of the value as it is; a cast to text is an
+-- I/O conversion, two more copies of it, which the read does not make)
+SELECT pg_column_size(bench.render_read(:'big', false)) AS warm_jsonb \gset
+\set rss2 `awk '/VmRSS/ {print $2}' /proc/:pid/status; echo 5 > /proc/:pid/clear_refs`
+SELECT pg_column_size(bench.render_read(:'big', false)) AS jsonb_bytes \gset
+\set hwm_jsonb `awk '/VmHWM/ {print $2}' /proc/:pid/status`
+SELECT pg_column_size(bench.render_read(:'big', true)) AS warm_json \gset
+\set rss3 `awk '/VmRSS/ {print $2}' /proc/:pid/status; echo 5 > /proc/:pid/clear_refs`
+SELECT pg_column_size(bench.render_read(:'big', true)) AS json_bytes \gset
+\set hwm_json `awk '/VmHWM/ {print $2}' /proc/:pid/status`
+INSERT INTO bench.result (area, measure, value, unit, baseline, ratio, goal, met) VALUES
+    ('memory', format('peak backend memory, the largest read''s rendering alone (%s MB of JSON), jsonb builders (news2_fhir, fhir_bundle)',
+                      round(:jsonb_bytes / 1e6, 1)), round((:hwm_jsonb - :rss2) / 1024.0, 1), 'MiB', NULL, NULL, NULL, NULL),
+    ('memory', 'the same rendering, json renderers (news2_entries, fhir_searchset_json)', round((:hwm_json - :rss3) / 1024.0, 1), 'MiB',
+     'jsonb builders', round((:hwm_json - :rss3)::numeric / nullif(:hwm_jsonb - :rss2, 0), 3),
+     format('at most 4 x the JSON returned (%s MiB)', round(4 * :json_bytes / 1048576.0, 1)), (:hwm_json - :rss3) * 1024.0 <= 4 * :json_bytes);
 
 INSERT INTO bench.result (area, measure, value, unit) VALUES
     ('memory', format('peak backend memory, largest read: 1,000 NEWS2 as one Bundle (%s resources, %s MB of JSON)',

@@ -133,6 +133,10 @@ SELECT deling.fhir_bundle_json('searchset', ARRAY['[ {"resource" : {"id": "p1", 
 
 SELECT deling.fhir_bundle_json('collection', ARRAY['[{"resource": {}}, [1]]']::json[], NULL);
 
+SELECT length(deling.fhir_searchset_json(deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m)), deling.fhir_entry_json('include', deling.fhir_patient_json((SELECT min(pid) FROM deling.citizen), ARRAY['1804'])), 16, deling.sharing_outcome(true, false), '[]')::text) > 0 AS searchset_written;
+
+SELECT deling.fhir_searchset_json('{"resource": {}}', NULL, 1);
+
 SELECT deling.fhir_bundle_json('collection', ARRAY['{"resource": {}}']::json[], NULL);
 
 SELECT deling.fhir_bundle_json('collection', ARRAY['[{"resource": "p"}]']::json[], NULL);
@@ -274,7 +278,7 @@ check "the JSON writer, the constants and the json renderers ran and refused bad
   sh -c "grep -q 'fnr_system = \"urn:oid:2.16.578.1.12.4.1.4.1\"' '$dir/out.log' && grep -q 'unknown FHIR constant \"system.nope\"' '$dir/out.log' &&
          grep -q 'canonical = .*\"a\": {\"x\": true, \"y\": \[{}\]}' '$dir/out.log' && grep -q 'unsupported Unicode escape sequence' '$dir/out.log' &&
          grep -q 'news2_entries_written = \"t\"' '$dir/out.log' && grep -q 'NEWS2 row 1 is NULL' '$dir/out.log' &&
-         grep -q 'patient_written = \"t\"' '$dir/out.log' && grep -q 'json_bundle_written = \"t\"' '$dir/out.log' &&
+         grep -q 'patient_written = \"t\"' '$dir/out.log' && grep -q 'json_bundle_written = \"t\"' '$dir/out.log' && grep -q 'searchset_written = \"t\"' '$dir/out.log' &&
          grep -q 'json_bundle_parsed = .*\"entry\": \[{\"resource\": {\"x\": \[1, {\"id\": \"y\"}\], \"id\": 2}}' '$dir/out.log' && grep -q 'Bundle entry 2 is not an object' '$dir/out.log' &&
          grep -q 'the OperationOutcome of a Bundle must be a JSON object' '$dir/out.log' && grep -q 'an entry needs a resource' '$dir/out.log' &&
          grep -q 'episodes_written = \"t\"' '$dir/out.log' && grep -q 'which is not on the platform' '$dir/out.log' &&

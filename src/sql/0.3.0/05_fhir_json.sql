@@ -106,6 +106,17 @@ CREATE FUNCTION deling.fhir_bundle_json(type text, parts json[], matches integer
 COMMENT ON FUNCTION deling.fhir_bundle_json(text, json[], integer, jsonb, jsonb) IS
     'A FHIR R4 Bundle (searchset or collection) as json from parts of entries, with total, links and an OperationOutcome';
 
+-- fhir_searchset_json: a read's searchset Bundle (as fhir_bundle_json) from
+-- its entries and its includes (the Patient: fhir_entry_json), given as
+-- two arguments rather than an array, which would be a copy of the entries
+-- (10 MB for the largest NEWS2 read): reads call this one.
+CREATE FUNCTION deling.fhir_searchset_json(entries json, include json, matches integer, outcome jsonb DEFAULT NULL,
+                                           links jsonb DEFAULT NULL) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_fhir_searchset_json' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.fhir_searchset_json(json, json, integer, jsonb, jsonb) IS
+    'A read''s FHIR R4 searchset Bundle (json) from its entries and includes, with total, links and an OperationOutcome';
+
 -- fhir_render: the template engine of new services (machinery-spec section
 -- 2; src/fhir_template.c): template rendered against the context object,
 -- as json; NULL when it renders nothing.  "{{path}}" keeps the value's
