@@ -1,6 +1,6 @@
 /*
  * fhir_news2.c
- *	  deling.news2_entries: the FHIR searchset entries of a set of NEWS2
+ *	  deling.news2_entries_json: the FHIR searchset entries of a set of NEWS2
  *	  measurements as json, written once with the JSON writer.
  *
  * One call renders every measurement of a read (an array of rows, so no
@@ -299,15 +299,15 @@ measurement_entries(JsonWriter *w, const Measurement *m, ClinicalResponses *resp
 	}
 }
 
-PG_FUNCTION_INFO_V1(deling_news2_entries);
+PG_FUNCTION_INFO_V1(deling_news2_entries_json);
 
 /*
- * news2_entries(rows deling.news2_measurement[], vital_signs boolean): the
+ * news2_entries_json(rows deling.news2_measurement[], vital_signs boolean): the
  * searchset entries of the measurements, in the order given, as one JSON
  * array (empty for no rows).  A NULL element is an error.
  */
 Datum
-deling_news2_entries(PG_FUNCTION_ARGS)
+deling_news2_entries_json(PG_FUNCTION_ARGS)
 {
 	ArrayType  *rows = PG_GETARG_ARRAYTYPE_P(0);
 	bool		vital_signs = PG_GETARG_BOOL(1);
@@ -340,7 +340,7 @@ deling_news2_entries(PG_FUNCTION_ARGS)
 	jw_reserve(w, (Size) n * (vital_signs ? 11 * 1024 : 1536));
 	jw_array_begin(w);
 	/* what one measurement needs, freed after it: the output stays */
-	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "news2_entries row", ALLOCSET_DEFAULT_SIZES);
+	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "news2_entries_json row", ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < n; i++)
 	{
 		Measurement m;

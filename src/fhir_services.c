@@ -1,6 +1,6 @@
 /*
  * fhir_services.c
- *	  deling.episode_of_care_entries: the FHIR entries of a set of
+ *	  deling.municipal_services_entries_json: the FHIR entries of a set of
  *	  municipal services (an HL7 Norway OKT EpisodeOfCare each, then the
  *	  Organizations of their units) as json, written once; and
  *	  deling.fhir_unit_json, one unit's Organization.
@@ -354,17 +354,17 @@ status_function(Oid rowtype, FmgrInfo *flinfo)
 	fmgr_info(fn, flinfo);
 }
 
-PG_FUNCTION_INFO_V1(deling_episode_of_care_entries);
+PG_FUNCTION_INFO_V1(deling_municipal_services_entries_json);
 
 /*
- * episode_of_care_entries(services deling.municipal_service[], day date):
+ * municipal_services_entries_json(services deling.municipal_service[], day date):
  * the entries of the services, as deling.municipal_services_entries gave
  * them: an EpisodeOfCare per service (match), in the order given, with its
  * status on the day (default: today in Norway), then the distinct
  * Organizations of their units (include), by id.  One JSON array.
  */
 Datum
-deling_episode_of_care_entries(PG_FUNCTION_ARGS)
+deling_municipal_services_entries_json(PG_FUNCTION_ARGS)
 {
 	ArrayType  *services;
 	Oid			elemtype;
@@ -443,7 +443,7 @@ deling_episode_of_care_entries(PG_FUNCTION_ARGS)
 	status_function(elemtype, &status_fn);
 
 	units = palloc(sizeof(Unit) * n);
-	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "episode_of_care_entries row", ALLOCSET_DEFAULT_SIZES);
+	row_cxt = AllocSetContextCreate(CurrentMemoryContext, "municipal_services_entries_json row", ALLOCSET_DEFAULT_SIZES);
 	for (int i = 0; i < n; i++)
 	{
 		char	   *code;

@@ -233,8 +233,8 @@ BEGIN
     -- the json renderers give, byte for byte, the jsonb builders' text: every
     -- measurement (with and without its vital signs), every citizen's
     -- services in a read's order, every Patient, of the same 2,000 citizens
-    SELECT count(*) FILTER (WHERE deling.news2_entries(ARRAY[m])::text IS DISTINCT FROM deling.news2_fhir(m)::json::text
-                               OR deling.news2_entries(ARRAY[m], false)::text IS DISTINCT FROM deling.news2_fhir(m, false)::json::text),
+    SELECT count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[m])::text IS DISTINCT FROM deling.news2_fhir(m)::json::text
+                               OR deling.news2_entries_json(ARRAY[m], false)::text IS DISTINCT FROM deling.news2_fhir(m, false)::json::text),
            count(*)
     INTO bad, seen
     FROM deling.news2_measurement m
@@ -242,7 +242,7 @@ BEGIN
     IF bad > 0 OR seen = 0 THEN
         RAISE EXCEPTION 'BENCH FAILED: the json and jsonb NEWS2 renderers differ on % of % measurements', bad, seen;
     END IF;
-    SELECT count(*) FILTER (WHERE deling.episode_of_care_entries(a)::text IS DISTINCT FROM deling.municipal_services_entries(a)::json::text
+    SELECT count(*) FILTER (WHERE deling.municipal_services_entries_json(a)::text IS DISTINCT FROM deling.municipal_services_entries(a)::json::text
                                OR deling.fhir_patient_json(pid, ARRAY['1804'])::text IS DISTINCT FROM deling.fhir_patient(pid, ARRAY['1804'])::json::text),
            count(*)
     INTO bad, seen
@@ -278,13 +278,13 @@ BEGIN
         SELECT l.pid INTO p FROM bench.lookup l WHERE l.n = lo + (i::bigint * 7919) % (hi - lo + 1);
         IF kind = 'news2-json' THEN
             rows := ARRAY(SELECT m FROM deling.news2_rows(p, k, NULL, 5) m);
-            j := deling.fhir_searchset_json(deling.news2_entries(rows), deling.fhir_entry_json('include', deling.fhir_patient_json(p, k)), 5);
+            j := deling.fhir_searchset_json(deling.news2_entries_json(rows), deling.fhir_entry_json('include', deling.fhir_patient_json(p, k)), 5);
             IF count THEN
                 resources := resources + json_array_length(j->'entry');
             END IF;
             CONTINUE;
         ELSIF kind = 'services-json' THEN
-            j := deling.fhir_searchset_json(deling.episode_of_care_entries((deling.municipal_services_of(p, k, 'TREAT', false)).services),
+            j := deling.fhir_searchset_json(deling.municipal_services_entries_json((deling.municipal_services_of(p, k, 'TREAT', false)).services),
                      deling.fhir_entry_json('include', deling.fhir_patient_json(p, k)), 1);
             IF count THEN
                 resources := resources + json_array_length(j->'entry');
@@ -334,7 +334,7 @@ INSERT INTO bench.result (area, measure, value, unit, baseline, ratio) VALUES
      round(1e6 / :services_sql_us), 'Bundles/s', NULL, NULL),
     ('FHIR rendering', 'the same Bundle, C builder (deling.municipal_service_fhir)', round(1e6 / :services_us), 'Bundles/s',
      'SQL builder', round(:services_sql_us / :services_us, 2)),
-    ('FHIR rendering', 'the NEWS2 Bundle, json renderers (deling.news2_entries, deling.fhir_searchset_json)', round(1e6 / :news2_json_us), 'Bundles/s',
+    ('FHIR rendering', 'the NEWS2 Bundle, json renderers (deling.news2_entries_json, deling.fhir_searchset_json)', round(1e6 / :news2_json_us), 'Bundles/s',
      'C builder', round(:news2_us / :news2_json_us, 2)),
-    ('FHIR rendering', 'the services Bundle, json renderers (deling.episode_of_care_entries, deling.fhir_searchset_json)', round(1e6 / :services_json_us), 'Bundles/s',
+    ('FHIR rendering', 'the services Bundle, json renderers (deling.municipal_services_entries_json, deling.fhir_searchset_json)', round(1e6 / :services_json_us), 'Bundles/s',
      'C builder', round(:services_us / :services_json_us, 2));

@@ -117,23 +117,23 @@ SELECT deling.json_canonical('{"b": [1, 2.50, -0, 1e2, "\u00e9\n\u0001"], "a": {
 
 SELECT deling.json_canonical('"\u0000"');
 
-SELECT length(deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m))::text) > 0 AS news2_entries_written, length(deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m), false)::text) > 0 AS news2_totals_written, deling.news2_entries('{}') AS no_news2_entries;
+SELECT length(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m))::text) > 0 AS news2_entries_written, length(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m), false)::text) > 0 AS news2_totals_written, deling.news2_entries_json('{}') AS no_news2_entries;
 
-SELECT deling.news2_entries(ARRAY[NULL]::deling.news2_measurement[]);
+SELECT deling.news2_entries_json(ARRAY[NULL]::deling.news2_measurement[]);
 
-SELECT deling.news2_entries(ARRAY[ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL, 120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement]);
+SELECT deling.news2_entries_json(ARRAY[ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL, 120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement]);
 
 SELECT deling.fhir_patient_json(pid, ARRAY['1804']) IS NOT NULL AS patient_written FROM deling.citizen LIMIT 1;
 
 SELECT deling.fhir_patient_json(deling.synthetic_fnr('1901-01-01', 3), ARRAY['1804']);
 
-SELECT length(deling.fhir_bundle_json(t, ARRAY[deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m)), NULL, deling.fhir_entry_json('include', deling.fhir_patient_json((SELECT min(pid) FROM deling.citizen), ARRAY['1804']))], 16, o, l)::text) > 0 AS json_bundle_written FROM unnest(ARRAY['searchset', 'collection']) t, unnest(ARRAY[NULL, deling.sharing_outcome(true, false), deling.sharing_outcome(false, true)]) o, unnest(ARRAY[NULL, jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', 'a b']))]) l;
+SELECT length(deling.fhir_bundle_json(t, ARRAY[deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m)), NULL, deling.fhir_entry_json('include', deling.fhir_patient_json((SELECT min(pid) FROM deling.citizen), ARRAY['1804']))], 16, o, l)::text) > 0 AS json_bundle_written FROM unnest(ARRAY['searchset', 'collection']) t, unnest(ARRAY[NULL, deling.sharing_outcome(true, false), deling.sharing_outcome(false, true)]) o, unnest(ARRAY[NULL, jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', 'a b']))]) l;
 
 SELECT deling.fhir_bundle_json('searchset', ARRAY['[ {"resource" : {"id": "p1", "id": 2, "x": [1, {"id": "y"}]}, "mode": "match", "mode": ["m"], "z": {"resource": 1}}, {"resource": {"resourceType": "Patient"}}]']::json[], 2, NULL, '[]') AS json_bundle_parsed;
 
 SELECT deling.fhir_bundle_json('collection', ARRAY['[{"resource": {}}, [1]]']::json[], NULL);
 
-SELECT length(deling.fhir_searchset_json(deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m)), deling.fhir_entry_json('include', deling.fhir_patient_json((SELECT min(pid) FROM deling.citizen), ARRAY['1804'])), 16, deling.sharing_outcome(true, false), '[]')::text) > 0 AS searchset_written;
+SELECT length(deling.fhir_searchset_json(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m)), deling.fhir_entry_json('include', deling.fhir_patient_json((SELECT min(pid) FROM deling.citizen), ARRAY['1804'])), 16, deling.sharing_outcome(true, false), '[]')::text) > 0 AS searchset_written;
 
 SELECT deling.fhir_searchset_json('{"resource": {}}', NULL, 1);
 
@@ -209,13 +209,13 @@ SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": 
 
 SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"pid": null}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
 
-SELECT length(deling.episode_of_care_entries(ARRAY(SELECT s FROM deling.municipal_service s))::text) > 0 AS episodes_written, length(deling.episode_of_care_entries(ARRAY(SELECT s FROM deling.municipal_service s), '2026-03-02')::text) > 0 AS episodes_on_a_day, deling.episode_of_care_entries('{}') AS no_episodes;
+SELECT length(deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s))::text) > 0 AS episodes_written, length(deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s), '2026-03-02')::text) > 0 AS episodes_on_a_day, deling.municipal_services_entries_json('{}') AS no_episodes;
 
-SELECT deling.episode_of_care_entries(ARRAY[jsonb_populate_record(s, '{"kommune_nr": "9999"}')]) FROM deling.municipal_service s LIMIT 1;
+SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"kommune_nr": "9999"}')]) FROM deling.municipal_service s LIMIT 1;
 
-SELECT deling.episode_of_care_entries(ARRAY[jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}')]) FROM deling.municipal_service s LIMIT 1;
+SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}')]) FROM deling.municipal_service s LIMIT 1;
 
-SELECT deling.episode_of_care_entries(ARRAY[NULL]::deling.municipal_service[]);
+SELECT deling.municipal_services_entries_json(ARRAY[NULL]::deling.municipal_service[]);
 
 SELECT deling.fhir_unit_json('1804', '972418013', 'Hjemmetjenesten', '+47 75 55 50 00') IS NOT NULL AS unit_written, deling.fhir_unit_json('9999', NULL, NULL, NULL) IS NULL AS no_unit;
 

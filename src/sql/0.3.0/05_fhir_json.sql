@@ -43,27 +43,27 @@ CREATE FUNCTION deling.json_canonical(j json) RETURNS json
 COMMENT ON FUNCTION deling.json_canonical(json) IS
     'The JSON as jsonb prints it (j::jsonb::text), written by the JSON writer without building jsonb';
 
--- news2_entries: the searchset entries of NEWS2 measurements, in the order
+-- news2_entries_json: the searchset entries of NEWS2 measurements, in the order
 -- given, as one JSON array: each NEWS2 total Observation (mode match) and,
 -- with vital_signs, its seven vital-sign Observations (mode include); for
 -- the legevakt's trend, vital_signs => false gives the totals alone.  One
 -- call per read (an array, not a call per row); the text is, byte for
 -- byte, what deling.news2_fhir's jsonb printed for each row.
-CREATE FUNCTION deling.news2_entries(rows deling.news2_measurement[], vital_signs boolean DEFAULT true) RETURNS json
-    AS 'MODULE_PATHNAME', 'deling_news2_entries' LANGUAGE C STABLE STRICT
+CREATE FUNCTION deling.news2_entries_json(rows deling.news2_measurement[], vital_signs boolean DEFAULT true) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_news2_entries_json' LANGUAGE C STABLE STRICT
     SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION deling.news2_entries(deling.news2_measurement[], boolean) IS
+COMMENT ON FUNCTION deling.news2_entries_json(deling.news2_measurement[], boolean) IS
     'FHIR R4 searchset entries of NEWS2 measurements as json: each total (match) and, with vital_signs, its vital signs (include)';
 
--- episode_of_care_entries: the entries of municipal services: an OKT
+-- municipal_services_entries_json: the entries of municipal services: an OKT
 -- EpisodeOfCare per service (match) in the order given, with its status
 -- on day (NULL: today in Norway, deling.municipal_service_fhir_status),
 -- then the distinct Organizations of their units (include), by id.  The
 -- text is deling.municipal_services_entries's jsonb printed.
-CREATE FUNCTION deling.episode_of_care_entries(services deling.municipal_service[], day date DEFAULT NULL) RETURNS json
-    AS 'MODULE_PATHNAME', 'deling_episode_of_care_entries' LANGUAGE C STABLE
+CREATE FUNCTION deling.municipal_services_entries_json(services deling.municipal_service[], day date DEFAULT NULL) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_municipal_services_entries_json' LANGUAGE C STABLE
     SET search_path = pg_catalog, pg_temp;
-COMMENT ON FUNCTION deling.episode_of_care_entries(deling.municipal_service[], date) IS
+COMMENT ON FUNCTION deling.municipal_services_entries_json(deling.municipal_service[], date) IS
     'FHIR R4 searchset entries of municipal services as json: an HL7 Norway OKT EpisodeOfCare each (match), then their units'' Organizations (include)';
 
 -- fhir_unit_json: a kommune's unit as a no-basis Organization, part of its

@@ -72,22 +72,22 @@ SELECT deling_test.try($$SELECT deling.json_canonical('"\u0000"')$$) AS nul_esca
 -- NEWS2: every stored measurement, with and without its vital signs, one
 -- at a time and all in one call, against deling.news2_fhir
 SELECT count(*) AS measurements,
-       count(*) FILTER (WHERE deling.news2_entries(ARRAY[m])::text = deling.news2_fhir(m)::json::text) AS same_with_vital_signs,
-       count(*) FILTER (WHERE deling.news2_entries(ARRAY[m], vital_signs => false)::text = deling.news2_fhir(m, false)::json::text) AS same_totals,
-       count(*) FILTER (WHERE deling.news2_entries(ARRAY[m])::jsonb = deling.news2_fhir(m)) AS same_as_jsonb,
+       count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[m])::text = deling.news2_fhir(m)::json::text) AS same_with_vital_signs,
+       count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[m], vital_signs => false)::text = deling.news2_fhir(m, false)::json::text) AS same_totals,
+       count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[m])::jsonb = deling.news2_fhir(m)) AS same_as_jsonb,
        count(DISTINCT m.pid) AS citizens, count(*) FILTER (WHERE m.oxygen_flow IS NOT NULL) AS with_flow,
        count(*) FILTER (WHERE m.recorded_by IS NULL) AS without_performer, count(DISTINCT m.status) AS statuses
 FROM deling.news2_measurement m;
-SELECT deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m ORDER BY m.measured_at DESC, m.measurement_id))::text
+SELECT deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m ORDER BY m.measured_at DESC, m.measurement_id))::text
        = (SELECT jsonb_agg(e ORDER BY m.measured_at DESC, m.measurement_id, o)::json::text
           FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(m)) WITH ORDINALITY x(e, o)) AS all_in_one_call,
-       deling.news2_entries('{}')::text AS no_rows;
+       deling.news2_entries_json('{}')::text AS no_rows;
 -- an H-nummer, a source system that is a URI, a Scale 2 and a flow on oxygen
 BEGIN;
 SELECT min(h) AS hnr FROM (SELECT deling_test.with_checks('015240' || n) AS h FROM generate_series(100, 200) n) x
 WHERE h IS NOT NULL AND deling.fnr_kind(h) = 'hnr' \gset
 INSERT INTO deling.citizen (kommune_nr, pid) VALUES ('3201', :'hnr');
-SELECT count(*) AS variants, count(*) FILTER (WHERE deling.news2_entries(ARRAY[v])::text = deling.news2_fhir(v)::json::text) AS same
+SELECT count(*) AS variants, count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[v])::text = deling.news2_fhir(v)::json::text) AS same
 FROM deling.news2_measurement m,
      LATERAL (VALUES (jsonb_populate_record(m, jsonb_build_object('pid', :'hnr'))),
                      (jsonb_populate_record(m, '{"source_system": "urn:oid:2.16.578.1.12.4.1.2.110"}')),
@@ -100,17 +100,17 @@ ROLLBACK;
 -- read gives them, and all at once, against deling.municipal_services_entries;
 -- on other days (planned, on hold, finished) against deling.municipal_service_fhir
 SELECT count(*) AS services,
-       count(*) FILTER (WHERE deling.episode_of_care_entries(ARRAY[s])::text = deling.municipal_services_entries(ARRAY[s])::json::text) AS same,
-       count(*) FILTER (WHERE deling.episode_of_care_entries(ARRAY[s])::jsonb = deling.municipal_services_entries(ARRAY[s])) AS same_as_jsonb,
+       count(*) FILTER (WHERE deling.municipal_services_entries_json(ARRAY[s])::text = deling.municipal_services_entries(ARRAY[s])::json::text) AS same,
+       count(*) FILTER (WHERE deling.municipal_services_entries_json(ARRAY[s])::jsonb = deling.municipal_services_entries(ARRAY[s])) AS same_as_jsonb,
        count(*) FILTER (WHERE s.stops <> '{}') AS with_stops, count(*) FILTER (WHERE s.stay_type IS NOT NULL) AS with_stay_type,
        count(*) FILTER (WHERE s.unit_name IS NULL) AS without_unit_name
 FROM deling.municipal_service s;
-SELECT count(*) AS citizens, count(*) FILTER (WHERE deling.episode_of_care_entries(a)::text = deling.municipal_services_entries(a)::json::text) AS same
+SELECT count(*) AS citizens, count(*) FILTER (WHERE deling.municipal_services_entries_json(a)::text = deling.municipal_services_entries(a)::json::text) AS same
 FROM (SELECT array_agg(s ORDER BY s.period_start DESC, s.service_code, s.service_id) AS a FROM deling.municipal_service s GROUP BY s.pid) x;
-SELECT deling.episode_of_care_entries(a)::text = deling.municipal_services_entries(a)::json::text AS all_at_once, deling.episode_of_care_entries('{}')::text AS none
+SELECT deling.municipal_services_entries_json(a)::text = deling.municipal_services_entries(a)::json::text AS all_at_once, deling.municipal_services_entries_json('{}')::text AS none
 FROM (SELECT array_agg(s ORDER BY s.kommune_nr, s.service_id) AS a FROM deling.municipal_service s) x;
 SELECT count(*) AS services_and_days, count(DISTINCT deling.municipal_service_fhir_status(s, d)) AS statuses,
-       count(*) FILTER (WHERE (deling.episode_of_care_entries(ARRAY[s], d)->0)::text
+       count(*) FILTER (WHERE (deling.municipal_services_entries_json(ARRAY[s], d)->0)::text
                               = deling.municipal_service_fhir(s, deling.municipal_service_fhir_status(s, d), t.name, k.name)::json::text) AS same
 FROM deling.municipal_service s
 LEFT JOIN deling.service_type t ON t.code = s.service_code
@@ -157,8 +157,8 @@ SELECT count(*) AS bundles,
                               = pg_temp.unid(deling.fhir_bundle_parts(t, ARRAY[c, NULL, a, b], n, o)::json::text)) AS same_as_parts,
        count(*) FILTER (WHERE pg_temp.unid(deling.fhir_bundle_json(t, ARRAY['[]'::json, NULL], n, o, l)::text)
                               = pg_temp.unid(deling.fhir_bundle(t, '[]', n, o, l)::json::text)) AS same_when_empty,
-       count(*) FILTER (WHERE pg_temp.unid(deling.fhir_bundle_json(t, ARRAY[deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m ORDER BY m.measurement_id)),
-                                                                         deling.episode_of_care_entries(ARRAY(SELECT s FROM deling.municipal_service s ORDER BY s.service_id))],
+       count(*) FILTER (WHERE pg_temp.unid(deling.fhir_bundle_json(t, ARRAY[deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m ORDER BY m.measurement_id)),
+                                                                         deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s ORDER BY s.service_id))],
                                                                    n, o, l)::text)
                               = pg_temp.unid(deling.fhir_bundle(t, a || b, n, o, l)::json::text)) AS same_from_the_renderers,
        count(*) FILTER (WHERE t = 'searchset' AND pg_temp.unid(deling.fhir_searchset_json(a::json, c::json, n, o, l)::text)
@@ -189,16 +189,16 @@ SELECT deling_test.try($$SELECT deling.fhir_bundle_json('searchset', '{}', 0, NU
        deling_test.try($$SELECT deling.fhir_bundle_json(NULL, '{}', 0)$$) AS no_type;
 
 -- the renderers' own refusals
-SELECT deling_test.try($$SELECT deling.news2_entries(ARRAY[NULL]::deling.news2_measurement[])$$) AS null_row,
-       deling_test.try($$SELECT deling.news2_entries(ARRAY[ARRAY[m]]) FROM deling.news2_measurement m LIMIT 1$$) AS two_dimensions,
-       deling_test.try($$SELECT deling.news2_entries(ARRAY[ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL,
+SELECT deling_test.try($$SELECT deling.news2_entries_json(ARRAY[NULL]::deling.news2_measurement[])$$) AS null_row,
+       deling_test.try($$SELECT deling.news2_entries_json(ARRAY[ARRAY[m]]) FROM deling.news2_measurement m LIMIT 1$$) AS two_dimensions,
+       deling_test.try($$SELECT deling.news2_entries_json(ARRAY[ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL,
            120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement])$$) AS no_pid;
-SELECT deling_test.try($$SELECT deling.episode_of_care_entries(ARRAY[NULL]::deling.municipal_service[])$$) AS null_service,
-       deling_test.try($$SELECT deling.episode_of_care_entries(ARRAY[jsonb_populate_record(s, '{"kommune_nr": "9999"}')])
+SELECT deling_test.try($$SELECT deling.municipal_services_entries_json(ARRAY[NULL]::deling.municipal_service[])$$) AS null_service,
+       deling_test.try($$SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"kommune_nr": "9999"}')])
                          FROM deling.municipal_service s LIMIT 1$$) AS kommune_not_on_the_platform,
-       deling_test.try($$SELECT deling.episode_of_care_entries(ARRAY[jsonb_populate_record(s, '{"pid": null}')])
+       deling_test.try($$SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"pid": null}')])
                          FROM deling.municipal_service s LIMIT 1$$) AS no_pid,
-       deling_test.try($$SELECT deling.episode_of_care_entries(ARRAY[jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}')])
+       deling_test.try($$SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}')])
                          FROM deling.municipal_service s LIMIT 1$$) AS bc_date;
 
 -- a read as it will be built: the Patient, then a citizen's NEWS2 and
@@ -206,8 +206,8 @@ SELECT deling_test.try($$SELECT deling.episode_of_care_entries(ARRAY[NULL]::deli
 SELECT pid AS many FROM deling.news2_measurement GROUP BY pid ORDER BY count(*) DESC, pid LIMIT 1 \gset
 SELECT deling.fhir_bundle_json('collection',
            ARRAY[deling.fhir_entry_json('include', deling.fhir_patient_json(:'many', ARRAY(SELECT kommune_nr::text FROM deling.kommune))),
-                 deling.news2_entries(ARRAY(SELECT m FROM deling.news2_measurement m WHERE m.pid = :'many' ORDER BY m.measured_at DESC)),
-                 deling.episode_of_care_entries(ARRAY(SELECT s FROM deling.municipal_service s ORDER BY s.kommune_nr, s.source_system, s.source_id LIMIT 6))],
+                 deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m WHERE m.pid = :'many' ORDER BY m.measured_at DESC)),
+                 deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s ORDER BY s.kommune_nr, s.source_system, s.source_id LIMIT 6))],
            NULL, deling.sharing_outcome(true, false)) AS bundle \gset
 SELECT :'bundle'::json \g (format=unaligned tuples_only=on) :fhir_dir/fhir_json_bundle.json
 SELECT b->>'type' AS type, jsonb_array_length(b->'entry') AS entries, b->'meta'->'security'->0->>'code' AS security,
