@@ -7,7 +7,7 @@
  * function call per row), in order: each NEWS2 total Observation (mode
  * match), then, with vital_signs, its seven vital-sign Observations (mode
  * include).  The text is the same, byte for byte, as deling.news2_fhir's
- * jsonb printed (sql/15_fhir_json.sql and make bench check it on every row).
+ * jsonb printed (sql/17_fhir_json.sql and make bench check it on every row).
  */
 #include "postgres.h"
 
