@@ -374,7 +374,8 @@ SELECT deling.declare_service($decl$
   "codes": {
     "column": "service_code",
     "match": "exact",
-    "check": "deling.code_9151_problem"
+    "check": "deling.code_9151_problem",
+    "normalize": "deling.code_9151"
   },
   "history_readable": true,
   "ingest": {
