@@ -142,11 +142,21 @@ static InsCacheEntry ins_cache[CACHE_SIZE];
 static uint64 ins_clock = 0;
 static MemoryContext ins_cache_cxt = NULL;
 
-/* What a call site remembers in fn_extra: its entry, as it was. */
+/*
+ * What a call site remembers in fn_extra: its entry, as it was, and the
+ * raw datum it came from when that was compressed or toasted (a definition
+ * read from deling.instrument row after row is the same stored value, so
+ * its raw bytes, the compressed data or the toast pointer, identify it
+ * without decompressing it for each row; fn_extra lives for one execution
+ * of the query, under one snapshot).
+ */
 typedef struct InsCallCache
 {
 	InsCacheEntry *entry;
 	uint64		filled;
+	char	   *raw;
+	Size		rawlen;			/* 0: no raw datum remembered */
+	Size		rawcap;
 } InsCallCache;
 
 /* ------------------------------------------------------------------------
@@ -849,13 +859,50 @@ get_instrument(FunctionCallInfo fcinfo, Jsonb *def, char **problem)
 			e->filled = ++ins_clock;
 		}
 		if (cc == NULL)
-			fcinfo->flinfo->fn_extra = cc = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(InsCallCache));
+			fcinfo->flinfo->fn_extra = cc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(InsCallCache));
 		cc->entry = e;
 		cc->filled = e->filled;
 	}
 	e->used = ++ins_clock;
 	*problem = e->problem;
 	return e->ins;
+}
+
+/*
+ * get_instrument_datum: get_instrument of a jsonb datum, recognizing the
+ * call site's last compressed or toasted datum by its raw bytes.
+ */
+static Instrument *
+get_instrument_datum(FunctionCallInfo fcinfo, Datum d, char **problem)
+{
+	struct varlena *raw = (struct varlena *) DatumGetPointer(d);
+	InsCallCache *cc = (InsCallCache *) fcinfo->flinfo->fn_extra;
+	Size		rawlen = VARATT_IS_EXTENDED(raw) ? VARSIZE_ANY(raw) : 0;
+	Instrument *ins;
+
+	if (rawlen > 0 && cc != NULL && cc->rawlen == rawlen && cc->entry->filled == cc->filled &&
+		memcmp(cc->raw, raw, rawlen) == 0)
+	{
+		cc->entry->used = ++ins_clock;
+		*problem = cc->entry->problem;
+		return cc->entry->ins;
+	}
+	ins = get_instrument(fcinfo, DatumGetJsonbP(d), problem);
+	cc = (InsCallCache *) fcinfo->flinfo->fn_extra;
+	cc->rawlen = 0;
+	if (rawlen > 0)
+	{
+		if (cc->rawcap < rawlen)
+		{
+			if (cc->raw)
+				pfree(cc->raw);
+			cc->raw = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, rawlen);
+			cc->rawcap = rawlen;
+		}
+		memcpy(cc->raw, raw, rawlen);
+		cc->rawlen = rawlen;
+	}
+	return ins;
 }
 
 /* ------------------------------------------------------------------------
@@ -1080,16 +1127,14 @@ score(Instrument *ins, Jsonb *items, bool has_sender_total, int32 sender_total, 
 static bool
 evaluate(FunctionCallInfo fcinfo, bool check_total, Instrument **ins, Scored *s, char **problem)
 {
-	Jsonb	   *def,
-			   *items;
+	Jsonb	   *items;
 
 	*problem = NULL;
 	*ins = NULL;
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		return false;
-	def = PG_GETARG_JSONB_P(0);
+	*ins = get_instrument_datum(fcinfo, PG_GETARG_DATUM(0), problem);
 	items = PG_GETARG_JSONB_P(1);
-	*ins = get_instrument(fcinfo, def, problem);
 	if (*ins == NULL)
 		return false;
 	return score(*ins, items, check_total && PG_NARGS() > 2 && !PG_ARGISNULL(2),
@@ -1168,7 +1213,7 @@ deling_instrument_problem(PG_FUNCTION_ARGS)
 		PG_RETURN_TEXT_P(cstring_to_text("no instrument definition (unknown instrument)"));
 	if (PG_ARGISNULL(1))
 	{
-		ins = get_instrument(fcinfo, PG_GETARG_JSONB_P(0), &problem);
+		ins = get_instrument_datum(fcinfo, PG_GETARG_DATUM(0), &problem);
 		if (ins != NULL)
 			problem = psprintf("%s: no items", ins->code);
 		PG_RETURN_TEXT_P(cstring_to_text(problem));
@@ -1295,7 +1340,7 @@ deling_instrument_check(PG_FUNCTION_ARGS)
 {
 	char	   *problem;
 
-	if (get_instrument(fcinfo, PG_GETARG_JSONB_P(0), &problem) != NULL)
+	if (get_instrument_datum(fcinfo, PG_GETARG_DATUM(0), &problem) != NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(problem));
 }
