@@ -14,8 +14,7 @@
  * The same parser checks a definition for deling.instrument's CHECK
  * constraint, so a definition in the table can always be scored.
  *
- * The definition format (docs: /work/notes/kartlegginger-notes.md until the
- * docs page exists):
+ * The definition format:
  *
  *	{"code": "braden", "name": "...",
  *	 "scale": coding, "panel": coding, "total": coding, "band_coding": coding,

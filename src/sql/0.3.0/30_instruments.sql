@@ -9,8 +9,8 @@
 -- a sender's total that disagrees).  deling.instrument holds the
 -- definitions, seeded for Braden, MNA-SF, Morse Fall Scale and IPLOS; the
 -- DBA may add instruments (its CHECK constraint runs the same parser).
--- Codes and bands are cited in /work/notes/kartlegginger-notes.md (the
--- future docs page).
+-- Each definition cites the sources of its codes, points and bands
+-- ("sources") and says what is not confirmed ("notes").
 -- ---------------------------------------------------------------------------
 
 CREATE TYPE deling.instrument_result AS (
