@@ -326,14 +326,15 @@ ROLLBACK;
 -- keyset paging: a measurement recorded between two pages (newer than all,
 -- so on page 1) shifts nothing on the next page, as an offset would
 BEGIN;
-SELECT deling.news2_page_token(m) AS token FROM deling.news2_rows(:'many_pid', ARRAY['3201'], NULL, 5) m OFFSET 4 \gset
+SELECT deling.page_token(m.measured_at, m.measurement_id) AS token
+FROM deling.news2_rows(:'many_pid', ARRAY['3201'], '{}', '{}', false, NULL, 5, NULL, NULL) m OFFSET 4 \gset
 SELECT string_agg(m.source_id, ',' ORDER BY m.measured_at DESC) AS page2_before
-FROM deling.news2_page_after(:'token') a, deling.news2_rows(:'many_pid', ARRAY['3201'], NULL, 5, a.after_at, a.after_id) m \gset
+FROM deling.page_after(:'token') a, deling.news2_rows(:'many_pid', ARRAY['3201'], '{}', '{}', false, NULL, 5, a.after_at, a.after_id) m \gset
 INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, on_oxygen, systolic_bp, pulse,
                                       consciousness, temperature, source_system, source_id)
 VALUES ('3201', :'many_pid', '2026-11-19T23:00:00+01:00', 16, 97, false, 125, 70, 'A', 37.0, 'gerica', 'many-late');
 SELECT :'page2_before' AS page2, string_agg(m.source_id, ',' ORDER BY m.measured_at DESC) = :'page2_before' AS unchanged
-FROM deling.news2_page_after(:'token') a, deling.news2_rows(:'many_pid', ARRAY['3201'], NULL, 5, a.after_at, a.after_id) m;
+FROM deling.page_after(:'token') a, deling.news2_rows(:'many_pid', ARRAY['3201'], '{}', '{}', false, NULL, 5, a.after_at, a.after_id) m;
 ROLLBACK;
 -- on oxygen with a known flow: UK Core InspiredOxygen's value in l/min
 SELECT e->'resource'->'code'->'coding'->0->>'code' AS code, e->'resource'->'valueQuantity' AS flow

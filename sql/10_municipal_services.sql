@@ -39,7 +39,7 @@ SELECT (api.municipal_services_ingest(jsonb_build_object('pid', :'pid', 'service
     'period_start', '2026-01-01', 'weekly_hours', 3.5, 'unit_name', 'Praktisk bistand Asker', 'source_system', 'gerica',
     'source_id', 'a-1'))) - 'service_id' AS corrected;
 SELECT version, weekly_hours FROM deling.municipal_service WHERE source_id = 'a-1';
-SELECT h.version, h.snapshot->>'weekly_hours' AS old_hours FROM deling.municipal_service_history h
+SELECT h.version, h.weekly_hours AS old_hours FROM deling.municipal_service_history h
     JOIN deling.municipal_service s USING (kommune_nr, service_id) WHERE s.source_id = 'a-1';
 RESET SESSION AUTHORIZATION;
 

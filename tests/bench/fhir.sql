@@ -277,14 +277,14 @@ BEGIN
     FOR i IN 1..n LOOP
         SELECT l.pid INTO p FROM bench.lookup l WHERE l.n = lo + (i::bigint * 7919) % (hi - lo + 1);
         IF kind = 'news2-json' THEN
-            rows := ARRAY(SELECT m FROM deling.news2_rows(p, k, NULL, 5) m);
+            rows := ARRAY(SELECT m FROM deling.news2_rows(p, k, '{}', '{}', false, NULL, 5, NULL, NULL) m);
             j := deling.fhir_searchset_json(deling.news2_entries_json(rows), deling.fhir_entry_json('include', deling.fhir_patient_json(p, k)), 5);
             IF count THEN
                 resources := resources + json_array_length(j->'entry');
             END IF;
             CONTINUE;
         ELSIF kind = 'services-json' THEN
-            j := deling.fhir_searchset_json(deling.municipal_services_entries_json((deling.municipal_services_of(p, k, 'TREAT', false)).services),
+            j := deling.fhir_searchset_json(deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_services_rows(p, k, '{}', '{}', true, NULL, NULL, NULL, NULL) s)),
                      deling.fhir_entry_json('include', deling.fhir_patient_json(p, k)), 1);
             IF count THEN
                 resources := resources + json_array_length(j->'entry');
@@ -293,14 +293,15 @@ BEGIN
         ELSIF kind IN ('news2', 'news2-sql') THEN
             b := deling.fhir_bundle('searchset',
                      (SELECT coalesce(jsonb_agg(e ORDER BY m.measured_at DESC, m.measurement_id, o), '[]')
-                      FROM deling.news2_rows(p, k, NULL, 5) m,
+                      FROM deling.news2_rows(p, k, '{}', '{}', false, NULL, 5, NULL, NULL) m,
                            jsonb_array_elements(CASE kind WHEN 'news2' THEN deling.news2_fhir(m) ELSE bench.news2_fhir_sql(m) END)
                            WITH ORDINALITY AS x(e, o))
                      || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(p, k))), 5);
         ELSE
             b := deling.fhir_bundle('searchset',
-                     CASE kind WHEN 'services' THEN deling.municipal_services_entries((deling.municipal_services_of(p, k, 'TREAT', false)).services)
-                          ELSE bench.municipal_services_entries_sql((deling.municipal_services_of(p, k, 'TREAT', false)).services) END
+                     CASE kind WHEN 'services'
+                          THEN deling.municipal_services_entries(ARRAY(SELECT s FROM deling.municipal_services_rows(p, k, '{}', '{}', true, NULL, NULL, NULL, NULL) s))
+                          ELSE bench.municipal_services_entries_sql(ARRAY(SELECT s FROM deling.municipal_services_rows(p, k, '{}', '{}', true, NULL, NULL, NULL, NULL) s)) END
                      || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(p, k))), 1);
         END IF;
         IF count THEN

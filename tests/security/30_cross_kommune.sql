@@ -26,29 +26,31 @@ SELECT sec.ok(sec.affected(format('UPDATE %s SET kommune_nr = ''3201'' WHERE cti
 FROM sec.citizen_tables ORDER BY tbl::text;
 SELECT sec.ok(sec.affected(format('INSERT INTO deling.citizen (kommune_nr, pid) VALUES (''3201'', %L)', :'new_pid'))
               = '42501', 'Bodø''s integration cannot register a citizen in Bærum');
--- the sharing reads of a Bærum citizen give Bodø's integration nothing of Bærum's
-SELECT sec.ok((api.news2_observations(:'baerum_pid'))->>'total' = '0', 'news2_observations of a Bærum citizen: nothing');
-SELECT sec.ok((api.municipal_services(:'baerum_pid', include_history => true))->>'total' = '0',
-              'municipal_services of a Bærum citizen: nothing');
+-- every declared service's read of a Bærum citizen gives Bodø's
+-- integration nothing of Bærum's, and its ingest refuses an item for Bærum
+SELECT sec.ok(sec.value(format('SELECT (api.%I(%L))::jsonb->>''total''', s.read_fn, :'baerum_pid')) = '0',
+              format('%s (api.%s) of a Bærum citizen: nothing', s.code, s.read_fn))
+FROM sec.services() s;
 SELECT sec.ok(coalesce(jsonb_array_length((api.legevakt_summary(:'baerum_pid'))::jsonb->'entry'), 0) = 0,
               'legevakt_summary of a Bærum citizen: nothing');
--- items naming another kommune are refused whole
-SELECT sec.ok(sec.sqlstate(format('SELECT api.municipal_services_ingest(%L)', jsonb_build_object('kommune_nr', '3201', 'pid', :'baerum_pid',
-              'service_code', '15', 'status', 'active', 'period_start', '2026-11-01', 'source_system', 'sec', 'source_id', 'x1')))
-              = '42501', 'a municipal-services item for Bærum from Bodø''s integration is refused');
-SELECT sec.ok(sec.sqlstate(format('SELECT api.news2_ingest(%L)', jsonb_build_object('kommune_nr', '3201', 'pid', :'baerum_pid',
-              'measured_at', '2026-11-20T08:00:00+01:00', 'resp_rate', 16, 'spo2', 98, 'on_oxygen', false, 'systolic_bp', 120,
-              'pulse', 70, 'consciousness', 'A', 'temperature', 37.0, 'source_system', 'sec', 'source_id', 'x2')))
-              = '42501', 'a NEWS2 item for Bærum from Bodø''s integration is refused');
+SELECT sec.ok(sec.sqlstate(format('SELECT api.%I(%L)', s.ingest_fn, jsonb_build_object('kommune_nr', '3201', 'pid', :'baerum_pid',
+              'source_system', 'sec', 'source_id', 'x-' || s.code))) = '42501',
+              format('a %s item for Bærum from Bodø''s integration is refused (api.%s)', s.code, s.ingest_fn))
+FROM sec.services() s;
+SELECT sec.ok(sec.sqlstate(format('SELECT api.%I_batch(%L)', s.ingest_fn, jsonb_build_array(jsonb_build_object('pid', :'bodo_pid',
+              'source_system', 'sec', 'source_id', 'y-' || s.code), jsonb_build_object('kommune_nr', '3201', 'pid', :'baerum_pid',
+              'source_system', 'sec', 'source_id', 'z-' || s.code)))) = '42501',
+              format('a %s batch with one item for Bærum is refused whole (api.%s_batch)', s.code, s.ingest_fn))
+FROM sec.services() s;
 
 -- a doctor at Bodø legevakt (reach: the 18xx kommuner) reads nothing of Bærum
 \c - sec_lege
 SELECT sec.claims('lege_bodo') AS claims \gset
 \set tok `tests/tools/mint-jwt RS256 sec1 :'claims'`
 SELECT deling.authenticate(:'tok', for_session => true) IS NOT NULL AS authenticated \gset
-SELECT sec.ok((api.news2_observations(:'baerum_pid'))->>'total' = '0', 'Bodø legevakt: NEWS2 of a Bærum citizen: nothing');
-SELECT sec.ok((api.municipal_services(:'baerum_pid', include_history => true))->>'total' = '0',
-              'Bodø legevakt: services of a Bærum citizen: nothing');
+SELECT sec.ok(sec.value(format('SELECT (api.%I(%L))::jsonb->>''total''', s.read_fn, :'baerum_pid')) = '0',
+              format('Bodø legevakt: %s of a Bærum citizen: nothing', s.code))
+FROM sec.services() s;
 SELECT sec.ok(sec.rows('SELECT FROM deling.citizen') IS NULL OR sec.rows('SELECT FROM deling.citizen') = 0,
               'a doctor reads no table directly');
 SELECT sec.ok((api.news2_observations(:'bodo_pid'))->>'resourceType' = 'Bundle', 'Bodø legevakt reads a Bodø citizen');

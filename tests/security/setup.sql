@@ -105,6 +105,16 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
                     (SELECT o.orgnr FROM deling.organisation o WHERE o.name = of));
 $$;
 
+-- services: every declared sharing service, with its FHIR read and its
+-- ingest functions (as deling.declare_service names them), so that the
+-- suite attacks every service there is, not the ones it knew of
+CREATE FUNCTION sec.services() RETURNS TABLE (code text, read_fn text, ingest_fn text)
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog AS $$
+    SELECT s.service_code::text, s.declaration->'read'->>'function',
+           coalesce(s.declaration->'ingest'->>'prefix', replace(s.service_code, '-', '_') || '_ingest')
+    FROM deling.service s WHERE s.declaration IS NOT NULL ORDER BY 1;
+$$;
+
 -- rows(sql): how many rows a query returns for the caller; NULL if refused
 CREATE FUNCTION sec.rows(sql text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog AS $$

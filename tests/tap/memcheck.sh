@@ -71,6 +71,24 @@ SELECT deling.news2_score(16, 98, 1, false, 120, 70, 'sleepy', 37.0);
 
 SELECT deling.news2_acvpu(v) FROM unnest(ARRAY['a', 'Alert', 'x', '', '  pain  ']) v;
 
+SELECT (deling.instrument_score(i.definition, x.items::jsonb, x.total)).*, deling.instrument_problem(i.definition, x.items::jsonb, x.total) AS problem FROM deling.instrument i JOIN (VALUES ('braden', '{"sensory_perception": 3, "moisture": "LA9608-6", "activity": 3, "mobility": 3, "nutrition": 3, "friction_shear": 2}', 16), ('mna-sf', '{"A": 2, "B": 3, "C": 2, "D": 2, "E": 2, "F1": 18.999999999999999999}', NULL), ('morse', '{"history_of_falling": "LA33-6", "secondary_diagnosis": 15, "ambulatory_aid": 30, "iv_access": 20, "gait": 20, "mental_status": 15}', 125), ('iplos', '{"syn": 9, "alminnelig_husarbeid": null}', NULL)) x(code, items, total) USING (code);
+
+SELECT deling.instrument_problem(i.definition, x.items::jsonb, x.total) AS instrument_problem FROM deling.instrument i JOIN (VALUES ('braden', '{"sensory_perception": 3, "moisture": 3, "activity": 3, "mobility": 3, "nutrition": 3, "friction_shear": 2, "turning": 1}', NULL), ('braden', '{"moisture": 2.5}', NULL), ('braden', '{"sensory_perception": 3, "moisture": 3, "activity": 3, "mobility": 3, "nutrition": 3}', NULL), ('braden', '[1]', NULL), ('mna-sf', '{"A": 2, "B": 3, "C": 2, "D": 2, "E": 2, "F1": 22, "F2": 31}', NULL), ('mna-sf', '{"A": 2, "B": 3, "C": 2, "D": 2, "E": 2}', NULL), ('mna-sf', '{"A": 2, "B": 3, "C": 2, "D": 2, "E": 2, "F1": "x"}', NULL), ('mna-sf', '{"A": 2, "B": 3, "C": 2, "D": 2, "E": 2, "F1": 101}', NULL), ('morse', '{"history_of_falling": 25, "secondary_diagnosis": 15, "ambulatory_aid": 30, "iv_access": 20, "gait": 20, "mental_status": 15}', 120), ('iplos', '{"syn": 1}', 1), ('iplos', '{}', NULL)) x(code, items, total) USING (code);
+
+SELECT deling.instrument_problem(NULL, '{}'), deling.instrument_problem(definition, NULL), deling.instrument_score(NULL, '{}'), deling.instrument_items(definition, '{"A": 2, "B": 3, "C": 2, "D": 2, "E": 2, "F2": 30.5}') FROM deling.instrument WHERE code = 'mna-sf';
+
+SELECT deling.instrument_score(definition, '{"moisture": 9}') FROM deling.instrument WHERE code = 'braden';
+
+SELECT deling.instrument_items(definition, '{"syn": 0}') FROM deling.instrument WHERE code = 'iplos';
+
+SELECT deling.instrument_check(jsonb_set(i.definition, p::text[], v::jsonb)) AS definition_problem FROM deling.instrument i, (VALUES ('{bands,0,max}', '8'), ('{items,0,coding,code}', '"9017-7"'), ('{items,0,answers,1,points}', '1'), ('{items,0,requried}', 'true'), ('{alternatives}', '[["moisture"]]'), ('{total}', 'null'), ('{code}', '"x y"')) x(p, v) WHERE i.code = 'braden';
+
+SELECT count(*) AS instruments_scored FROM deling.instrument i, generate_series(1, 20) n WHERE i.code = 'braden' AND (deling.instrument_score(jsonb_set(i.definition, '{name}', to_jsonb('v' || n)), '{"sensory_perception": 1, "moisture": 1, "activity": 1, "mobility": 1, "nutrition": 1, "friction_shear": 1}')).band = 'very-high';
+
+SELECT deling.instrument_check(v::jsonb) AS definition_problem FROM unnest(ARRAY['[1]', '{"code": 1}', '{"code": "x", "name": "x", "items": [{"code": "a", "name": "a", "coding": {"system": "urn:x", "code": "a"}, "unit": "cm", "min": 1, "max": 0, "ranges": [{"points": 0}]}]}', '{"code": "x", "name": "x", "items": [{"code": "a", "name": "a", "coding": {"system": "urn:x", "code": "a"}, "ranges": [{"below": 2, "points": 0}, {"below": 1, "points": 1}, {"points": 2}]}]}']) v;
+
+SELECT deling.instrument_score('{"code": "x"}', '{}');
+
 SELECT deling.try_timestamptz(v) FROM unnest(ARRAY['2026-11-20T08:00:00+01:00', '2026-13-01T00:00:00Z', 'garbage', '', repeat('9', 500)]) v;
 
 SELECT deling.set_context_value('deling.ctx_kind', 'integration', false), deling.set_context_value('deling.ctx_kommune_nr', '1804', true);
@@ -288,6 +306,11 @@ check "the template engine rendered and refused a malformed template and data it
          grep -q 'unknown filter \"upper\"' '$dir/out.log' && grep -q 'is only allowed as an element of an array' '$dir/out.log' &&
          grep -q '\"7.5\" is not an integer' '$dir/out.log' && grep -q 'is not an ISO 8601 date and time' '$dir/out.log' &&
          grep -q 'rendered_entries = .*\"id\": \"b\"' '$dir/out.log' && grep -q 'the context of a template must be a JSON object' '$dir/out.log'"
+check "the instrument scorer scored every instrument, named each problem and refused bad definitions" \
+  sh -c "grep -q 'band_code = \"LA6752-5\"' '$dir/out.log' && grep -q 'unknown item .turning.' '$dir/out.log' &&
+         grep -q 'give exactly one, not 2' '$dir/out.log' && grep -q 'the sender.s total 120 disagrees' '$dir/out.log' &&
+         grep -q 'instruments_scored = \"20\"' '$dir/out.log' && grep -q 'has a wrong check digit' '$dir/out.log' &&
+         grep -q 'is 9, not one of its answers' '$dir/out.log'"
 check "SHA-256 ran" grep -q 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' "$dir/out.log"
 check "the access-log emitter wrote entries and refused malformed ones" \
   sh -c "grep -q 'emitted = \"t\"' '$dir/out.log' && grep -q 'access-log entry refused: \"kommuner\"' '$dir/out.log'"
