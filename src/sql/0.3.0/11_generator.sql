@@ -11,6 +11,7 @@ CREATE FUNCTION deling.declaration_problem(d jsonb) RETURNS text
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     f jsonb;
+    bad text;
 BEGIN
     IF jsonb_typeof(d) IS DISTINCT FROM 'object' THEN
         RETURN 'a declaration is a JSON object';
@@ -40,6 +41,20 @@ BEGIN
     END IF;
     IF NOT (d->'fhir' ? 'template' OR d->'fhir' ? 'renderer') THEN
         RETURN 'fhir needs a template or a renderer';
+    END IF;
+    IF NOT d->'fhir_in' ? 'parser' THEN
+        IF d->'fhir_in'->>'resource' !~ '^[A-Z][A-Za-z]{1,60}$' THEN
+            RETURN 'fhir_in needs a parser, or the resource type its map reads';
+        END IF;
+        bad := deling.fhir_map_problem(d->'fhir_in'->'map');
+        IF bad IS NOT NULL THEN
+            RETURN bad;
+        END IF;
+        bad := (SELECT string_agg(k, ', ') FROM jsonb_object_keys(d->'fhir_in'->'map') k
+                WHERE k NOT IN (SELECT x->>'name' FROM jsonb_array_elements(d->'fields') x));
+        IF bad IS NOT NULL THEN
+            RETURN format('fhir_in.map names what is not a field: %s', bad);
+        END IF;
     END IF;
     RETURN NULL;
 END
