@@ -1,0 +1,263 @@
+# Every C entry point of deling, with valid and invalid input, run under
+# valgrind (memcheck) in a single-user backend.  Any memory error or
+# definite leak whose stack passes through deling's C code fails; errors
+# elsewhere (PostgreSQL, libc) are counted in a note but not as failures.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::RealBin;
+use DelingTest;
+use IPC::Run;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+die('valgrind is not installed (scripts/bootstrap.sh installs it)')
+  unless grep { -x "$_/valgrind" } split /:/, $ENV{PATH};
+my $node = plain_node('memcheck', "shared_preload_libraries = 'deling'");    # never started: single-user mode
+my $dir = PostgreSQL::Test::Utils::tempdir();
+
+my $now = time();
+my $payload = qq({"iss":"https://helseid-sts.nhn.no","aud":"nhn:deling","iat":$now,"exp":${\ ($now + 600)},"scope":["nhn:deling/integrasjon"],"helseid://claims/client/claims/orgnr_parent":"972418013"});
+my %value = (
+	GOOD => mint_token('RS256', 'mc1', $payload),
+	HS   => mint_token('HS256', 'mc1', $payload),
+	PUB  => mint_token('pubkey', 'mc1') =~ s/'/''/gr,
+	MOD  => (`openssl rsa -pubin -in '$ENV{DELING_TEST_KEYS}/mc1.pub.pem' -noout -modulus` =~ /=([0-9A-F]+)/)[0]);
+
+# the calls, one statement each ended by a semicolon and an empty line
+# (postgres --single -j); @GOOD@, @HS@, @PUB@ and @MOD@ are filled in
+my $calls = <<'SQL';
+CREATE EXTENSION deling;
+
+SELECT deling.fnr_valid(v), deling.fnr_problem(v) FROM unnest(ARRAY['02013299997', '30108299939', '13057444850', '19779998080', '', 'x', '0201329999a', '41814512302', '81234567802']) v;
+
+SELECT deling.fnr_kind('41814512302'), deling.fnr_synthetic('01814512319'), deling.fnr_birth_date('29020052412'), deling.fnr_birth_date('81234567802');
+
+SELECT deling.fnr_check('02013299998');
+
+SELECT deling.synthetic_fnr(d::date, s) FROM generate_series(date '1900-01-01', date '2039-12-31', interval '97 days') d, generate_series(0, 3) s;
+
+SELECT deling.synthetic_fnr('1800-01-01', 0);
+
+SELECT deling.orgnr_valid(v) FROM unnest(ARRAY['972418013', '972418014', '9724', 'abcdefghi']) v;
+
+SELECT deling.jwt_header('@GOOD@');
+
+SELECT deling.jwt_verify_rs256('@GOOD@', '@PUB@');
+
+SELECT deling.jwt_verify_rs256('@HS@', '@PUB@');
+
+SELECT deling.jwt_verify_rs256(left('@GOOD@', length('@GOOD@') - 5), '@PUB@');
+
+SELECT deling.jwt_verify_rs256('@GOOD@', 'not a key');
+
+SELECT deling.jwt_header('bm90IGpzb24.e30.AAAA');
+
+SELECT deling.jwt_header('e30');
+
+SELECT deling.jwt_header(repeat('a.', 9000));
+
+SELECT deling.jwk_to_pem(jsonb_build_object('kty', 'RSA', 'e', 'AQAB', 'n', rtrim(translate(encode(decode('@MOD@', 'hex'), 'base64'), E'+/\n', '-_'), '=')));
+
+SELECT deling.jwk_to_pem('{"kty": "RSA", "e": "AQAB", "n": "AAAA"}');
+
+SELECT deling.jwk_to_pem('{"kty": "RSA", "e": "AQAB", "n": "!!"}');
+
+SELECT deling.jwk_to_pem('[1]');
+
+SELECT deling.public_key_check('@PUB@');
+
+SELECT deling.public_key_check('-----BEGIN PUBLIC KEY-----');
+
+SELECT deling.news2_score(rr, 95, sc, o2, 100, 100, c, t) FROM unnest(ARRAY[5, 15, 30]) rr, unnest(ARRAY[1, 2]) sc, unnest(ARRAY[true, false]) o2, unnest(ARRAY['A', 'new confusion', ' u ']) c, unnest(ARRAY[24.0, 35.05, 36.5, 38.5, 40.0, 46.0, 'NaN']::numeric[]) t WHERE t BETWEEN 25 AND 45;
+
+SELECT deling.news2_subscores(22, 94, 2, true, 105, 95, 'voice', 38.5), deling.news2_risk(8, 91, 1, true, 90, 131, 'U', 35.0);
+
+SELECT deling.news2_problem(16, 98, 1, false, 120, 70, c, t) FROM unnest(ARRAY['A', 'X', '', 'asleep']) c, unnest(ARRAY[24.9, 37.0, 45.1, 'NaN', '-Infinity']::numeric[]) t;
+
+SELECT deling.news2_score(16, 101, 1, false, 120, 70, 'A', 37.0);
+
+SELECT deling.news2_score(16, 98, 1, false, 120, 70, 'sleepy', 37.0);
+
+SELECT deling.news2_acvpu(v) FROM unnest(ARRAY['a', 'Alert', 'x', '', '  pain  ']) v;
+
+SELECT deling.try_timestamptz(v) FROM unnest(ARRAY['2026-11-20T08:00:00+01:00', '2026-13-01T00:00:00Z', 'garbage', '', repeat('9', 500)]) v;
+
+SELECT deling.set_context_value('deling.ctx_kind', 'integration', false), deling.set_context_value('deling.ctx_kommune_nr', '1804', true);
+
+SELECT deling.set_context_value('search_path', 'x', false);
+
+SELECT deling.outer_role(), deling.whoami(), deling.ctx_kind(), deling.ctx_citizen_pid(), deling.reach_for(NULL), deling.reach_for('news2'), deling.reach_for('news2'), deling.access_log_ready(), deling.access_log_slot(), deling.current_kommune(), deling.current_kommune(), deling.current_kommune_for('news2'), deling.kpr_reading();
+
+SELECT deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59:59+00', '2026-03-29 01:00:00+00', '2026-10-25 00:59:59.9+00', 'infinity', '-infinity', '0044-03-15 12:00:00+00']::timestamptz[]) t;
+
+SELECT deling.generate_synthetic(5, 1);
+
+INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, spo2_scale, on_oxygen, oxygen_flow, systolic_bp, pulse, consciousness, temperature, recorded_by, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, now(), 22, 90, 2, true, f, 100, 120, 'V', 38.5, r, u, o, 'memcheck', 'm' || n FROM deling.citizen, unnest(ARRAY[NULL, 2.5]::numeric[]) WITH ORDINALITY f(f, n), unnest(ARRAY[NULL, '9144889']) r, unnest(ARRAY[NULL, 'Hjemmetjenesten "Sentrum"']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 16;
+
+SELECT jsonb_array_length(deling.news2_fhir(m)), jsonb_array_length(deling.news2_fhir(m, false)) FROM deling.news2_measurement m;
+
+SELECT sum(deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM deling.news2_measurement, generate_series(1, 2);
+
+SELECT deling.fhir_bundle(t, (SELECT jsonb_agg(e) FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(m)) e), 16, o) FROM unnest(ARRAY['searchset', 'collection']) t, unnest(ARRAY[NULL, deling.sharing_outcome(true, false), deling.sharing_outcome(false, true)]) o;
+
+SELECT deling.fhir_bundle('searchset', '[]', 0);
+
+SELECT deling.fhir_bundle('searchset', '[]', 0, NULL, jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', '01814700034', 'since', '2026-11-20T08:00+01:00', 'reason', 'økt puls'])));
+
+SELECT deling.fhir_bundle('searchset', '[]', 0, NULL, '{"relation": "self"}');
+
+SELECT deling.fhir_bundle('history', '[]', 0);
+
+SELECT deling.fhir_bundle('searchset', '[{"mode": "match"}]', 1);
+
+SELECT deling.fhir_bundle('searchset', '{"mode": "match"}', 1);
+
+SELECT deling.fhir_bundle_parts(t, ARRAY[NULL, (SELECT jsonb_agg(e) FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(m)) e), '[]'], 16, o) FROM unnest(ARRAY['searchset', 'collection']) t, unnest(ARRAY[NULL, deling.sharing_outcome(true, false)]) o;
+
+SELECT deling.fhir_bundle_parts('collection', ARRAY['[]', '[2]']::jsonb[], NULL);
+
+SELECT deling.fhir_bundle_parts('collection', ARRAY[['[]'], ['[]']]::jsonb[], NULL);
+
+SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL, 120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement);
+
+SELECT encode(deling.sha256(convert_to(repeat('deling', n), 'UTF8')), 'hex') FROM generate_series(0, 50, 7) n;
+
+SELECT deling.access_log_emit(jsonb_build_object('time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'service', 'memcheck', 'decision', 'granted', 'kommuner', jsonb_build_array('1804'), 'n', n)) IS NOT NULL AS emitted FROM generate_series(1, 3) n;
+
+SELECT deling.access_log_emit('[1]');
+
+SELECT deling.access_log_emit('{"time": "2026-02-29T00:00:00.000000Z"}');
+
+SELECT deling.access_log_emit('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "granted", "kommuner": ["1804", 1]}');
+
+SELECT deling.access_log_emit(jsonb_build_object('time', '2026-11-23T15:04:05.000000Z', 'service', 'm', 'decision', 'granted', 'kommuner', '[]'::jsonb, 'padding', repeat('x', 17000)));
+
+SELECT deling.access_log_emit('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "granted", "kommuner": [], "citizen": 1}');
+
+SELECT coalesce(deling.access_log_problem(r), 'appendable') AS problem FROM unnest(ARRAY[convert_to('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "denied", "kommuner": ["1804"], "citizen": "x"}', 'UTF8'), convert_to('not json', 'UTF8'), convert_to('{"a": "\u0000"}', 'UTF8'), '\xff00'::bytea, convert_to('[1, 2', 'UTF8'), convert_to(repeat(' ', 17000) || '{}', 'UTF8'), convert_to(format('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "denied", "kommuner": [], "citizen": "%s"}', repeat('9', 101)), 'UTF8')]) r;
+
+SELECT deling.access_log_problem(convert_to('{"n": 1e1000000}', 'UTF8'));
+
+SELECT deling.access_log_ready() AS ready_without_worker, (deling.access_log_worker_status()).*;
+
+SELECT deling.access_log_check();
+
+SELECT deling.access_log_drain('10 milliseconds');
+
+SELECT deling.ed25519_verify(convert_to('m' || n, 'UTF8'), deling.ed25519_sign(convert_to('m' || n, 'UTF8'), k), deling.ed25519_public_key(k)) AS ed25519_verified FROM deling.random_key() k, generate_series(1, 3) n;
+
+SELECT deling.ed25519_verify('m', '\x00', '\x00');
+
+SELECT deling.ed25519_sign('m', '\x0102');
+
+SELECT deling.verify_access_log(NULL, deling.access_log_anchor()) AS anchored;
+
+SELECT deling.access_log_append(ARRAY['0/10', '0/20', '0/30']::pg_lsn[], ARRAY[convert_to('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "denied", "kommuner": ["1804"]}', 'UTF8'), convert_to('not json', 'UTF8'), '\xff'::bytea]) AS appended;
+
+DROP EXTENSION deling;
+
+SET deling.drop_extension_deletes_access_log = on;
+
+INSERT INTO deling.municipal_service (kommune_nr, pid, service_code, status, period_start, period_end, stops, weekly_hours, description, stay_type, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, c, 'active', date '2026-01-01', e, ARRAY['[2026-03-01,2026-03-05)', '[2026-02-01,)']::daterange[], h, d, t, u, o, 'memcheck', 's' || row_number() OVER () FROM deling.citizen, unnest(ARRAY['1', '15']) c, unnest(ARRAY[NULL, date '2027-01-01']) e, unnest(ARRAY[NULL, 7.5]) WITH ORDINALITY h(h, n), unnest(ARRAY[NULL, 'Hjelp "morgen" \ kveld']) d, unnest(ARRAY[NULL, 'korttidsopphold']) t, unnest(ARRAY[NULL, 'Hjemmetjenesten']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 64;
+
+SELECT jsonb_array_length(deling.municipal_services_entries(ARRAY(SELECT s FROM deling.municipal_service s))) AS service_entries;
+
+SELECT deling.municipal_service_fhir(s, NULL, NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+
+SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+
+SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"pid": null}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+
+SELECT kpr.validate_xpr_ipl(m) FROM unnest(ARRAY['<Melding xmlns="http://www.npr.no/xmlstds/56_0_0_ipl" versjon="56.0.0"/>', '<x/>', '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>']) m;
+
+SELECT kpr.validate_xpr_ipl('<not xml');
+
+SELECT deling.xpr_ipl_build('{"name": "Melding", "attrs": {"versjon": "56.0.0", "n": 1.5, "b": true, "x": null, "s": "<&\"æ>"}, "children": [{"name": "Kommune", "attrs": {"kommuneNr": "1804"}}, 5, {"name": "Tom"}]}');
+
+SELECT deling.xpr_ipl_build('{"attrs": {}}');
+
+SELECT deling.xpr_ipl_build('[1]');
+
+SELECT deling.xpr_ipl_build('{"name": "M", "attrs": {"a": [1]}}');
+
+SELECT kpr.start_reporting('1804', '2026-01-01'), kpr.add_contact(NULL, 1, 'a', 'a@b.no'), kpr.add_contact(NULL, 15, 'b', 'b@b.no'), kpr.add_contact('1804', 16, 'c', 'c@b.no', '+47 900 00 000'), kpr.add_contact('1804', 17, 'd', 'd@b.no');
+
+SET deling.kpr_test_mode = on;
+
+UPDATE deling.municipal_service SET service_code = '21', unit_orgnr = '972418013', version = version + 1 WHERE source_id IN ('s1', 's2', 's3');
+
+SELECT kpr.xpr_ipl_message('1804');
+
+SELECT length(deling.xpr_ipl_build(jsonb_build_object('name', 'Melding', 'children', (SELECT jsonb_agg(p.payload) FROM kpr.plan('1804') p)))) > 0 AS xpr_built;
+
+SELECT encode(deling.hmac_sha256(convert_to('x' || n, 'UTF8'), deling.random_key()), 'hex') FROM generate_series(1, 5) n;
+
+SELECT deling.hmac_sha256('x', 'short');
+
+SELECT deling.sha256_chain('\x00', ARRAY(SELECT convert_to(repeat('e', n), 'UTF8') FROM generate_series(1, 40) n));
+
+SELECT deling.sha256_chain('\x00', ARRAY['\x61', NULL]::bytea[]);
+
+DROP EXTENSION deling;
+
+SELECT count(*) AS extension_left FROM pg_extension WHERE extname = 'deling';
+SQL
+$calls =~ s/@(GOOD|HS|PUB|MOD)@/$value{$1}/g;
+
+my ($log, $valgrind) = ('', "$dir/valgrind.log");
+IPC::Run::run(
+	[ 'valgrind', '--quiet', '--leak-check=full', '--show-leak-kinds=definite', '--errors-for-leak-kinds=definite',
+		'--num-callers=30', '--suppressions=' . repo_path('tests/tools/valgrind.supp'), "--log-file=$valgrind",
+		$node->installed_command('postgres'), '--single', '-j', '-D', $node->data_dir, 'postgres' ],
+	'<', \$calls, '>&', \$log);
+my $rc = $? >> 8;
+PostgreSQL::Test::Utils::append_to_file("$dir/out.log", $log);
+note("single-user output in $dir/out.log, valgrind's in $valgrind");
+
+ok($rc == 0, "the single-user backend ran every call under valgrind (exit $rc)");
+like($log, qr/news2_subscores/, 'every call produced output');
+like($log, qr/invalid token: algorithm "HS256"/, 'error paths were exercised');
+like($log, qr/Missing child element/, 'the XPR(ipl) schema validator ran');
+ok($log =~ /kommuneNr=/ && $log =~ /every element needs a/ && $log =~ /the message must be a JSON object/
+	  && $log =~ /XML attribute values must be strings/,
+	'the XPR(ipl) builder wrote a document and refused bad input');
+like($log, qr/xpr_built = "t"/, 'the notifications of a whole continuous message were planned and written');
+like($log, qr/the access log is not running, so no KPR read is allowed/, 'no KPR read while the access log is not running');
+like($log, qr/2026-03-29T03:00:00\+02:00/, 'the FHIR renderers ran (DST edge, bad row refused)');
+ok($log =~ /Bundle type "history" is not searchset or collection/ && $log =~ /Bundle links must be a JSON array/
+	  && $log =~ /since=2026-11-20T08%3A00%2B01%3A00/,
+	'the Bundle assembler refused a bad type and links that are not an array');
+ok($log =~ /Bundle entry 1 is not an object/ && $log =~ /must be a one-dimensional array/,
+	'the Bundle assembler from parts refused a bad entry and a 2-D array');
+like($log, qr/lacks a required field/, 'the NEWS2 renderer refused a row without its pid');
+like($log, qr/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855/, 'SHA-256 ran');
+ok($log =~ /emitted = "t"/ && $log =~ /access-log entry refused: "kommuner"/,
+	'the access-log emitter wrote entries and refused malformed ones');
+ok($log =~ /service_entries = "[1-9]/ && $log =~ /an EpisodeOfCare needs a status/ && $log =~ /has no FHIR form/
+	  && $log =~ /municipal service lacks a required field/,
+	'the EpisodeOfCare renderer ran and refused a missing status, a BC date and a row without its pid');
+ok($log =~ /more than 16384/ && $log =~ /it is not JSON/ && $log =~ /not valid UTF-8/ && $log =~ /problem = "appendable"/
+	  && $log =~ /at most 100 characters/,
+	'the access-log checks ran: too large, not JSON, not UTF-8, no \u0000, a citizen too long, an entry');
+ok($log =~ /ready_without_worker = "f"/ && $log =~ /the access log is not running/ && $log =~ /has not appended every entry/,
+	'without a worker the log is not ready: reads refused, drain times out');
+ok($log =~ /ed25519_verified = "t"/ && $log =~ /an Ed25519 seed is 32 bytes/ && $log =~ /anchored = .*"valid": true/
+	  && $log =~ /appended = "3"/,
+	'Ed25519 signed, verified, refused a short key; an anchor verified; the set-based append ran');
+ok($log =~ /holds entries, so it is not dropped/ && $log =~ /extension_left = "0"/,
+	'DROP EXTENSION refused while the log holds entries, done with the setting');
+
+# valgrind's error records are separated by blank "==PID== " lines; ours are
+# those with a frame in deling.so, a deling_ symbol or one of src/*.c
+opendir(my $src, repo_path('src')) or die;
+my $files = join '|', map { quotemeta } grep { /\.c$/ } readdir $src;
+closedir $src;
+my @records = split /^==\d+== \n/m, -e $valgrind ? slurp_file($valgrind) : '';
+my @ours = grep { /deling\.so|: deling_|[(]($files):[0-9]+[)]/ } @records;
+ok(!@ours, "no memory error or definite leak passes through deling's C code")
+  or diag(join "\n", grep { defined } (split /\n/, join "\n", @ours)[0 .. 79]);
+my $others = () = (-e $valgrind ? slurp_file($valgrind) : '') =~ /^==\d+== [A-Z]/mg;
+note("valgrind records outside deling.so (not counted): $others");
+
+done_testing();
