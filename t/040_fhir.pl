@@ -31,7 +31,7 @@ my @expected = qw(news2_observations.json news2_max1.json news2_page2.json news2
   municipal_services.json municipal_services_history.json legevakt_summary.json blocked_services.json
   emergency_services.json blocked_news2.json my_access_log.json access_log_export.json
   pgrst_news2_observations.json pgrst_municipal_services.json pgrst_legevakt_summary.json
-  pgrst_my_access_log.json);
+  pgrst_my_access_log.json fhir_json_bundle.json template_condition.json template_careplan.json);
 my %listed = map { $_ => 1 } @expected;
 opendir(my $dh, $out) or die "$out: $! (pg_regress writes the documents there)";
 my @others = sort grep { /\.json$/ && !$listed{$_} } readdir $dh;

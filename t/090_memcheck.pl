@@ -81,6 +81,24 @@ SELECT deling.news2_score(16, 98, 1, false, 120, 70, 'sleepy', 37.0);
 
 SELECT deling.news2_acvpu(v) FROM unnest(ARRAY['a', 'Alert', 'x', '', '  pain  ']) v;
 
+SELECT (deling.instrument_score(i.definition, x.items::jsonb, x.total)).*, deling.instrument_problem(i.definition, x.items::jsonb, x.total) AS problem FROM deling.instrument i JOIN (VALUES ('braden', '{"sensory_perception": 3, "moisture": "LA9608-6", "activity": 3, "mobility": 3, "nutrition": 3, "friction_shear": 2}', 16), ('mna-sf', '{"A": 2, "B": 3, "C": 2, "D": 2, "E": 2, "F1": 18.999999999999999999}', NULL), ('morse', '{"history_of_falling": "LA33-6", "secondary_diagnosis": 15, "ambulatory_aid": 30, "iv_access": 20, "gait": 20, "mental_status": 15}', 125), ('iplos', '{"syn": 9, "alminnelig_husarbeid": null}', NULL)) x(code, items, total) USING (code);
+
+SELECT deling.instrument_problem(i.definition, x.items::jsonb, x.total) AS instrument_problem FROM deling.instrument i JOIN (VALUES ('braden', '{"sensory_perception": 3, "moisture": 3, "activity": 3, "mobility": 3, "nutrition": 3, "friction_shear": 2, "turning": 1}', NULL), ('braden', '{"moisture": 2.5}', NULL), ('braden', '{"sensory_perception": 3, "moisture": 3, "activity": 3, "mobility": 3, "nutrition": 3}', NULL), ('braden', '[1]', NULL), ('mna-sf', '{"A": 2, "B": 3, "C": 2, "D": 2, "E": 2, "F1": 22, "F2": 31}', NULL), ('mna-sf', '{"A": 2, "B": 3, "C": 2, "D": 2, "E": 2}', NULL), ('mna-sf', '{"A": 2, "B": 3, "C": 2, "D": 2, "E": 2, "F1": "x"}', NULL), ('mna-sf', '{"A": 2, "B": 3, "C": 2, "D": 2, "E": 2, "F1": 101}', NULL), ('morse', '{"history_of_falling": 25, "secondary_diagnosis": 15, "ambulatory_aid": 30, "iv_access": 20, "gait": 20, "mental_status": 15}', 120), ('iplos', '{"syn": 1}', 1), ('iplos', '{}', NULL)) x(code, items, total) USING (code);
+
+SELECT deling.instrument_problem(NULL, '{}'), deling.instrument_problem(definition, NULL), deling.instrument_score(NULL, '{}'), deling.instrument_items(definition, '{"A": 2, "B": 3, "C": 2, "D": 2, "E": 2, "F2": 30.5}') FROM deling.instrument WHERE code = 'mna-sf';
+
+SELECT deling.instrument_score(definition, '{"moisture": 9}') FROM deling.instrument WHERE code = 'braden';
+
+SELECT deling.instrument_items(definition, '{"syn": 0}') FROM deling.instrument WHERE code = 'iplos';
+
+SELECT deling.instrument_check(jsonb_set(i.definition, p::text[], v::jsonb)) AS definition_problem FROM deling.instrument i, (VALUES ('{bands,0,max}', '8'), ('{items,0,coding,code}', '"9017-7"'), ('{items,0,answers,1,points}', '1'), ('{items,0,requried}', 'true'), ('{alternatives}', '[["moisture"]]'), ('{total}', 'null'), ('{code}', '"x y"')) x(p, v) WHERE i.code = 'braden';
+
+SELECT count(*) AS instruments_scored FROM deling.instrument i, generate_series(1, 20) n WHERE i.code = 'braden' AND (deling.instrument_score(jsonb_set(i.definition, '{name}', to_jsonb('v' || n)), '{"sensory_perception": 1, "moisture": 1, "activity": 1, "mobility": 1, "nutrition": 1, "friction_shear": 1}')).band = 'very-high';
+
+SELECT deling.instrument_check(v::jsonb) AS definition_problem FROM unnest(ARRAY['[1]', '{"code": 1}', '{"code": "x", "name": "x", "items": [{"code": "a", "name": "a", "coding": {"system": "urn:x", "code": "a"}, "unit": "cm", "min": 1, "max": 0, "ranges": [{"points": 0}]}]}', '{"code": "x", "name": "x", "items": [{"code": "a", "name": "a", "coding": {"system": "urn:x", "code": "a"}, "ranges": [{"below": 2, "points": 0}, {"below": 1, "points": 1}, {"points": 2}]}]}']) v;
+
+SELECT deling.instrument_score('{"code": "x"}', '{}');
+
 SELECT deling.try_timestamptz(v) FROM unnest(ARRAY['2026-11-20T08:00:00+01:00', '2026-13-01T00:00:00Z', 'garbage', '', repeat('9', 500)]) v;
 
 SELECT deling.set_context_value('deling.ctx_kind', 'integration', false), deling.set_context_value('deling.ctx_kommune_nr', '1804', true);
@@ -118,6 +136,56 @@ SELECT deling.fhir_bundle_parts(t, ARRAY[NULL, (SELECT jsonb_agg(e) FROM deling.
 SELECT deling.fhir_bundle_parts('collection', ARRAY['[]', '[2]']::jsonb[], NULL);
 
 SELECT deling.fhir_bundle_parts('collection', ARRAY[['[]'], ['[]']]::jsonb[], NULL);
+
+SELECT deling.fhir_constant('system.fnr') AS fnr_system, (SELECT count(*) FROM deling.fhir_constants()) AS constant_count, deling.fhir_source_system('gerica') AS source_system;
+
+SELECT deling.fhir_constant('system.nope');
+
+SELECT deling.json_canonical('{"b": [1, 2.50, -0, 1e2, "\u00e9\n\u0001"], "a": {"y": null, "x": true, "y": [{}]}, "b": false}') AS canonical;
+
+SELECT deling.json_canonical('"\u0000"');
+
+SELECT length(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m))::text) > 0 AS news2_entries_written, length(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m), false)::text) > 0 AS news2_totals_written, deling.news2_entries_json('{}') AS no_news2_entries;
+
+SELECT deling.news2_entries_json(ARRAY[NULL]::deling.news2_measurement[]);
+
+SELECT deling.news2_entries_json(ARRAY[ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL, 120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement]);
+
+SELECT deling.fhir_patient_json(pid, ARRAY['1804']) IS NOT NULL AS patient_written FROM deling.citizen LIMIT 1;
+
+SELECT deling.fhir_patient_json(deling.synthetic_fnr('1901-01-01', 3), ARRAY['1804']);
+
+SELECT length(deling.fhir_bundle_json(t, ARRAY[deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m)), NULL, deling.fhir_entry_json('include', deling.fhir_patient_json((SELECT min(pid) FROM deling.citizen), ARRAY['1804']))], 16, o, l)::text) > 0 AS json_bundle_written FROM unnest(ARRAY['searchset', 'collection']) t, unnest(ARRAY[NULL, deling.sharing_outcome(true, false), deling.sharing_outcome(false, true)]) o, unnest(ARRAY[NULL, jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', 'a b']))]) l;
+
+SELECT deling.fhir_bundle_json('searchset', ARRAY['[ {"resource" : {"id": "p1", "id": 2, "x": [1, {"id": "y"}]}, "mode": "match", "mode": ["m"], "z": {"resource": 1}}, {"resource": {"resourceType": "Patient"}}]']::json[], 2, NULL, '[]') AS json_bundle_parsed;
+
+SELECT deling.fhir_bundle_json('collection', ARRAY['[{"resource": {}}, [1]]']::json[], NULL);
+
+SELECT length(deling.fhir_searchset_json(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m)), deling.fhir_entry_json('include', deling.fhir_patient_json((SELECT min(pid) FROM deling.citizen), ARRAY['1804'])), 16, deling.sharing_outcome(true, false), '[]')::text) > 0 AS searchset_written;
+
+SELECT deling.fhir_searchset_json('{"resource": {}}', NULL, 1);
+
+SELECT deling.fhir_bundle_json('collection', ARRAY['{"resource": {}}']::json[], NULL);
+
+SELECT deling.fhir_bundle_json('collection', ARRAY['[{"resource": "p"}]']::json[], NULL);
+
+SELECT deling.fhir_bundle_json('collection', '{}', NULL, '[1]');
+
+SELECT deling.fhir_entry_json('include', NULL);
+
+SELECT deling.fhir_render('{"resourceType": "Condition", "id": "{{id}}", "subject": {"reference": "urn:uuid:{{pid}}", "display": "{{missing}}"}, "note": [{"text": "{{note}}"}], "onsetDateTime": "{{onset|datetime}}", "recordedDate": "{{rec|date}}", "x": {"y": null}, "code": {"coding": [{"$each": "codes", "$as": "c", "$template": {"code": "{{c.code}}", "system": "{{const:codesystem.icpc2}}"}}], "text": "{{c}} {{id}}"}, "n": "{{n|integer}}", "d": "{{n|decimal}}", "s": "{{n|string}}", "status": {"$map": "st", "$cases": {"a": "active", "b": "inactive"}, "$default": "unknown"}, "iff": {"$if": "flag", "$then": "yes", "$else": "{{ctx}}"}}', '{"id": "c1", "pid": "p1", "note": null, "onset": "2026-03-29T02:30:00", "rec": "2026-11-20T23:30:00Z", "codes": [{"code": "K86"}, {"code": null}, {"code": "T90"}], "n": 7.0, "st": "b", "flag": false, "ctx": {"a": [null, "", {"b": {}}], "c": 1}}') AS rendered;
+
+SELECT deling.fhir_render('{"a": "{{x|upper}}"}', '{}');
+
+SELECT deling.fhir_render('[{"$each": "v", "$as": "e", "$template": {"$if": "e", "$then": {"$each": "e", "$as": "f", "$template": 1}}}]', '{}');
+
+SELECT deling.fhir_render('"{{v|integer}}"', '{"v": 7.5}');
+
+SELECT deling.fhir_render('"{{v|datetime}}"', '{"v": "2026-02-29T08:00"}');
+
+SELECT deling.fhir_render_entries('{"resourceType": "Basic", "id": "{{id}}", "l": [{"$each": "l", "$as": "x", "$template": "{{x.y}}"}]}', ARRAY['{"id": "a", "l": [{"y": 1}, {"y": 2}]}', NULL, '{"x": 1}', '{"id": "b"}']::jsonb[]) AS rendered_entries;
+
+SELECT deling.fhir_render_entries('{"id": "{{id}}"}', ARRAY['{}', '5']::jsonb[]);
 
 SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL, 120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement);
 
@@ -168,6 +236,16 @@ SELECT deling.municipal_service_fhir(s, NULL, NULL, NULL) FROM deling.municipal_
 SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
 
 SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"pid": null}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+
+SELECT length(deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s))::text) > 0 AS episodes_written, length(deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s), '2026-03-02')::text) > 0 AS episodes_on_a_day, deling.municipal_services_entries_json('{}') AS no_episodes;
+
+SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"kommune_nr": "9999"}')]) FROM deling.municipal_service s LIMIT 1;
+
+SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}')]) FROM deling.municipal_service s LIMIT 1;
+
+SELECT deling.municipal_services_entries_json(ARRAY[NULL]::deling.municipal_service[]);
+
+SELECT deling.fhir_unit_json('1804', '972418013', 'Hjemmetjenesten', '+47 75 55 50 00') IS NOT NULL AS unit_written, deling.fhir_unit_json('9999', NULL, NULL, NULL) IS NULL AS no_unit;
 
 SELECT kpr.validate_xpr_ipl(m) FROM unnest(ARRAY['<Melding xmlns="http://www.npr.no/xmlstds/56_0_0_ipl" versjon="56.0.0"/>', '<x/>', '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>']) m;
 
@@ -231,6 +309,27 @@ ok($log =~ /Bundle type "history" is not searchset or collection/ && $log =~ /Bu
 ok($log =~ /Bundle entry 1 is not an object/ && $log =~ /must be a one-dimensional array/,
 	'the Bundle assembler from parts refused a bad entry and a 2-D array');
 like($log, qr/lacks a required field/, 'the NEWS2 renderer refused a row without its pid');
+# has_all(patterns...): the output matches every one
+sub has_all { return !grep { $log !~ $_ } @_; }
+ok(has_all(qr/\Qfnr_system = "urn:oid:2.16.578.1.12.4.1.4.1"\E/, qr/\Qunknown FHIR constant "system.nope"\E/,
+		qr/canonical = .*\Q"a": {"x": true, "y": [{}]}\E/, qr/unsupported Unicode escape sequence/,
+		qr/\Qnews2_entries_written = "t"\E/, qr/NEWS2 row 1 is NULL/,
+		qr/\Qpatient_written = "t"\E/, qr/\Qjson_bundle_written = "t"\E/, qr/\Qsearchset_written = "t"\E/,
+		qr/json_bundle_parsed = .*\Q"entry": [{"resource": {"x": [1, {"id": "y"}], "id": 2}}\E/, qr/Bundle entry 2 is not an object/,
+		qr/the OperationOutcome of a Bundle must be a JSON object/, qr/an entry needs a resource/,
+		qr/\Qepisodes_written = "t"\E/, qr/which is not on the platform/,
+		qr/service 1 is NULL/, qr/\Qunit_written = "t"\E/),
+	'the JSON writer, the constants and the json renderers ran and refused bad input');
+ok(has_all(qr/rendered = .*\Q"onsetDateTime": "2026-03-29T03:30:00+02:00"\E/,
+		qr/\Qunknown filter "upper"\E/, qr/is only allowed as an element of an array/,
+		qr/\Q"7.5" is not an integer\E/, qr/is not an ISO 8601 date and time/,
+		qr/rendered_entries = .*\Q"id": "b"\E/, qr/the context of a template must be a JSON object/),
+	'the template engine rendered and refused a malformed template and data its filters cannot take');
+ok(has_all(qr/\Qband_code = "LA6752-5"\E/, qr/unknown item .turning./,
+		qr/give exactly one, not 2/, qr/the sender.s total 120 disagrees/,
+		qr/\Qinstruments_scored = "20"\E/, qr/has a wrong check digit/,
+		qr/is 9, not one of its answers/),
+	'the instrument scorer scored every instrument, named each problem and refused bad definitions');
 like($log, qr/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855/, 'SHA-256 ran');
 ok($log =~ /emitted = "t"/ && $log =~ /access-log entry refused: "kommuner"/,
 	'the access-log emitter wrote entries and refused malformed ones');
