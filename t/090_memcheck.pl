@@ -41,6 +41,26 @@ SELECT deling.synthetic_fnr('1800-01-01', 0);
 
 SELECT deling.orgnr_valid(v) FROM unnest(ARRAY['972418013', '972418014', '9724', 'abcdefghi']) v;
 
+SELECT deling.code_problem(s, v), deling.code_canonical(s, v), deling.code_chapter(s, v) FROM unnest(ARRAY['icpc-2', 'ICD-10', 'snomed-ct', 'urn:oid:2.16.578.1.12.4.1.1.7110', 'icd-11', '']) s, unnest(ARRAY['K86', 'k86', '-30', 'A981', 'C86', 'F32.1', 'f321', 'I21.0A', 'V0n.0a', 'T4n', 'D49', 'F32.', 'F32 1', '722742002', '1104051000000101', '722742003', '123456017', '', repeat('9', 40)]) v;
+
+SELECT deling.icpc2_problem(v), deling.icd10_problem(v), deling.snomed_problem(v), deling.icd10_canonical(v), deling.icpc2_component(v) FROM unnest(ARRAY['K86', '-69', 'K301', 'F10.00', 'X6n.x', 'U86', '8921000202108', '0722742002', '', 'æøå', repeat('x', 5000)]) v;
+
+SELECT deling.code_system_key(s), deling.code_system_uri(coalesce(deling.code_system_key(s), 'icd-10')) FROM unnest(ARRAY['icpc-2', 'urn:oid:2.16.578.1.12.4.1.1.7170', 'http://hl7.org/fhir/sid/icd-10-no', 'http://snomed.info/sct', 'sct', '']) s;
+
+SELECT deling.code_system_uri('icd-11');
+
+SELECT deling.code_block_problem(b), deling.code_block_canonical(b) FROM unnest(ARRAY['icd-10:F32.1', 'ICD-10:f321', 'icd-10:c00-d48', 'icd-10:D48-C00', 'icd-10:C0-D48', 'icpc-2:p', 'icpc-2:C', 'snomed-ct:722742002', 'urn:oid:2.16.578.1.12.4.1.1.7170:k86', 'F32', ':', '', repeat('icd-10:', 50)]) b;
+
+SELECT count(*) FILTER (WHERE deling.code_block_matches(b, s, c)) AS code_blocks_covered FROM unnest(ARRAY['icd-10:F32', 'icd-10:F', 'icd-10:C00-D48', 'icd-10:V01-Y98', 'icpc-2:P', 'icpc-2:A98', 'snomed-ct:722742002']) b, unnest(ARRAY['icd-10', 'icpc-2', 'snomed-ct', 'x']) s, unnest(ARRAY['F32.1', 'C50.9', 'V0n.0a', 'P76', 'A981', '722742002', 'F3', '']) c;
+
+SELECT deling.code_block_matches('icd-10:F3', 'icd-10', 'F32.1');
+
+SELECT deling.code_blocks_match(ARRAY['icpc-2:P', NULL, 'icd-10:F', 'icd-10:C00-D48'], s, c) FROM unnest(ARRAY['icd-10', 'icpc-2']) s, unnest(ARRAY['F32.1', 'P76', 'K86', 'bad']) c;
+
+SELECT deling.code_blocks_match(ARRAY[['icd-10:F'], ['icd-10:G']], 'icd-10', 'F32.1');
+
+SELECT deling.code_blocks_match(ARRAY['icd-10:F', 'no system'], 'icd-10', 'K86');
+
 SELECT deling.jwt_header('@GOOD@');
 
 SELECT deling.jwt_verify_rs256('@GOOD@', '@PUB@');
@@ -302,6 +322,11 @@ ok($log =~ /kommuneNr=/ && $log =~ /every element needs a/ && $log =~ /the messa
 	'the XPR(ipl) builder wrote a document and refused bad input');
 like($log, qr/xpr_built = "t"/, 'the notifications of a whole continuous message were planned and written');
 like($log, qr/the access log is not running, so no KPR read is allowed/, 'no KPR read while the access log is not running');
+ok(has_all(qr/Verhoeff/, qr/\Qcode_canonical = "F32.1"\E/,
+		qr/\Qunknown code system "icd-11"\E/, qr/\Qcode_block_canonical = "icpc-2:K86"\E/,
+		qr/code_blocks_covered = "[1-9]/, qr/malformed code block: a code block is/,
+		qr/code blocks must be a one-dimensional array/),
+	'the code-system checks ran: problems named, canonical forms, blocks matched, malformed blocks refused');
 like($log, qr/2026-03-29T03:00:00\+02:00/, 'the FHIR renderers ran (DST edge, bad row refused)');
 ok($log =~ /Bundle type "history" is not searchset or collection/ && $log =~ /Bundle links must be a JSON array/
 	  && $log =~ /since=2026-11-20T08%3A00%2B01%3A00/,
