@@ -6,10 +6,6 @@ SET client_min_messages = warning;
 CREATE EXTENSION deling;
 SELECT deling.generate_synthetic(90, 3) IS NOT NULL AS platform;
 SELECT deling.generate_synthetic_records(180, 360) IS NOT NULL AS records;
--- every declared sharing service is on in Bodø and Bærum (a service is off
--- until a kommune opts in), so the suite attacks each one where it is shared
-SELECT count(deling.enable_service(k, s.service_code)) AS enabled
-FROM unnest(ARRAY['1804', '3201']) k, deling.service s WHERE s.declaration IS NOT NULL;
 \set sec1pub `tests/tools/mint-jwt pubkey sec1`
 SELECT deling.add_trusted_key('sec1', :'sec1pub');
 
