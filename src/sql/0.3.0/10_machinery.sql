@@ -186,3 +186,9 @@ END
 $$;
 COMMENT ON FUNCTION deling.fhir_template_entries(jsonb, jsonb[]) IS
     'Searchset entries of records whose service maps them to FHIR with a template (deling.fhir_render)';
+
+-- a generated item check runs as the integration that ingests: it calls
+-- these for every item (and a service's FHIR parser may read constants)
+GRANT EXECUTE ON FUNCTION deling.field_problem(jsonb, jsonb), deling.source_problem(jsonb), deling.clip(text, integer),
+    deling.fhir_constant(text)
+    TO deling_integrasjon;

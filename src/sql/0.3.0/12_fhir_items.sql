@@ -109,9 +109,11 @@ COMMENT ON FUNCTION deling.fhir_map(jsonb, jsonb) IS
 
 -- fhir_items: the ingest items of a service in a FHIR Bundle: one per
 -- resource of the declared type, in the Bundle's order, with the Patient it
--- is about (by identifier, or a Patient in the Bundle) and its source key
+-- is about (by identifier, or a Patient in the Bundle) and its source key.
+-- SECURITY DEFINER: the integration that ingests may not read the service
+-- catalog, where the map is; nothing else is read.
 CREATE FUNCTION deling.fhir_items(bundle jsonb, service text) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     fi jsonb := (SELECT s.declaration->'fhir_in' FROM deling.service s WHERE s.service_code = service);
     subject text := coalesce(fi->>'subject', 'subject');
@@ -143,4 +145,4 @@ END
 $$;
 COMMENT ON FUNCTION deling.fhir_items(jsonb, text) IS
     'The ingest items of a sharing service in a FHIR Bundle, found by its declaration''s fhir_in map (one per resource of its type)';
-GRANT EXECUTE ON FUNCTION deling.fhir_items(jsonb, text) TO deling_integrasjon;
+GRANT EXECUTE ON FUNCTION deling.fhir_items(jsonb, text), deling.fhir_map(jsonb, jsonb) TO deling_integrasjon;
