@@ -45,6 +45,9 @@ BEGIN
     IF d->'fhir' ? 'context' AND (jsonb_typeof(d->'fhir'->'context') IS DISTINCT FROM 'string' OR d->'fhir' ? 'renderer') THEN
         RETURN 'fhir.context is an SQL expression over the row r (a string), for a template';
     END IF;
+    IF d ? 'synthetic' AND to_regprocedure((d->>'synthetic') || '(text, text[], integer)') IS NULL THEN
+        RETURN format('synthetic must name a function (kommune_nr text, pids text[], seed integer) returning items, not %s', d->>'synthetic');
+    END IF;
     IF NOT d->'fhir_in' ? 'parser' THEN
         IF d->'fhir_in'->>'resource' !~ '^[A-Z][A-Za-z]{1,60}$' THEN
             RETURN 'fhir_in needs a parser, or the resource type its map reads';
