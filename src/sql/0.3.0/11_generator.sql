@@ -42,6 +42,9 @@ BEGIN
     IF NOT coalesce(d->'fhir' ? 'template' OR d->'fhir' ? 'renderer', false) THEN
         RETURN 'fhir needs a template or a renderer';
     END IF;
+    IF d->'fhir' ? 'context' AND (jsonb_typeof(d->'fhir'->'context') IS DISTINCT FROM 'string' OR d->'fhir' ? 'renderer') THEN
+        RETURN 'fhir.context is an SQL expression over the row r (a string), for a template';
+    END IF;
     IF d ? 'synthetic' AND to_regprocedure((d->>'synthetic') || '(text, text[], integer)') IS NULL THEN
         RETURN format('synthetic must name a function (kommune_nr text, pids text[], seed integer) returning items, not %s', d->>'synthetic');
     END IF;
@@ -489,14 +492,17 @@ BEGIN
                      || CASE WHEN paging THEN ', integer' ELSE '' END || ', text' || CASE WHEN paging THEN ', text' ELSE '' END,
         'read_comment', quote_literal(coalesce(r->>'comment', format('The %s of a citizen as a FHIR R4 searchset Bundle, through the sharing gate (duty need, purpose of use, reach, opt-in), the citizen''s blocks and the access log.', d->>'name'))));
 
-    -- a service without a renderer of its own renders its template
+    -- a service without a renderer of its own renders its template, each
+    -- row's context the row as JSON and what the declared "context" (an SQL
+    -- expression over the row r, giving a JSON object) adds to it
     sql := CASE WHEN d->'fhir' ? 'renderer' THEN '' ELSE deling.fill($t$
 CREATE OR REPLACE FUNCTION deling.@svc@_entries(rows deling.@table@[]) RETURNS jsonb
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
-    SELECT deling.fhir_template_entries(@template_lit@::jsonb, ARRAY(SELECT to_jsonb(x) FROM unnest(rows) x));
+    SELECT deling.fhir_template_entries(@template_lit@::jsonb, ARRAY(SELECT to_jsonb(r)@context@ FROM unnest(rows) r));
 $f$;
 COMMENT ON FUNCTION deling.@svc@_entries(deling.@table@[]) IS @entries_comment@;
-$t$, v || jsonb_build_object('template_lit', quote_literal(d->'fhir'->>'template'))) END;
+$t$, v || jsonb_build_object('template_lit', quote_literal(d->'fhir'->>'template'),
+                             'context', CASE WHEN d->'fhir' ? 'context' THEN format(' || coalesce(%s, ''{}'')', d->'fhir'->>'context') ELSE '' END)) END;
 
     sql := sql || deling.fill($t$
 CREATE OR REPLACE FUNCTION deling.@svc@_rows(pid text, kommuner text[], blocked_k text[], blocked_c text[], current_only boolean,
