@@ -58,8 +58,8 @@ FROM deling_test.decl, LATERAL (VALUES
     ('no fhir_in', d - 'fhir_in'),
     ('fhir_in resource', jsonb_set(d, '{fhir_in,resource}', '"flag"')),
     ('fhir_in parser', jsonb_set(d, '{fhir_in}', '{"parser": "deling_test.no_such_parser"}')),
-    ('fhir_in parser and map', jsonb_set(d, '{fhir_in,parser}', '"deling.news2_items_from_fhir"')
-                               #- '{fhir_in,resource}' || '{"fields": [{"name": "noted_on", "type": "date"}]}'),
+    ('fhir_in parser and map', jsonb_set(jsonb_set(d, '{fhir_in,parser}', '"deling.news2_items_from_fhir"'),
+                                         '{fhir_in,map,_own}', '"$.code ? ("')),
     ('fhir_in not an object', jsonb_set(d, '{fhir_in}', '"Flag"')),
     ('fhir_in path', jsonb_set(d, '{fhir_in,map,note}', '"$.code.text["')),
     ('fhir_in key', jsonb_set(d, '{fhir_in,map,note}', '{"path": "$.code.text", "first": true}')),
