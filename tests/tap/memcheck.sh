@@ -123,29 +123,43 @@ SELECT deling.generate_synthetic(5, 1);
 
 INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, spo2_scale, on_oxygen, oxygen_flow, systolic_bp, pulse, consciousness, temperature, recorded_by, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, now(), 22, 90, 2, true, f, 100, 120, 'V', 38.5, r, u, o, 'memcheck', 'm' || n FROM deling.citizen, unnest(ARRAY[NULL, 2.5]::numeric[]) WITH ORDINALITY f(f, n), unnest(ARRAY[NULL, '9144889']) r, unnest(ARRAY[NULL, 'Hjemmetjenesten "Sentrum"']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 16;
 
-SELECT jsonb_array_length(deling.news2_fhir(m)), jsonb_array_length(deling.news2_fhir(m, false)) FROM deling.news2_measurement m;
+SELECT json_array_length(deling.news2_entries_json(ARRAY[m])), json_array_length(deling.news2_entries_json(ARRAY[m], false)) FROM deling.news2_measurement m;
 
 SELECT sum(deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM deling.news2_measurement, generate_series(1, 2);
 
-SELECT deling.fhir_bundle(t, (SELECT jsonb_agg(e) FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(m)) e), 16, o) FROM unnest(ARRAY['searchset', 'collection']) t, unnest(ARRAY[NULL, deling.sharing_outcome(true, false), deling.sharing_outcome(false, true)]) o;
+SELECT length(deling.news2_summary_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m))::text) > 0 AS news2_summary_written, deling.news2_summary_entries_json('{}') AS no_news2_summary;
 
-SELECT deling.fhir_bundle('searchset', '[]', 0);
+SELECT deling.news2_summary_entries_json(ARRAY[ARRAY[m]]) FROM deling.news2_measurement m LIMIT 1;
 
-SELECT deling.fhir_bundle('searchset', '[]', 0, NULL, jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', '01814700034', 'since', '2026-11-20T08:00+01:00', 'reason', 'økt puls'])));
+SELECT deling.fhir_bundle_json('searchset', ARRAY['[]']::json[], 0, NULL, jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', '01814700034', 'since', '2026-11-20T08:00+01:00', 'reason', 'økt puls'])));
 
-SELECT deling.fhir_bundle('searchset', '[]', 0, NULL, '{"relation": "self"}');
+SELECT deling.fhir_bundle_json('searchset', ARRAY['[]']::json[], 0, NULL, '{"relation": "self"}');
 
-SELECT deling.fhir_bundle('history', '[]', 0);
+SELECT deling.fhir_bundle_json('history', ARRAY['[]']::json[], 0);
 
-SELECT deling.fhir_bundle('searchset', '[{"mode": "match"}]', 1);
+SELECT deling.fhir_bundle_json('searchset', ARRAY['[{"mode": "match"}]']::json[], 1);
 
-SELECT deling.fhir_bundle('searchset', '{"mode": "match"}', 1);
+SELECT deling.fhir_bundle_json('collection', ARRAY[['[]'], ['[]']]::json[], NULL);
 
-SELECT deling.fhir_bundle_parts(t, ARRAY[NULL, (SELECT jsonb_agg(e) FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(m)) e), '[]'], 16, o) FROM unnest(ARRAY['searchset', 'collection']) t, unnest(ARRAY[NULL, deling.sharing_outcome(true, false)]) o;
+SELECT deling.fhir_bundle_json('collection', ARRAY['[]', '[2]']::json[], NULL);
 
-SELECT deling.fhir_bundle_parts('collection', ARRAY['[]', '[2]']::jsonb[], NULL);
+SELECT deling.fhir_name_uuid(n) FROM unnest(ARRAY['deling-unit:1804:972418013:Hjemmetjenesten', '', 'æøå', repeat('x', 5000)]) n;
 
-SELECT deling.fhir_bundle_parts('collection', ARRAY[['[]'], ['[]']]::jsonb[], NULL);
+CREATE FUNCTION pg_temp.removed_news2_fhir() RETURNS void AS '\$libdir/deling', 'deling_news2_fhir' LANGUAGE C;
+
+SELECT pg_temp.removed_news2_fhir();
+
+CREATE FUNCTION pg_temp.removed_municipal_service_fhir() RETURNS void AS '\$libdir/deling', 'deling_municipal_service_fhir' LANGUAGE C;
+
+SELECT pg_temp.removed_municipal_service_fhir();
+
+CREATE FUNCTION pg_temp.removed_fhir_bundle() RETURNS void AS '\$libdir/deling', 'deling_fhir_bundle' LANGUAGE C;
+
+SELECT pg_temp.removed_fhir_bundle();
+
+CREATE FUNCTION pg_temp.removed_fhir_bundle_parts() RETURNS void AS '\$libdir/deling', 'deling_fhir_bundle_parts' LANGUAGE C;
+
+SELECT pg_temp.removed_fhir_bundle_parts();
 
 SELECT deling.fhir_constant('system.fnr') AS fnr_system, (SELECT count(*) FROM deling.fhir_constants()) AS constant_count, deling.fhir_source_system('gerica') AS source_system;
 
@@ -197,8 +211,6 @@ SELECT deling.fhir_render_entries('{"resourceType": "Basic", "id": "{{id}}", "l"
 
 SELECT deling.fhir_render_entries('{"id": "{{id}}"}', ARRAY['{}', '5']::jsonb[]);
 
-SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL, 120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement);
-
 SELECT encode(deling.sha256(convert_to(repeat('deling', n), 'UTF8')), 'hex') FROM generate_series(0, 50, 7) n;
 
 SELECT deling.access_log_emit(jsonb_build_object('time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'service', 'memcheck', 'decision', 'granted', 'kommuner', jsonb_build_array('1804'), 'n', n)) IS NOT NULL AS emitted FROM generate_series(1, 3) n;
@@ -239,13 +251,7 @@ SET deling.drop_extension_deletes_access_log = on;
 
 INSERT INTO deling.municipal_service (kommune_nr, pid, service_code, status, period_start, period_end, stops, weekly_hours, description, stay_type, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, c, 'active', date '2026-01-01', e, ARRAY['[2026-03-01,2026-03-05)', '[2026-02-01,)']::daterange[], h, d, t, u, o, 'memcheck', 's' || row_number() OVER () FROM deling.citizen, unnest(ARRAY['1', '15']) c, unnest(ARRAY[NULL, date '2027-01-01']) e, unnest(ARRAY[NULL, 7.5]) WITH ORDINALITY h(h, n), unnest(ARRAY[NULL, 'Hjelp "morgen" \\ kveld']) d, unnest(ARRAY[NULL, 'korttidsopphold']) t, unnest(ARRAY[NULL, 'Hjemmetjenesten']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 64;
 
-SELECT jsonb_array_length(deling.municipal_services_entries(ARRAY(SELECT s FROM deling.municipal_service s))) AS service_entries;
-
-SELECT deling.municipal_service_fhir(s, NULL, NULL, NULL) FROM deling.municipal_service s LIMIT 1;
-
-SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
-
-SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"pid": null}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"pid": null}')]) FROM deling.municipal_service s LIMIT 1;
 
 SELECT length(deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s))::text) > 0 AS episodes_written, length(deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s), '2026-03-02')::text) > 0 AS episodes_on_a_day, deling.municipal_services_entries_json('{}') AS no_episodes;
 
@@ -315,7 +321,13 @@ check "the Bundle assembler refused a bad type and links that are not an array" 
   sh -c "grep -q 'Bundle type \"history\" is not searchset or collection' '$dir/out.log' && grep -q 'Bundle links must be a JSON array' '$dir/out.log' &&
          grep -q 'since=2026-11-20T08%3A00%2B01%3A00' '$dir/out.log'"
 check "the Bundle assembler from parts refused a bad entry and a 2-D array" \
-  sh -c "grep -q 'Bundle entry 1 is not an object' '$dir/out.log' && grep -q 'must be a one-dimensional array' '$dir/out.log'"
+  sh -c "grep -q 'Bundle entry 1 is not an object' '$dir/out.log' && grep -q 'the parts of a Bundle must be a one-dimensional array' '$dir/out.log'"
+check "the legevakt summary's NEWS2 renderer ran and refused a 2-D array" \
+  sh -c "grep -q 'news2_summary_written = \"t\"' '$dir/out.log' && grep -q 'NEWS2 rows must be a one-dimensional array' '$dir/out.log'"
+check "the name-based ids were computed" grep -q 'fhir_name_uuid = "[0-9a-f]\{8\}-[0-9a-f]\{4\}-3' "$dir/out.log"
+check "the symbols of the removed jsonb builders only refuse" \
+  sh -c "grep -q 'deling.news2_fhir was removed in deling 0.3.0' '$dir/out.log' && grep -q 'deling.municipal_service_fhir was removed' '$dir/out.log' &&
+         grep -q 'deling.fhir_bundle was removed' '$dir/out.log' && grep -q 'deling.fhir_bundle_parts was removed' '$dir/out.log'"
 check "the NEWS2 renderer refused a row without its pid" grep -q 'lacks a required field' "$dir/out.log"
 check "the JSON writer, the constants and the json renderers ran and refused bad input" \
   sh -c "grep -q 'fnr_system = \"urn:oid:2.16.578.1.12.4.1.4.1\"' '$dir/out.log' && grep -q 'unknown FHIR constant \"system.nope\"' '$dir/out.log' &&
@@ -339,9 +351,8 @@ check "the instrument scorer scored every instrument, named each problem and ref
 check "SHA-256 ran" grep -q 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' "$dir/out.log"
 check "the access-log emitter wrote entries and refused malformed ones" \
   sh -c "grep -q 'emitted = \"t\"' '$dir/out.log' && grep -q 'access-log entry refused: \"kommuner\"' '$dir/out.log'"
-check "the EpisodeOfCare renderer ran and refused a missing status, a BC date and a row without its pid" \
-  sh -c "grep -q 'service_entries = \"[1-9]' '$dir/out.log' && grep -q 'an EpisodeOfCare needs a status' '$dir/out.log' &&
-         grep -q 'has no FHIR form' '$dir/out.log' && grep -q 'municipal service lacks a required field' '$dir/out.log'"
+check "the EpisodeOfCare renderer refused a BC date and a row without its pid" \
+  sh -c "grep -q 'has no FHIR form' '$dir/out.log' && grep -q 'municipal service lacks a required field' '$dir/out.log'"
 check "the access-log checks ran: too large, not JSON, not UTF-8, no \\u0000, a citizen too long, an entry" \
   sh -c "grep -q 'more than 16384' '$dir/out.log' && grep -q 'it is not JSON' '$dir/out.log' &&
          grep -q 'not valid UTF-8' '$dir/out.log' && grep -q 'problem = \"appendable\"' '$dir/out.log' &&
