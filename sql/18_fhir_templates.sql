@@ -261,7 +261,8 @@ FROM (SELECT :'probe_bundle'::jsonb AS b) x;
 -- row as JSON with its Patient's id and identifier), newest first
 SELECT count(*) AS observations,
        count(*) FILTER (WHERE e->'resource' = deling.fhir_render(p.d->'fhir'->'template', to_jsonb(m) || jsonb_build_object(
-                            'patient_id', deling.fhir_patient_id(m.pid), 'pid_identifier', deling.fhir_pid_identifier(m.pid)))::jsonb)
+                            'patient_id', deling.fhir_patient_id(m.pid), 'pid_identifier', deling.fhir_pid_identifier(m.pid),
+                            'source_system_uri', deling.fhir_source_system(m.source_system)))::jsonb)
            AS rendered_by_the_template,
        bool_and(m.pid = :'probe_pid' AND m.kommune_nr = '3201') AS the_citizens_in_baerum,
        array_agg(m.measured_at ORDER BY o) = array_agg(m.measured_at ORDER BY m.measured_at DESC) AS newest_first,

@@ -168,3 +168,10 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         WHEN length(item->>'source_id') NOT BETWEEN 1 AND 200
         THEN 'source_id must be 1-200 characters' END;
 $$;
+
+-- what a declared service's generated item check, its fhir_in map and the
+-- ingest expressions of its fields run as the calling integration (pure
+-- helpers: they read no table)
+GRANT EXECUTE ON FUNCTION deling.field_problem(jsonb, jsonb), deling.source_problem(jsonb), deling.clip(text, integer),
+    deling.fhir_source_system(text), deling.fhir_constant(text)
+    TO deling_integrasjon;

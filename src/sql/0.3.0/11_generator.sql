@@ -499,8 +499,10 @@ BEGIN
         'read_comment', quote_literal(coalesce(r->>'comment', format('The %s of a citizen as a FHIR R4 searchset Bundle, through the sharing gate (duty need, purpose of use, reach, opt-in), the citizen''s blocks and the access log.', d->>'name'))));
 
     -- a service without a renderer of its own renders its template: each
-    -- record as JSON with its Patient's id and identifier added, so that a
-    -- template refers to the Patient as {{patient_id}} and {{pid_identifier}}
+    -- record as JSON with its Patient's id and identifier and its source
+    -- key's identifier system added, so that a template refers to the
+    -- Patient as {{patient_id}} and {{pid_identifier}}, and to the record's
+    -- business identifier as {{source_system_uri}} and {{source_id}}
     sql := CASE WHEN d->'fhir' ? 'renderer' THEN '' ELSE deling.fill($t$
 CREATE OR REPLACE FUNCTION deling.@svc@_entries(rows deling.@table@[]) RETURNS json
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
@@ -510,6 +512,7 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
         FROM (SELECT DISTINCT (rows[i]).pid FROM generate_subscripts(rows, 1) i) p)
     SELECT deling.fhir_render_entries(@template_lit@::jsonb,
                ARRAY(SELECT to_jsonb(rows[i]) || patient.context
+                            || jsonb_build_object('source_system_uri', deling.fhir_source_system((rows[i]).source_system))
                      FROM generate_subscripts(rows, 1) i JOIN patient ON patient.pid = (rows[i]).pid ORDER BY i));
 $f$;
 COMMENT ON FUNCTION deling.@svc@_entries(deling.@table@[]) IS @entries_comment@;
