@@ -131,13 +131,13 @@ SELECT deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59:59+00', '2026
 
 SELECT deling.generate_synthetic(5, 1);
 
-INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, spo2_scale, on_oxygen, oxygen_flow, systolic_bp, pulse, consciousness, temperature, recorded_by, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, now(), 22, 90, 2, true, f, 100, 120, 'V', 38.5, r, u, o, 'memcheck', 'm' || n FROM deling.citizen, unnest(ARRAY[NULL, 2.5]::numeric[]) WITH ORDINALITY f(f, n), unnest(ARRAY[NULL, '9144889']) r, unnest(ARRAY[NULL, 'Hjemmetjenesten "Sentrum"']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 16;
+INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, spo2_scale, on_oxygen, oxygen_flow, systolic_bp, pulse, consciousness, temperature, recorded_by, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, now(), 22, 90, 2, true, f, 100, 120, 'V', 38.5, r, u, o, 'memcheck', 'm' || row_number() OVER () FROM deling.citizen, unnest(ARRAY[NULL, 2.5]::numeric[]) f, unnest(ARRAY[NULL, '9144889']) r, unnest(ARRAY[NULL, 'Hjemmetjenesten "Sentrum"']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 16;
 
 SELECT json_array_length(deling.news2_entries_json(ARRAY[m])), json_array_length(deling.news2_entries_json(ARRAY[m], false)) FROM deling.news2_measurement m;
 
 SELECT sum(deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM deling.news2_measurement, generate_series(1, 2);
 
-SELECT length(deling.news2_summary_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m))::text) > 0 AS news2_summary_written, deling.news2_summary_entries_json('{}') AS no_news2_summary;
+SELECT json_array_length(deling.news2_summary_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m ORDER BY m.measured_at DESC))) = 7 + (SELECT nullif(count(*), 0) FROM deling.news2_measurement) AS news2_summary_written, deling.news2_summary_entries_json('{}') AS no_news2_summary;
 
 SELECT deling.news2_summary_entries_json(ARRAY[ARRAY[m]]) FROM deling.news2_measurement m LIMIT 1;
 
@@ -179,7 +179,7 @@ SELECT deling.json_canonical('{"b": [1, 2.50, -0, 1e2, "\u00e9\n\u0001"], "a": {
 
 SELECT deling.json_canonical('"\u0000"');
 
-SELECT length(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m))::text) > 0 AS news2_entries_written, length(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m), false)::text) > 0 AS news2_totals_written, deling.news2_entries_json('{}') AS no_news2_entries;
+SELECT json_array_length(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m))) = 8 * (SELECT nullif(count(*), 0) FROM deling.news2_measurement) AS news2_entries_written, length(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m), false)::text) > 0 AS news2_totals_written, deling.news2_entries_json('{}') AS no_news2_entries;
 
 SELECT deling.news2_entries_json(ARRAY[NULL]::deling.news2_measurement[]);
 
