@@ -231,23 +231,40 @@ SELECT b->>'type' AS type, jsonb_array_length(b->'entry') AS entries, b->'meta'-
        (SELECT count(*) FROM jsonb_array_elements(b->'entry') e WHERE e ? 'fullUrl') AS with_full_url
 FROM (SELECT :'bundle'::jsonb AS b) x;
 
--- the 0.1.0 jsonb builders are gone; the C symbols the released install
--- script names (PostgreSQL checks them when it creates the functions,
--- before the update drops them) only refuse
+-- the 0.1.0 jsonb builders are gone from 0.3.0.  Their C symbols, which
+-- the released install script names, stay for a database still at 0.1.0
+-- or 0.2.0 whose library is already this one (its reads call them until
+-- ALTER EXTENSION UPDATE): each is its json renderer parsed into jsonb,
+-- as the builder gave it
 SELECT count(*) AS builders_left
 FROM unnest(ARRAY['deling.news2_fhir(deling.news2_measurement, boolean)', 'deling.municipal_service_fhir(deling.municipal_service, text, text, text)',
                   'deling.municipal_services_entries(deling.municipal_service[])', 'deling.fhir_unit(text, text, text, text)',
                   'deling.fhir_unit_id(text, text, text)', 'deling.fhir_patient(text, text[])',
-                  'deling.fhir_bundle(text, jsonb, integer, jsonb, jsonb)', 'deling.fhir_bundle_parts(text, jsonb[], integer, jsonb)',
-                  'deling.fhir_template_entries(jsonb, jsonb[])', 'deling.news2_entries(deling.news2_measurement[])',
-                  'deling.news2_summary_entries(deling.news2_measurement[])']) f
+                  'deling.fhir_bundle(text, jsonb, integer, jsonb, jsonb)', 'deling.fhir_bundle_parts(text, jsonb[], integer, jsonb)']) f
 WHERE to_regprocedure(f) IS NOT NULL;
-CREATE FUNCTION pg_temp.removed(symbol text) RETURNS text LANGUAGE plpgsql AS $$
-BEGIN
-    EXECUTE format('CREATE OR REPLACE FUNCTION pg_temp.removed_symbol() RETURNS void AS %L, %L LANGUAGE C', '$libdir/deling', symbol);
-    RETURN deling_test.try('SELECT pg_temp.removed_symbol()');
-END
-$$;
-SELECT s AS symbol, pg_temp.removed(s) AS called
-FROM unnest(ARRAY['deling_news2_fhir', 'deling_municipal_service_fhir', 'deling_fhir_bundle', 'deling_fhir_bundle_parts']) s;
+CREATE FUNCTION pg_temp.news2_fhir(m deling.news2_measurement, vital_signs boolean) RETURNS jsonb
+    AS '$libdir/deling', 'deling_news2_fhir' LANGUAGE C STRICT;
+CREATE FUNCTION pg_temp.municipal_service_fhir(s deling.municipal_service, status text, type_display text, kommune_name text) RETURNS jsonb
+    AS '$libdir/deling', 'deling_municipal_service_fhir' LANGUAGE C;
+CREATE FUNCTION pg_temp.fhir_bundle(type text, entries jsonb, matches integer, outcome jsonb, links jsonb) RETURNS jsonb
+    AS '$libdir/deling', 'deling_fhir_bundle' LANGUAGE C;
+CREATE FUNCTION pg_temp.fhir_bundle_parts(type text, parts jsonb[], matches integer, outcome jsonb) RETURNS jsonb
+    AS '$libdir/deling', 'deling_fhir_bundle_parts' LANGUAGE C;
+SELECT count(*) AS measurements,
+       count(*) FILTER (WHERE pg_temp.news2_fhir(m, true) = fhir_sql.news2_entries(m)
+                          AND pg_temp.news2_fhir(m, false) = fhir_sql.news2_entries(m, false)) AS news2_fhir_same
+FROM deling.news2_measurement m;
+SELECT count(*) AS services,
+       count(*) FILTER (WHERE pg_temp.municipal_service_fhir(s, deling.municipal_service_fhir_status(s, (now() AT TIME ZONE 'Europe/Oslo')::date), t.name, k.name)
+                              = fhir_sql.services_entries(ARRAY[s])->0) AS municipal_service_fhir_same,
+       deling_test.try($$SELECT pg_temp.municipal_service_fhir(s, NULL, NULL, NULL) FROM deling.municipal_service s LIMIT 1$$) AS no_status,
+       pg_temp.municipal_service_fhir(NULL, 'active', NULL, NULL) IS NULL AS null_row
+FROM deling.municipal_service s
+LEFT JOIN deling.service_type t ON t.code = s.service_code
+LEFT JOIN deling.kommune k ON k.kommune_nr = s.kommune_nr;
+WITH e AS (SELECT fhir_sql.news2_entries(m) AS a FROM deling.news2_measurement m ORDER BY m.measurement_id LIMIT 1)
+SELECT pg_temp.fhir_bundle('searchset', a, 1, o, l) - 'id' = fhir_sql.bundle('searchset', a, 1, o, l) - 'id' AS fhir_bundle_same,
+       pg_temp.fhir_bundle_parts('collection', ARRAY[a, NULL, a], NULL, o) - 'id' = fhir_sql.bundle('collection', a || a, NULL, o) - 'id' AS fhir_bundle_parts_same,
+       deling_test.try($$SELECT pg_temp.fhir_bundle_parts('collection', ARRAY[['[]'], ['[]']]::jsonb[], NULL, NULL)$$) AS two_dimensional
+FROM e, (VALUES (deling.sharing_outcome(true, false), jsonb_build_array(deling.fhir_link('self', 'x', ARRAY['pid', 'a'])))) x(o, l);
 DROP SCHEMA fhir_sql CASCADE;

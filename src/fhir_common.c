@@ -747,6 +747,21 @@ deling_fhir_source_system(PG_FUNCTION_ARGS)
 	PG_RETURN_TEXT_P(cstring_to_text(fhir_source_system(text_to_cstring(PG_GETARG_TEXT_PP(0)))));
 }
 
+/*
+ * fhir_json_to_jsonb: JSON text (a json renderer's) as jsonb.  The 0.1.0
+ * jsonb builders' symbols (deling.news2_fhir, municipal_service_fhir,
+ * fhir_bundle, fhir_bundle_parts) stay, for a database still at 0.1.0 or
+ * 0.2.0 whose library is already 0.3.0's (the released install script
+ * creates those functions, and a package upgrade installs the library
+ * before ALTER EXTENSION UPDATE drops them): each is its json renderer
+ * with its result parsed into jsonb.
+ */
+Datum
+fhir_json_to_jsonb(text *json)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(text_to_cstring(json)));
+}
+
 PG_FUNCTION_INFO_V1(deling_fhir_datetime);
 
 /*

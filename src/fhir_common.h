@@ -30,6 +30,10 @@ extern char *fhir_uuid_str(Datum uuid);
 /* identity numbers: their kind (fnr, dnr, fhnr, hnr) */
 extern char *fhir_pid_kind(const char *pid);
 
+/* JSON text as jsonb: what the 0.1.0 builders, kept for a database not yet
+ * updated, return */
+extern Datum fhir_json_to_jsonb(text *json);
+
 /* a NULL-returning PGFunction called with one argument */
 extern Datum fhir_call_nullable(PGFunction fn, Datum arg, bool *isnull);
 

@@ -386,3 +386,20 @@ deling_news2_summary_entries_json(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(news2_entries(PG_GETARG_ARRAYTYPE_P(0), 1));
 }
+
+PG_FUNCTION_INFO_V1(deling_news2_fhir);
+
+/*
+ * 0.1.0's news2_fhir(m deling.news2_measurement, vital_signs boolean), for
+ * a database not yet updated (fhir_json_to_jsonb): the entries of one
+ * measurement as jsonb.
+ */
+Datum
+deling_news2_fhir(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row = PG_GETARG_HEAPTUPLEHEADER(0);
+	Datum		elem = PointerGetDatum(row);
+	ArrayType  *rows = construct_array(&elem, 1, HeapTupleHeaderGetTypeId(row), -1, false, TYPALIGN_DOUBLE);
+
+	return fhir_json_to_jsonb(news2_entries(rows, PG_GETARG_BOOL(1) ? 1 : 0));
+}

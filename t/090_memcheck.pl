@@ -155,21 +155,20 @@ SELECT deling.fhir_bundle_json('collection', ARRAY['[]', '[2]']::json[], NULL);
 
 SELECT deling.fhir_name_uuid(n) FROM unnest(ARRAY['deling-unit:1804:972418013:Hjemmetjenesten', '', 'æøå', repeat('x', 5000)]) n;
 
-CREATE FUNCTION pg_temp.removed_news2_fhir() RETURNS void AS '$libdir/deling', 'deling_news2_fhir' LANGUAGE C;
+CREATE FUNCTION pg_temp.news2_fhir(m deling.news2_measurement, vital_signs boolean) RETURNS jsonb AS '$libdir/deling', 'deling_news2_fhir' LANGUAGE C STRICT;
 
-SELECT pg_temp.removed_news2_fhir();
+CREATE FUNCTION pg_temp.fhir_bundle(type text, entries jsonb, matches integer, outcome jsonb, links jsonb) RETURNS jsonb AS '$libdir/deling', 'deling_fhir_bundle' LANGUAGE C;
 
-CREATE FUNCTION pg_temp.removed_municipal_service_fhir() RETURNS void AS '$libdir/deling', 'deling_municipal_service_fhir' LANGUAGE C;
+CREATE FUNCTION pg_temp.fhir_bundle_parts(type text, parts jsonb[], matches integer, outcome jsonb) RETURNS jsonb AS '$libdir/deling', 'deling_fhir_bundle_parts' LANGUAGE C;
 
-SELECT pg_temp.removed_municipal_service_fhir();
+SELECT jsonb_array_length(pg_temp.news2_fhir(m, true)) AS compat_news2, jsonb_array_length(pg_temp.fhir_bundle('searchset', pg_temp.news2_fhir(m, false), 1, deling.sharing_outcome(true, false), '[]')->'entry') AS compat_bundle, jsonb_array_length(pg_temp.fhir_bundle_parts('collection', ARRAY[pg_temp.news2_fhir(m, true), NULL], NULL, NULL)->'entry') AS compat_parts FROM deling.news2_measurement m LIMIT 1;
 
-CREATE FUNCTION pg_temp.removed_fhir_bundle() RETURNS void AS '$libdir/deling', 'deling_fhir_bundle' LANGUAGE C;
+SELECT pg_temp.fhir_bundle_parts('collection', ARRAY[['[]'], ['[]']]::jsonb[], NULL, NULL);
 
-SELECT pg_temp.removed_fhir_bundle();
+SELECT pg_temp.fhir_bundle('collection', '{"mode": "match"}', NULL, NULL, NULL);
 
-CREATE FUNCTION pg_temp.removed_fhir_bundle_parts() RETURNS void AS '$libdir/deling', 'deling_fhir_bundle_parts' LANGUAGE C;
+DROP FUNCTION pg_temp.news2_fhir(deling.news2_measurement, boolean), pg_temp.fhir_bundle(text, jsonb, integer, jsonb, jsonb), pg_temp.fhir_bundle_parts(text, jsonb[], integer, jsonb);
 
-SELECT pg_temp.removed_fhir_bundle_parts();
 
 SELECT deling.fhir_constant('system.fnr') AS fnr_system, (SELECT count(*) FROM deling.fhir_constants()) AS constant_count, deling.fhir_source_system('gerica') AS source_system;
 
@@ -263,6 +262,14 @@ INSERT INTO deling.municipal_service (kommune_nr, pid, service_code, status, per
 
 SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"pid": null}')]) FROM deling.municipal_service s LIMIT 1;
 
+CREATE FUNCTION pg_temp.municipal_service_fhir(s deling.municipal_service, status text, type_display text, kommune_name text) RETURNS jsonb AS '$libdir/deling', 'deling_municipal_service_fhir' LANGUAGE C;
+
+SELECT bool_and(pg_temp.municipal_service_fhir(s, 'active', 'Praktisk bistand', CASE WHEN s.unit_name IS NULL THEN 'Bodø' END) ? 'resource') AS compat_episode FROM deling.municipal_service s;
+
+SELECT pg_temp.municipal_service_fhir(s, NULL, NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+
+DROP FUNCTION pg_temp.municipal_service_fhir(deling.municipal_service, text, text, text);
+
 SELECT length(deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s))::text) > 0 AS episodes_written, length(deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s), '2026-03-02')::text) > 0 AS episodes_on_a_day, deling.municipal_services_entries_json('{}') AS no_episodes;
 
 SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"kommune_nr": "9999"}')]) FROM deling.municipal_service s LIMIT 1;
@@ -342,9 +349,9 @@ ok($log =~ /Bundle entry 1 is not an object/ && $log =~ /the parts of a Bundle m
 ok($log =~ /news2_summary_written = "t"/ && $log =~ /NEWS2 rows must be a one-dimensional array/,
 	"the legevakt summary's NEWS2 renderer ran and refused a 2-D array");
 like($log, qr/fhir_name_uuid = "[0-9a-f]{8}-[0-9a-f]{4}-3/, 'the name-based ids were computed');
-ok(has_all(qr/\Qdeling.news2_fhir was removed in deling 0.3.0\E/, qr/\Qdeling.municipal_service_fhir was removed\E/,
-		qr/\Qdeling.fhir_bundle was removed\E/, qr/\Qdeling.fhir_bundle_parts was removed\E/),
-	'the symbols of the removed jsonb builders only refuse');
+ok(has_all(qr/\Qcompat_news2 = "8"\E/, qr/\Qcompat_bundle = "2"\E/, qr/\Qcompat_parts = "8"\E/,
+		qr/\Qcompat_episode = "t"\E/, qr/an EpisodeOfCare needs a status/),
+	"0.1.0's jsonb builders, kept for a database not yet updated, rendered through the json renderers and refused bad input");
 like($log, qr/lacks a required field/, 'the NEWS2 renderer refused a row without its pid');
 # has_all(patterns...): the output matches every one
 sub has_all { return !grep { $log !~ $_ } @_; }

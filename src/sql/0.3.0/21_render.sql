@@ -120,7 +120,8 @@ GRANT EXECUTE ON FUNCTION deling.fhir_bundle_json(text, json[], integer, jsonb, 
     TO deling_admin;
 
 -- the 0.1.0 jsonb builders, which the json renderers replaced: nothing
--- calls them any more (their C symbols only refuse, src/fhir_removed.c)
+-- calls them any more (their C symbols stay, the json renderers as jsonb,
+-- for a database not yet updated: fhir_json_to_jsonb in src/fhir_common.c)
 DROP FUNCTION deling.news2_fhir(deling.news2_measurement, boolean);
 DROP FUNCTION deling.municipal_services_entries(deling.municipal_service[]);
 DROP FUNCTION deling.municipal_service_fhir(deling.municipal_service, text, text, text);
