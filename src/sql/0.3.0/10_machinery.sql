@@ -172,15 +172,18 @@ $$;
 -- fhir_template_entries: searchset entries (mode match) of records of a
 -- service whose declaration maps them with a template: each record's
 -- resource is deling.fhir_render(template, the record as JSON with its
--- Patient's id and identifier added), so a template refers to the Patient
--- as {{patient_id}} and {{pid_identifier}}
+-- Patient's id and identifier and its source id's identifier system
+-- added), so a template refers to the Patient as {{patient_id}} and
+-- {{pid_identifier}}, and to the record's identifier system as
+-- {{source_system_uri}}
 CREATE FUNCTION deling.fhir_template_entries(template jsonb, rows jsonb[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
     RETURN coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'match', 'resource',
                                  deling.fhir_render(template, r || jsonb_build_object(
                                      'patient_id', deling.fhir_patient_id(r->>'pid'),
-                                     'pid_identifier', deling.fhir_pid_identifier(r->>'pid')))::jsonb) ORDER BY i)
+                                     'pid_identifier', deling.fhir_pid_identifier(r->>'pid'),
+                                     'source_system_uri', deling.fhir_source_system(r->>'source_system')))::jsonb) ORDER BY i)
                      FROM unnest(rows) WITH ORDINALITY AS x(r, i)), '[]');
 END
 $$;
