@@ -172,10 +172,10 @@ $$;
 -- fhir_template_entries: searchset entries (mode match) of records of a
 -- service whose declaration maps them with a template: each record's
 -- resource is deling.fhir_render(template, the record as JSON with its
--- Patient's id and identifier and its source id's identifier system
+-- Patient's id and identifier and its source key's identifier system
 -- added), so a template refers to the Patient as {{patient_id}} and
--- {{pid_identifier}}, and to the record's identifier system as
--- {{source_system_uri}}
+-- {{pid_identifier}}, and to the record's business identifier as
+-- {{source_system_uri}} and {{source_id}}
 CREATE FUNCTION deling.fhir_template_entries(template jsonb, rows jsonb[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 BEGIN
@@ -189,3 +189,10 @@ END
 $$;
 COMMENT ON FUNCTION deling.fhir_template_entries(jsonb, jsonb[]) IS
     'Searchset entries of records whose service maps them to FHIR with a template (deling.fhir_render)';
+
+-- what a declared service's generated item check, its fhir_in map and the
+-- ingest expressions of its fields run as the calling integration (pure
+-- helpers: they read no table)
+GRANT EXECUTE ON FUNCTION deling.field_problem(jsonb, jsonb), deling.source_problem(jsonb), deling.clip(text, integer),
+    deling.fhir_source_system(text), deling.fhir_constant(text)
+    TO deling_integrasjon;

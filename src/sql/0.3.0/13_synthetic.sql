@@ -12,10 +12,14 @@
 -- generator (or only those named), for each kommune that enabled it, the
 -- generator's items for up to citizens citizens of the kommune, ingested in
 -- batches of 500 citizens under a transaction-local integration context
--- of that kommune; returns the items written per service
+-- of that kommune (for the session user: a context holds only for the
+-- session user it was made for); returns the items written per service.
+-- Run by a superuser, not as deling_owner (SECURITY DEFINER): the ingest
+-- writes the service's tables, whose forced row-level security lets
+-- deling_owner read them but not write them.
 CREATE FUNCTION deling.generate_synthetic_services(services text[] DEFAULT NULL, citizens integer DEFAULT NULL,
                                                    seed integer DEFAULT 1) RETURNS jsonb
-LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     s record;
     k text;
@@ -45,7 +49,8 @@ BEGIN
                  WHERE ks.service_code = s.service_code AND x.active ORDER BY 1
         LOOP
             PERFORM deling.apply_context(jsonb_build_object('kind', 'integration', 'role', 'deling_integrasjon',
-                                                            'kommune_nr', k, 'client_id', 'synthetic'), true);
+                                                            'kommune_nr', k, 'client_id', 'synthetic',
+                                                            'session_user', session_user), true);
             FOR pids IN
                 SELECT array_agg(c.pid::text ORDER BY c.pid)
                 FROM (SELECT c.pid, (row_number() OVER (ORDER BY c.pid) - 1) / 500 AS batch
