@@ -59,6 +59,7 @@ DECLARE
     code text := item->>'code';
     clinical text := item->>'clinical_status';
     bad text;
+    early boolean;
 BEGIN
     IF sys IS NULL THEN
         RETURN format('code_system "%s" is not one diagnoser takes: icpc-2, icd-10 or snomed-ct, or a URI of one of them '
@@ -97,10 +98,13 @@ BEGIN
     END IF;
     IF item->>'abatement' IS NOT NULL THEN
         -- a date against a date and time compares their days in Norway
-        IF CASE WHEN length(item->>'onset') = 10 OR length(item->>'abatement') = 10
-                THEN (deling.diagnoser_instant(item->>'abatement') AT TIME ZONE 'Europe/Oslo')::date
-                     < (deling.diagnoser_instant(item->>'onset') AT TIME ZONE 'Europe/Oslo')::date
-                ELSE deling.diagnoser_instant(item->>'abatement') < deling.diagnoser_instant(item->>'onset') END THEN
+        -- (computed first: PL/pgSQL's IF would end its condition at the
+        -- CASE's own THEN)
+        early := CASE WHEN length(item->>'onset') = 10 OR length(item->>'abatement') = 10
+                      THEN (deling.diagnoser_instant(item->>'abatement') AT TIME ZONE 'Europe/Oslo')::date
+                           < (deling.diagnoser_instant(item->>'onset') AT TIME ZONE 'Europe/Oslo')::date
+                      ELSE deling.diagnoser_instant(item->>'abatement') < deling.diagnoser_instant(item->>'onset') END;
+        IF early THEN
             RETURN format('abatement %s is before onset %s', item->>'abatement', item->>'onset');
         END IF;
         -- FHIR R4 con-4: an abated condition is inactive, in remission or resolved
@@ -234,6 +238,9 @@ GRANT EXECUTE ON FUNCTION
     deling.diagnoser_item_check(jsonb), deling.diagnoser_fhir_item(jsonb), deling.diagnoser_items_from_fhir(jsonb)
     TO deling_integrasjon, deling_admin;
 GRANT EXECUTE ON FUNCTION deling.diagnoser_synthetic_items(text, text[], integer) TO deling_admin;
+-- the shared date helpers diagnoser_when and diagnoser_instant call, run as
+-- the calling integration by the ingest (pure: they read no table)
+GRANT EXECUTE ON FUNCTION deling.fhir_datetime(timestamptz), deling.oslo_instant(text) TO deling_integrasjon;
 
 SELECT deling.declare_service($decl$
 {
