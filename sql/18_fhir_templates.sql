@@ -271,11 +271,11 @@ FROM probe p, jsonb_array_elements(:'probe_bundle'::jsonb->'entry') WITH ORDINAL
 JOIN deling.news2_measurement m ON m.measurement_id::text = e->'resource'->>'id'
 WHERE e->'resource'->>'resourceType' = 'Observation';
 -- a renderer of its own must take the service's rows and return json
+-- (deling.declare_service refuses a declaration with a renderer_problem)
 CREATE FUNCTION deling_test.jsonb_renderer(rows deling.news2_measurement[]) RETURNS jsonb LANGUAGE sql AS $$ SELECT '[]'::jsonb $$;
-SELECT deling_test.try(format('SELECT deling.declare_service(%L::jsonb)',
-                              d || '{"table": "municipal_service", "fhir": {"renderer": "deling.news2_entries_json"}}')) AS rows_of_another_table,
-       deling_test.try(format('SELECT deling.declare_service(%L::jsonb)', d || '{"fhir": {"renderer": "deling_test.jsonb_renderer"}}')) AS not_json,
-       deling_test.try(format('SELECT deling.declare_service(%L::jsonb)',
-                              d || '{"summary": {"position": 30, "renderer": "deling.news2_summary"}}')) AS no_such_summary_renderer
+SELECT deling.renderer_problem(d || '{"table": "municipal_service", "fhir": {"renderer": "deling.news2_entries_json"}}') AS rows_of_another_table,
+       deling.renderer_problem(d || '{"fhir": {"renderer": "deling_test.jsonb_renderer"}}') AS not_json,
+       deling.renderer_problem(d || '{"summary": {"position": 30, "renderer": "deling.news2_summary"}}') AS no_such_summary_renderer,
+       deling.renderer_problem(d) AS the_probe_itself
 FROM probe;
 ROLLBACK;
