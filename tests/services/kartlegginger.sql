@@ -661,7 +661,7 @@ SELECT sec.ok((:'b')::jsonb->>'total' = '5' AND (:'b')::jsonb::text LIKE '%infor
 SELECT api.unblock_sharing(:'block_all') IS NULL AS lifted \gset
 SELECT (api.block_sharing(:'p1', 'kartlegginger', ARRAY['mna-sf']))->>'block_id' AS block_mna \gset
 SELECT sec.ok((kt.refusal(format('SELECT api.block_sharing(%L, %L, ARRAY[%L])', :'p1', 'kartlegginger', 'barthel')))->>'message'
-              LIKE 'invalid code(s) for kartlegginger: instrument "barthel" is not one of braden, iplos, mna-sf, morse',
+              = 'invalid code(s) for kartlegginger: barthel (instrument "barthel" is not one of braden, iplos, mna-sf, morse)',
               'a block of an instrument there is not: refused');
 \c - sec_lege
 SELECT deling.authenticate(:'tok', for_session => true) IS NOT NULL AS authenticated \gset
