@@ -132,9 +132,13 @@ check "idle: no WAL from deling in ${window} s" test "$deling_wal" -eq 0
 check "reads are served and logged" test "$(read_as reader_baerum)" = 0
 adv=$(psql_ -U replicator -c "SELECT pg_replication_slot_advance('$slot', pg_current_wal_lsn())" 2>&1)
 check "a REPLICATION login cannot advance the slot while the worker holds it" grep -q 'is active for PID' <<<"$adv"
-before=$(su_ -c "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$slot'")
 su_ -c "SELECT pg_terminate_backend(worker_pid) FROM deling.status" >/dev/null
 wait_for "SELECT active FROM pg_replication_slots WHERE slot_name = '$slot'" f 5
+# the worker's appends commit without waiting for their flush and confirm
+# the slot once that is on disk; leaving, it flushes and confirms the last
+before=$(su_ -c "SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$slot'")
+check "the worker leaves the slot where the log's head is" \
+  test "$(su_ -c "SELECT confirmed_lsn FROM deling.access_log_head")" = "$before"
 check "reads are refused while no worker holds the slot" grep -q '55000\|not running' <<<"$(read_as reader_baerum)"
 # entries in flight when the worker went (written straight, as a read would)
 su_ -c "SELECT deling.access_log_emit(jsonb_build_object('time', deling.access_log_now(), 'service', 'in-flight',
