@@ -287,18 +287,14 @@ access_log_count_emitted(XLogRecPtr start)
 		pg_atomic_fetch_add_u64(&access_log_shared->emitted, 1);
 }
 
-PG_FUNCTION_INFO_V1(deling_access_log_emit);
-
 /*
- * access_log_emit(entry jsonb): check the entry (access_log_entry_problem)
- * and its size, write it as a non-transactional logical message, flush the
- * WAL up to it and wake the worker; returns its LSN.  Only deling_owner
- * may execute it (the sharing functions).
+ * access_log_emit_entry: check an entry (access_log_entry_problem) and its
+ * size, write it as a non-transactional logical message, flush the WAL up
+ * to it and wake the worker; returns its LSN.
  */
-Datum
-deling_access_log_emit(PG_FUNCTION_ARGS)
+XLogRecPtr
+access_log_emit_entry(Jsonb *entry)
 {
-	Jsonb	   *entry = PG_GETARG_JSONB_P(0);
 	const char *problem = access_log_entry_problem(entry);
 	char	   *text;
 	size_t		len;
@@ -321,7 +317,20 @@ deling_access_log_emit(PG_FUNCTION_ARGS)
 	XLogFlush(lsn);
 	access_log_count_emitted(ProcLastRecPtr);
 	access_log_wake(false);
-	PG_RETURN_LSN(lsn);
+	return lsn;
+}
+
+PG_FUNCTION_INFO_V1(deling_access_log_emit);
+
+/*
+ * access_log_emit(entry jsonb): write an entry durably
+ * (access_log_emit_entry); returns its LSN.  Only deling_owner may execute
+ * it (the sharing functions).
+ */
+Datum
+deling_access_log_emit(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_LSN(access_log_emit_entry(PG_GETARG_JSONB_P(0)));
 }
 
 /*
@@ -464,20 +473,19 @@ deling_access_log_ready(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(access_log_readiness(NULL) == ACCESS_LOG_READY);
 }
 
-PG_FUNCTION_INFO_V1(deling_access_log_check);
-
 /*
- * access_log_check(): refuse (55000, counted for deling.status) unless the
- * log can take entries: no log, no read.  The hint says what the DBA does.
+ * access_log_require_ready: refuse (55000, counted for deling.status)
+ * unless the log can take entries: no log, no read.  The hint says what
+ * the DBA does.
  */
-Datum
-deling_access_log_check(PG_FUNCTION_ARGS)
+void
+access_log_require_ready(void)
 {
 	char		cause[sizeof(access_log_shared->gap_cause)];
 	AccessLogReadiness readiness = access_log_readiness(cause);
 
 	if (readiness == ACCESS_LOG_READY)
-		PG_RETURN_VOID();
+		return;
 	pg_atomic_fetch_add_u64(&access_log_shared->refused, 1);
 	if (readiness == ACCESS_LOG_GAP)
 		ereport(ERROR,
@@ -489,6 +497,18 @@ deling_access_log_check(PG_FUNCTION_ARGS)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("the access log is not running, so no sharing-service read is allowed"),
 			 errhint("The DBA checks deling.status and the server log: shared_preload_libraries, wal_level = logical, deling.access_log_database.")));
+}
+
+PG_FUNCTION_INFO_V1(deling_access_log_check);
+
+/*
+ * access_log_check(): refuse unless the log can take entries
+ * (access_log_require_ready); every sharing read calls it first.
+ */
+Datum
+deling_access_log_check(PG_FUNCTION_ARGS)
+{
+	access_log_require_ready();
 	PG_RETURN_VOID();
 }
 

@@ -62,6 +62,8 @@ extern bool access_log_replayed;
 
 extern void access_log_slot_name(char *name, Oid database);
 extern char *access_log_raw_problem(const char *raw, int len, Jsonb **entry);
+extern XLogRecPtr access_log_emit_entry(Jsonb *entry);
+extern void access_log_require_ready(void);
 
 /* access_log_drain.c: the worker's append */
 extern int	access_log_append_entries(int n, const Datum *lsns, const Datum *raws,

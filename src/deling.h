@@ -9,6 +9,9 @@
 
 /* context.c: the caller context settings, defined once at preload */
 extern void deling_context_define_gucs(void);
+/* context.c: the context's kind ('' for none) and the integration's kommune */
+extern const char *context_kind(void);
+extern struct varlena *context_current_kommune(void);
 
 /* access_log.c: access-log settings and its drain worker, at preload */
 extern void deling_access_log_init(void);

@@ -217,6 +217,22 @@ SELECT coalesce(deling.access_log_problem(r), 'appendable') AS problem FROM unne
 
 SELECT deling.access_log_problem(convert_to('{"n": 1e1000000}', 'UTF8'));
 
+SELECT deling.access_log_entry('news2', '13916300004', ARRAY['1804', '1833'], 'TREAT', NULL, true, NULL, 5) - 'time' AS entry_no_context;
+
+SELECT set_config('deling.ctx_kind', 'person', false), set_config('deling.ctx_session_user', session_user, false), set_config('deling.ctx_purpose', 'ETREAT', false), set_config('deling.ctx_name', repeat('Åse ', 80), false), set_config('deling.ctx_hpr', '565501872', false), set_config('deling.ctx_decision_ref', '{"id": "d-1", "description": "  Bevisstløs  ", "x": {"y": null}}', false);
+
+SELECT deling.access_log_entry(repeat('s', 100), repeat('1', 50), ARRAY['1804', NULL], NULL, '  ', NULL, repeat('ø', 1200), NULL, '{"opened_block": null, "count": 3}') - 'time' AS entry_person;
+
+SELECT set_config('deling.ctx_decision_ref', format('{"id": "%s", "description": "%s"}', repeat('x', 300), repeat('ø', 900)), false) IS NOT NULL, deling.access_log_entry('news2', NULL, ARRAY[['1804'], ['1833']], NULL, 'grunn', true, NULL, 1, NULL) - 'time' AS entry_long_ref;
+
+SELECT set_config('deling.ctx_decision_ref', '[1, 2]', false) IS NOT NULL, deling.access_log_entry('news2', NULL, '{}', NULL, NULL, false, NULL, 0) - 'time' AS entry_array_ref;
+
+SELECT set_config('deling.ctx_decision_ref', 'not json', false) IS NOT NULL, deling.access_log_entry('news2', NULL, '{}', NULL, NULL, false, NULL, 0);
+
+SELECT deling.log_access('news2', '13916300004', ARRAY['1804'], 'TREAT', NULL, true, NULL, 1);
+
+RESET deling.ctx_kind;
+
 SELECT deling.access_log_ready() AS ready_without_worker, (deling.access_log_worker_status()).*;
 
 SELECT deling.access_log_check();
@@ -346,6 +362,13 @@ check "the access-log checks ran: too large, not JSON, not UTF-8, no \\u0000, a 
   sh -c "grep -q 'more than 16384' '$dir/out.log' && grep -q 'it is not JSON' '$dir/out.log' &&
          grep -q 'not valid UTF-8' '$dir/out.log' && grep -q 'problem = \"appendable\"' '$dir/out.log' &&
          grep -q 'at most 100 characters' '$dir/out.log'"
+check "the access-log entry builder ran: no context, a person in an emergency (values clipped, nulls left out), a long and a non-object decision_ref, a refusal without the log" \
+  sh -c "grep -q 'entry_no_context = .*\"session_user\": \"postgres\"' '$dir/out.log' &&
+         grep -q 'entry_person = .*\"reason\": \"Bevisstløs\".*\"emergency\": true' '$dir/out.log' &&
+         grep -q 'entry_person = .*\[truncated, 320 characters\]' '$dir/out.log' &&
+         grep -q 'entry_long_ref = .*\"truncated\": 1' '$dir/out.log' && grep -q 'entry_array_ref = .*\"truncated\": 6' '$dir/out.log' &&
+         grep -q 'invalid input syntax for type json' '$dir/out.log' &&
+         grep -q 'the access log is not running, so no sharing-service read is allowed' '$dir/out.log'"
 check "without a worker the log is not ready: reads refused, drain times out" \
   sh -c "grep -q 'ready_without_worker = \"f\"' '$dir/out.log' && grep -q 'the access log is not running' '$dir/out.log' &&
          grep -q 'has not appended every entry' '$dir/out.log'"
