@@ -20,12 +20,13 @@ my $now = time();
 my $payload = qq({"iss":"https://helseid-sts.nhn.no","aud":"nhn:deling","iat":$now,"exp":${\ ($now + 600)},"scope":["nhn:deling/integrasjon"],"helseid://claims/client/claims/orgnr_parent":"972418013"});
 my %value = (
 	GOOD => mint_token('RS256', 'mc1', $payload),
+	PERSON => mint_token('RS256', 'mc1', qq({"iss":"https://helseid-sts.nhn.no","aud":"nhn:deling","iat":$now,"exp":${\ ($now + 600)},"scope":["nhn:deling/helsepersonell"],"helseid://claims/identity/security_level":"4","helseid://claims/identity/assurance_level":"high","helseid://claims/hpr/hpr_number":"565501872","helseid://claims/client/claims/orgnr_parent":"972418013"})),
 	HS   => mint_token('HS256', 'mc1', $payload),
 	PUB  => mint_token('pubkey', 'mc1') =~ s/'/''/gr,
 	MOD  => (`openssl rsa -pubin -in '$ENV{DELING_TEST_KEYS}/mc1.pub.pem' -noout -modulus` =~ /=([0-9A-F]+)/)[0]);
 
 # the calls, one statement each ended by a semicolon and an empty line
-# (postgres --single -j); @GOOD@, @HS@, @PUB@ and @MOD@ are filled in
+# (postgres --single -j); @GOOD@, @PERSON@, @HS@, @PUB@ and @MOD@ are filled in
 my $calls = <<'SQL';
 CREATE EXTENSION deling;
 
@@ -78,6 +79,24 @@ SELECT deling.jwt_header('e30');
 SELECT deling.jwt_header(repeat('a.', 9000));
 
 SELECT deling.jwk_to_pem(jsonb_build_object('kty', 'RSA', 'e', 'AQAB', 'n', rtrim(translate(encode(decode('@MOD@', 'hex'), 'base64'), E'+/\n', '-_'), '=')));
+
+SELECT deling.add_trusted_key('mc1', '@PUB@');
+
+SELECT deling.verify_token('@PERSON@')->>'kind' AS token_first;
+
+SELECT deling.verify_token('@PERSON@')->>'kind' AS token_cached;
+
+SELECT deling.verify_token('@GOOD@');
+
+SELECT deling.verify_token(NULL);
+
+SELECT deling.token_cache_status() AS token_cache;
+
+SELECT deling.revoke_trusted_key('mc1');
+
+SELECT deling.verify_token('@PERSON@');
+
+SELECT deling.token_cache_invalidate();
 
 SELECT deling.jwk_to_pem('{"kty": "RSA", "e": "AQAB", "n": "AAAA"}');
 
@@ -317,7 +336,7 @@ DROP EXTENSION deling;
 
 SELECT count(*) AS extension_left FROM pg_extension WHERE extname = 'deling';
 SQL
-$calls =~ s/@(GOOD|HS|PUB|MOD)@/$value{$1}/g;
+$calls =~ s/@(GOOD|PERSON|HS|PUB|MOD)@/$value{$1}/g;
 
 my ($log, $valgrind) = ('', "$dir/valgrind.log");
 IPC::Run::run(
@@ -372,6 +391,10 @@ ok(has_all(qr/\Qband_code = "LA6752-5"\E/, qr/unknown item .turning./,
 		qr/is 9, not one of its answers/),
 	'the instrument scorer scored every instrument, named each problem and refused bad definitions');
 like($log, qr/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855/, 'SHA-256 ran');
+ok(has_all(qr/\Qtoken_first = "person"\E/, qr/\Qtoken_cached = "person"\E/, qr/token_cache = .*\Q"hits": 1\E/,
+		qr/does not act for an active kommune/, qr/invalid token: empty/, qr/key id "mc1" is not a trusted key/,
+		qr/must be called as a trigger/),
+	'the token cache verified, answered from the cache, refused bad tokens and a revoked key, and its trigger function refused a direct call');
 ok($log =~ /emitted = "t"/ && $log =~ /access-log entry refused: "kommuner"/,
 	'the access-log emitter wrote entries and refused malformed ones');
 ok($log =~ /service_entries = "[1-9]/ && $log =~ /an EpisodeOfCare needs a status/ && $log =~ /has no FHIR form/
