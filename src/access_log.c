@@ -63,7 +63,7 @@ AccessLogShared *access_log_shared = NULL;
 char	   *access_log_database = NULL;
 int			access_log_naptime = 1000;
 int			access_log_anchor_interval = 3600;
-int			access_log_batch_delay = 20;
+int			access_log_batch_delay = 100;
 static int	access_log_restart_delay = 1;
 static bool drop_extension_deletes_access_log = false;
 
@@ -107,7 +107,7 @@ access_log_define_settings(void)
 							"Time the access-log worker lets entries gather after a round that appended some.",
 							"Under load each round then appends many entries at the cost of one; 0 appends at once. "
 							"Entries are on disk before their reads return either way; deling.access_log_drain does not wait for it.",
-							&access_log_batch_delay, 20, 0, 1000,
+							&access_log_batch_delay, 100, 0, 1000,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomBoolVariable("deling.drop_extension_deletes_access_log",
 							 "Allow DROP EXTENSION deling while the access log holds entries.",
