@@ -153,20 +153,20 @@ like(in_a("RESET deling.jwt_audience; SET deling.jwt_issuer = 'https://other'; S
 in_a('RESET deling.jwt_issuer');
 
 # --- time ---------------------------------------------------------------------
-# valid for about 5 more seconds: exp 55 s ago (the leeway is 60 s), an
-# attestation 3,595 s old (its maximum age is 3,600 s); and one valid in
-# about 4 seconds (nbf 64 s ahead)
+# valid for about 10 more seconds: exp 50 s ago (the leeway is 60 s), an
+# attestation 3,590 s old (its maximum age is 3,600 s); and one valid in
+# about 8 seconds (nbf 68 s ahead); margins for a loaded machine
 my $t0 = int(time());
-my $expiring = token('tc1', exp => $t0 - 55, iat => $t0 - 120);
+my $expiring = token('tc1', exp => $t0 - 50, iat => $t0 - 120);
 my $aging = token('tc1', authorization_details =>
-	  qq({"type":"nhn:tillitsrammeverk:parameters","toa":${\ ($t0 - 3595)},"care_relationship":{"purpose_of_use":{"code":"TREAT"}}}));
-my $early = token('tc1', nbf => $t0 + 64);
+	  qq({"type":"nhn:tillitsrammeverk:parameters","toa":${\ ($t0 - 3590)},"care_relationship":{"purpose_of_use":{"code":"TREAT"}}}));
+my $early = token('tc1', nbf => $t0 + 68);
 verified_then_hit($expiring, 'accepted person', 'a token about to expire');
 verified_then_hit($aging, 'accepted person', 'a token whose attestation is about to be too old');
 my $entries = stat_a('entries');
 like(verify($early), qr/^28000: invalid token: not yet valid/, 'a token not yet valid (nbf) is refused');
 is(stat_a('entries'), $entries, 'and not remembered');
-sleep($t0 + 6.5 - time());
+sleep($t0 + 11.5 - time());
 like(verify($expiring), qr/^28000: invalid token: expired/, 'once past exp and the leeway: the cached token is refused');
 like(verify($aging), qr/^28000: invalid token: attestation \("toa"\) is older than 60 minutes/,
 	'once the attestation is too old: the cached token is refused');
