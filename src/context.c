@@ -163,7 +163,7 @@ deling_outer_role(PG_FUNCTION_ARGS)
  * was verified for another session user (a context never outlives SET
  * SESSION AUTHORIZATION).
  */
-static const char *
+const char *
 context_kind(void)
 {
 	const char *kind = context_values[CTX_KIND];
@@ -205,6 +205,14 @@ deling_ctx_citizen_pid(PG_FUNCTION_ARGS)
 }
 
 /*
+ * The functions the RLS policies call (ctx_citizen_pid, current_kommune,
+ * current_kommune_for, reach_for, kpr_reading) run without the search_path
+ * pin (0.3.0's 43_policy_functions.sql, deling.unpinned_functions()): the
+ * pin cost every statement under RLS about 3 us.  They must resolve no name
+ * through search_path: they read deling's settings and role memberships by
+ * name, and call their lookups by schema-qualified name (memo_call); keep
+ * it so.
+ *
  * Caller facts per transaction.  Every sharing read and every RLS policy
  * asks for the caller's kommune or reach, several times per request (the
  * gate, and the policy of every table a statement reads); the answers
@@ -317,6 +325,18 @@ deling_reach_for(PG_FUNCTION_ARGS)
 	if (isnull)
 		elog(ERROR, "deling.reach_lookup returned NULL");
 	PG_RETURN_DATUM(reach);
+}
+
+/*
+ * context_current_kommune: current_kommune() for C callers (NULL for none).
+ */
+text *
+context_current_kommune(void)
+{
+	bool		isnull;
+	Datum		k = memo_call(&kommune_lookup, NULL, &isnull);
+
+	return isnull ? NULL : DatumGetTextPP(k);
 }
 
 PG_FUNCTION_INFO_V1(deling_current_kommune);

@@ -20,12 +20,13 @@ my $now = time();
 my $payload = qq({"iss":"https://helseid-sts.nhn.no","aud":"nhn:deling","iat":$now,"exp":${\ ($now + 600)},"scope":["nhn:deling/integrasjon"],"helseid://claims/client/claims/orgnr_parent":"972418013"});
 my %value = (
 	GOOD => mint_token('RS256', 'mc1', $payload),
+	PERSON => mint_token('RS256', 'mc1', qq({"iss":"https://helseid-sts.nhn.no","aud":"nhn:deling","iat":$now,"exp":${\ ($now + 600)},"scope":["nhn:deling/helsepersonell"],"helseid://claims/identity/security_level":"4","helseid://claims/identity/assurance_level":"high","helseid://claims/hpr/hpr_number":"565501872","helseid://claims/client/claims/orgnr_parent":"972418013"})),
 	HS   => mint_token('HS256', 'mc1', $payload),
 	PUB  => mint_token('pubkey', 'mc1') =~ s/'/''/gr,
 	MOD  => (`openssl rsa -pubin -in '$ENV{DELING_TEST_KEYS}/mc1.pub.pem' -noout -modulus` =~ /=([0-9A-F]+)/)[0]);
 
 # the calls, one statement each ended by a semicolon and an empty line
-# (postgres --single -j); @GOOD@, @HS@, @PUB@ and @MOD@ are filled in
+# (postgres --single -j); @GOOD@, @PERSON@, @HS@, @PUB@ and @MOD@ are filled in
 my $calls = <<'SQL';
 CREATE EXTENSION deling;
 
@@ -78,6 +79,24 @@ SELECT deling.jwt_header('e30');
 SELECT deling.jwt_header(repeat('a.', 9000));
 
 SELECT deling.jwk_to_pem(jsonb_build_object('kty', 'RSA', 'e', 'AQAB', 'n', rtrim(translate(encode(decode('@MOD@', 'hex'), 'base64'), E'+/\n', '-_'), '=')));
+
+SELECT deling.add_trusted_key('mc1', '@PUB@');
+
+SELECT deling.verify_token('@PERSON@')->>'kind' AS token_first;
+
+SELECT deling.verify_token('@PERSON@')->>'kind' AS token_cached;
+
+SELECT deling.verify_token('@GOOD@');
+
+SELECT deling.verify_token(NULL);
+
+SELECT deling.token_cache_status() AS token_cache;
+
+SELECT deling.revoke_trusted_key('mc1');
+
+SELECT deling.verify_token('@PERSON@');
+
+SELECT deling.token_cache_invalidate();
 
 SELECT deling.jwk_to_pem('{"kty": "RSA", "e": "AQAB", "n": "AAAA"}');
 
@@ -238,6 +257,22 @@ SELECT coalesce(deling.access_log_problem(r), 'appendable') AS problem FROM unne
 
 SELECT deling.access_log_problem(convert_to('{"n": 1e1000000}', 'UTF8'));
 
+SELECT deling.access_log_entry('news2', '13916300004', ARRAY['1804', '1833'], 'TREAT', NULL, true, NULL, 5) - 'time' AS entry_no_context;
+
+SELECT set_config('deling.ctx_kind', 'person', false), set_config('deling.ctx_session_user', session_user, false), set_config('deling.ctx_purpose', 'ETREAT', false), set_config('deling.ctx_name', repeat('Åse ', 80), false), set_config('deling.ctx_hpr', '565501872', false), set_config('deling.ctx_decision_ref', '{"id": "d-1", "description": "  Bevisstløs  ", "x": {"y": null}}', false);
+
+SELECT deling.access_log_entry(repeat('s', 100), repeat('1', 50), ARRAY['1804', NULL], NULL, '  ', NULL, repeat('ø', 1200), NULL, '{"opened_block": null, "count": 3}') - 'time' AS entry_person;
+
+SELECT set_config('deling.ctx_decision_ref', format('{"id": "%s", "description": "%s"}', repeat('x', 300), repeat('ø', 900)), false) IS NOT NULL, deling.access_log_entry('news2', NULL, ARRAY[['1804'], ['1833']], NULL, 'grunn', true, NULL, 1, NULL) - 'time' AS entry_long_ref;
+
+SELECT set_config('deling.ctx_decision_ref', '[1, 2]', false) IS NOT NULL, deling.access_log_entry('news2', NULL, '{}', NULL, NULL, false, NULL, 0) - 'time' AS entry_array_ref;
+
+SELECT set_config('deling.ctx_decision_ref', 'not json', false) IS NOT NULL, deling.access_log_entry('news2', NULL, '{}', NULL, NULL, false, NULL, 0);
+
+SELECT deling.log_access('news2', '13916300004', ARRAY['1804'], 'TREAT', NULL, true, NULL, 1);
+
+RESET deling.ctx_kind;
+
 SELECT deling.access_log_ready() AS ready_without_worker, (deling.access_log_worker_status()).*;
 
 SELECT deling.access_log_check();
@@ -314,7 +349,7 @@ DROP EXTENSION deling;
 
 SELECT count(*) AS extension_left FROM pg_extension WHERE extname = 'deling';
 SQL
-$calls =~ s/@(GOOD|HS|PUB|MOD)@/$value{$1}/g;
+$calls =~ s/@(GOOD|PERSON|HS|PUB|MOD)@/$value{$1}/g;
 
 my ($log, $valgrind) = ('', "$dir/valgrind.log");
 IPC::Run::run(
@@ -375,6 +410,10 @@ ok(has_all(qr/\Qband_code = "LA6752-5"\E/, qr/unknown item .turning./,
 		qr/is 9, not one of its answers/),
 	'the instrument scorer scored every instrument, named each problem and refused bad definitions');
 like($log, qr/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855/, 'SHA-256 ran');
+ok(has_all(qr/\Qtoken_first = "person"\E/, qr/\Qtoken_cached = "person"\E/, qr/token_cache = .*\Q"hits": 1\E/,
+		qr/does not act for an active kommune/, qr/invalid token: empty/, qr/key id "mc1" is not a trusted key/,
+		qr/must be called as a trigger/),
+	'the token cache verified, answered from the cache, refused bad tokens and a revoked key, and its trigger function refused a direct call');
 ok($log =~ /emitted = "t"/ && $log =~ /access-log entry refused: "kommuner"/,
 	'the access-log emitter wrote entries and refused malformed ones');
 ok($log =~ /has no FHIR form/ && $log =~ /municipal service lacks a required field/,
@@ -382,6 +421,13 @@ ok($log =~ /has no FHIR form/ && $log =~ /municipal service lacks a required fie
 ok($log =~ /more than 16384/ && $log =~ /it is not JSON/ && $log =~ /not valid UTF-8/ && $log =~ /problem = "appendable"/
 	  && $log =~ /at most 100 characters/,
 	'the access-log checks ran: too large, not JSON, not UTF-8, no \u0000, a citizen too long, an entry');
+ok(has_all(qr/entry_no_context = .*\Q"session_user": "postgres"\E/,
+		qr/entry_person = .*\Q"reason": "Bevisstløs"\E.*\Q"emergency": true\E/,
+		qr/entry_person = .*\Q[truncated, 320 characters]\E/,
+		qr/entry_long_ref = .*\Q"truncated": 1\E/, qr/entry_array_ref = .*\Q"truncated": 6\E/,
+		qr/invalid input syntax for type json/,
+		qr/the access log is not running, so no sharing-service read is allowed/),
+	'the access-log entry builder ran: no context, a person in an emergency (values clipped, nulls left out), a long and a non-object decision_ref, a refusal without the log');
 ok($log =~ /ready_without_worker = "f"/ && $log =~ /the access log is not running/ && $log =~ /has not appended every entry/,
 	'without a worker the log is not ready: reads refused, drain times out');
 ok($log =~ /ed25519_verified = "t"/ && $log =~ /an Ed25519 seed is 32 bytes/ && $log =~ /anchored = .*"valid": true/
