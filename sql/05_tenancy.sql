@@ -125,21 +125,12 @@ SELECT p.oid::regprocedure FROM pg_proc p
 WHERE p.pronamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace)
   AND (p.proacl IS NULL OR EXISTS (SELECT FROM aclexplode(p.proacl) x WHERE x.grantee = 0));
 -- every function pins search_path with pg_temp last (a caller's temporary
--- relations and types never shadow the catalog's), but for the reviewed C
--- functions of the RLS policies (deling.unpinned_functions(): they resolve
--- no name through it), each C, not SECURITY DEFINER and without any
--- setting; and every SECURITY DEFINER function runs as deling_owner
+-- relations and types never shadow the catalog's), and every SECURITY
+-- DEFINER function runs as deling_owner
 SELECT p.oid::regprocedure, pg_get_userbyid(p.proowner) FROM pg_proc p
 WHERE p.pronamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace)
   AND (NOT coalesce(p.proconfig, '{}') && ARRAY['search_path=pg_catalog, pg_temp']
-           AND NOT (p.oid = ANY (deling.unpinned_functions()::oid[]) AND p.proconfig IS NULL AND NOT p.prosecdef
-                    AND p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c'))
        OR p.prosecdef AND pg_get_userbyid(p.proowner) <> 'deling_owner');
--- the functions without the pin: exactly the reviewed list
-SELECT p.oid::regprocedure, l.lanname, p.prosecdef, p.proconfig FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
-WHERE p.pronamespace IN ('deling'::regnamespace, 'api'::regnamespace, 'kpr'::regnamespace)
-  AND NOT coalesce(p.proconfig, '{}') && ARRAY['search_path=pg_catalog, pg_temp']
-ORDER BY 1::text;
 -- every api view applies the caller's RLS
 SELECT c.oid::regclass FROM pg_class c
 WHERE c.relnamespace = 'api'::regnamespace AND c.relkind = 'v'

@@ -205,14 +205,6 @@ deling_ctx_citizen_pid(PG_FUNCTION_ARGS)
 }
 
 /*
- * The functions the RLS policies call (ctx_citizen_pid, current_kommune,
- * current_kommune_for, reach_for, kpr_reading) run without the search_path
- * pin (0.3.0's 43_policy_functions.sql, deling.unpinned_functions()): the
- * pin cost every statement under RLS about 3 us.  They must resolve no name
- * through search_path: they read deling's settings and role memberships by
- * name, and call their lookups by schema-qualified name (memo_call); keep
- * it so.
- *
  * Caller facts per transaction.  Every sharing read and every RLS policy
  * asks for the caller's kommune or reach, several times per request (the
  * gate, and the policy of every table a statement reads); the answers
