@@ -16,6 +16,12 @@ extern void deling_access_log_init(void);
 /* kpr.c: KPR settings, at preload */
 extern void deling_kpr_init(void);
 
+/* citus.c: on a Citus cluster, which node this is and the worker guards */
+extern void deling_citus_init(void);
+extern bool deling_citus_worker(void);
+extern void deling_citus_refuse_on_worker(const char *what);
+extern const char *deling_citus_session_show(const char *what, const char *value);
+
 /* identifiers.c: 'fnr', 'dnr', 'hnr' or 'fhnr' for an identity number */
 extern Datum deling_fnr_kind(PG_FUNCTION_ARGS);
 
