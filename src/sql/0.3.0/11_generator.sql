@@ -186,7 +186,10 @@ $$;
 -- whole and writes it all or nothing: new source keys are created,
 -- unchanged ones left alone, changed ones amended (the old version kept by
 -- the history trigger), a withdrawal withdraws; a per-item report.  And the
--- api functions for one item, a batch and a FHIR Bundle.
+-- api functions for one item, a batch and a FHIR Bundle.  The writer runs
+-- as deling_owner and names the caller's kommune in every row it writes
+-- (deling_owner's write policies check it; on Citus, where the caller's
+-- role cannot reach the workers, it is the tenancy).
 CREATE FUNCTION deling.service_ingest_sql(d jsonb) RETURNS text
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -285,7 +288,7 @@ $t$, v || jsonb_build_object(
 
     sql := sql || deling.fill($t$
 CREATE OR REPLACE FUNCTION deling.@items_fn@(items jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $f$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
     kommune text := deling.ingest_kommune(@code_lit@);
     problems jsonb := deling.ingest_problems(items, kommune, @item_problem_lit@);
@@ -296,9 +299,8 @@ BEGIN
         PERFORM deling.ingest_reject(@label_lit@, problems, n);
     END IF;
 
-    INSERT INTO deling.citizen (kommune_nr, pid)
-        SELECT DISTINCT kommune, item->>'pid' FROM jsonb_array_elements(items) item
-        ON CONFLICT DO NOTHING;
+    PERFORM deling.add_citizens(kommune, ARRAY(SELECT DISTINCT item->>'pid' FROM jsonb_array_elements(items) item));
+
 
     WITH input AS (
         SELECT ord, item, item->>'source_system' AS source_system, item->>'source_id' AS source_id
@@ -311,7 +313,7 @@ BEGIN
         FROM input
         ON CONFLICT (kommune_nr, source_system, source_id) DO UPDATE SET
             pid = excluded.pid, @set@,
-            @status_set@version = m.version + 1, received_at = now()
+            @status_set@version = m.version + 1, received_at = excluded.received_at
         WHERE (m.pid, @compared@) IS DISTINCT FROM (excluded.pid, @compared_new@)@withdraw_toggle@
         RETURNING m.source_system, m.source_id, m.@record_id@, m.xmax = 0 AS created@returning@)
     SELECT jsonb_build_object(
@@ -367,31 +369,35 @@ COMMENT ON FUNCTION deling.service_ingest_sql(jsonb) IS
     'The generator: a service''s item check, all-or-nothing ingest and its api functions, from its declaration';
 
 -- blocks_of: what a gate-approved read of a service may return once the
--- citizen's blocks apply: the kommuner not blocked whole, the (kommune,
--- code) pairs blocked by code, and the OperationOutcome that says
+-- citizen's blocks apply: the kommuner not blocked whole (and, of those,
+-- only the ones that hold the citizen: deling.holding_kommuner), the
+-- (kommune, code) pairs blocked by code, and the OperationOutcome that says
 -- information is withheld (or, for an emergency, which opens every block,
--- shown and flagged)
+-- shown and flagged).  The blocks are read once.
 CREATE FUNCTION deling.blocks_of(service text, pid text, kommuner text[], purpose text,
                                  OUT readable text[], OUT blocked_k text[], OUT blocked_c text[], OUT outcome jsonb)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     emergency boolean := deling.is_emergency(purpose);
+    blocks jsonb;
     whole text[];
     any_block boolean;
 BEGIN
-    SELECT coalesce(array_agg(DISTINCT b.kommune_nr) FILTER (WHERE b.service_codes IS NULL), '{}'), count(*) > 0
-    INTO whole, any_block
+    SELECT coalesce(jsonb_agg(jsonb_build_object('k', b.kommune_nr, 'c', b.service_codes)), '[]') INTO blocks
     FROM deling.blocks_for(service, pid, kommuner) b;
+    whole := ARRAY(SELECT DISTINCT x->>'k' FROM jsonb_array_elements(blocks) x WHERE x->'c' = 'null' ORDER BY 1);
+    any_block := jsonb_array_length(blocks) > 0;
     IF emergency THEN
         readable := kommuner;
         blocked_k := '{}';
         blocked_c := '{}';
     ELSE
         readable := ARRAY(SELECT k FROM unnest(kommuner) k WHERE k <> ALL (whole));
-        SELECT coalesce(array_agg(b.kommune_nr ORDER BY b.kommune_nr, c), '{}'), coalesce(array_agg(c ORDER BY b.kommune_nr, c), '{}')
+        SELECT coalesce(array_agg(x->>'k' ORDER BY x->>'k', c), '{}'), coalesce(array_agg(c ORDER BY x->>'k', c), '{}')
         INTO blocked_k, blocked_c
-        FROM deling.blocks_for(service, pid, kommuner) b, unnest(b.service_codes) c;
+        FROM jsonb_array_elements(blocks) x, jsonb_array_elements_text(CASE jsonb_typeof(x->'c') WHEN 'array' THEN x->'c' ELSE '[]' END) c;
     END IF;
+    readable := deling.holding_kommuner(pid, readable);
     outcome := deling.sharing_outcome(any_block AND NOT emergency, any_block AND emergency);
 END
 $$;
@@ -438,8 +444,8 @@ BEGIN
         'read', r->>'function',
         'order', (SELECT string_agg(format('r.%I%s', o->>'column', CASE WHEN (o->>'desc')::boolean THEN ' DESC' ELSE '' END), ', ' ORDER BY n)
                   FROM jsonb_array_elements(d->'order') WITH ORDINALITY x(o, n)),
-        'withdrawn', CASE WHEN st ? 'withdrawn' THEN format(E'\n      AND r.%I <> %L', st->>'column', st->>'withdrawn') ELSE '' END,
-        'since_cond', CASE WHEN since THEN format(E'\n      AND (since IS NULL OR r.%I >= since)', d->>'since') ELSE '' END,
+        'withdrawn', CASE WHEN st ? 'withdrawn' THEN format(E'\n                   AND r.%I <> %L', st->>'column', st->>'withdrawn') ELSE '' END,
+        'since_cond', CASE WHEN since THEN format(E'\n                   AND (since IS NULL OR r.%I >= since)', d->>'since') ELSE '' END,
         'current_cond', CASE WHEN r ? 'current' THEN format(E'\n      AND (NOT current_only OR (%s))', r->>'current') ELSE '' END,
         'code_cond', CASE WHEN codes IS NULL THEN ''
                           WHEN codes->>'match' = 'prefix'
@@ -448,9 +454,15 @@ BEGIN
                           ELSE format(E'\n      AND NOT EXISTS (SELECT FROM unnest(blocked_k, blocked_c) AS b(k, c) WHERE b.k = r.kommune_nr AND b.c = r.%I)',
                                       codes->>'column') END,
         'after_cond', CASE WHEN paging
-                           THEN format(E'\n      AND (after_at IS NULL OR r.%1$I < after_at OR (r.%1$I = after_at AND r.%2$I > after_id))',
+                           THEN format(E'\n                   AND (after_at IS NULL OR r.%1$I < after_at OR (r.%1$I = after_at AND r.%2$I > after_id))',
                                        d->'order'->0->>'column', d->>'record_id')
                            ELSE '' END,
+        -- the rows fetched may be limited to max when nothing is filtered out after fetching them
+        'fetch_limit', CASE WHEN r ? 'current' OR codes IS NOT NULL
+                            THEN format(E'\n                   LIMIT CASE WHEN %s THEN max END',
+                                        concat_ws(' AND ', CASE WHEN r ? 'current' THEN 'NOT current_only' END,
+                                                           CASE WHEN codes IS NOT NULL THEN 'coalesce(cardinality(blocked_c), 0) = 0' END))
+                            ELSE E'\n                   LIMIT max' END,
         'since_arg', CASE WHEN since THEN ', since text DEFAULT NULL' ELSE '' END,
         'hist_arg', CASE WHEN hist IS NOT NULL THEN format(', %I boolean DEFAULT false', hist) ELSE '' END,
         'max_arg', CASE WHEN paging THEN format(', max integer DEFAULT %s', coalesce(r->>'max_default', '50')) ELSE '' END,
@@ -478,15 +490,31 @@ $f$;
 COMMENT ON FUNCTION deling.@svc@_entries(deling.@table@[]) IS @entries_comment@;
 $t$, v || jsonb_build_object('template_lit', quote_literal(d->'fhir'->>'template'))) END;
 
+    -- the rows: one statement on the table, naming the kommuner and the
+    -- citizen (on Citus a router query to the kommune's shard), with only
+    -- conditions on its columns; what needs the whole row (the declaration's
+    -- current) or the caller's blocks is checked after, on what it returned
     sql := sql || deling.fill($t$
 CREATE OR REPLACE FUNCTION deling.@svc@_rows(pid text, kommuner text[], blocked_k text[], blocked_c text[], current_only boolean,
                                              since timestamptz, max integer, after_at timestamptz, after_id uuid)
 RETURNS SETOF deling.@table@
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
-    SELECT * FROM deling.@table@ r
-    WHERE r.kommune_nr = ANY (kommuner) AND r.pid = @svc@_rows.pid@withdrawn@@since_cond@@current_cond@@code_cond@@after_cond@
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $f$
+#variable_conflict use_variable
+DECLARE
+    fetched deling.@table@[];
+BEGIN
+    -- (SELECT INTO, not an assignment: Citus would send the variable of
+    -- the extension's own type to the worker as a parameter of no type)
+    SELECT ARRAY(SELECT ROW(r.*)::deling.@table@ FROM deling.@table@ r
+                 WHERE r.kommune_nr = ANY (kommuner) AND r.pid = @svc@_rows.pid@withdrawn@@since_cond@@after_cond@
+                 ORDER BY @order@, r.@record_id@@fetch_limit@)
+    INTO fetched;
+    RETURN QUERY
+    SELECT r.* FROM unnest(fetched) r
+    WHERE true@current_cond@@code_cond@
     ORDER BY @order@, r.@record_id@
     LIMIT max;
+END
 $f$;
 COMMENT ON FUNCTION deling.@svc@_rows(text, text[], text[], text[], boolean, timestamptz, integer, timestamptz, uuid) IS @rows_comment@;
 $t$, v);
@@ -640,7 +668,7 @@ BEGIN
     n := 0@counts@;
     IF n > 0 THEN
         patient := jsonb_build_array(jsonb_build_object('mode', 'include',
-                       'resource', deling.fhir_patient(pid, '{}'::text[]@gates@)));
+                       'resource', deling.fhir_patient(pid, deling.holding_kommuner(pid, '{}'::text[]@gates@))));
         n := n + 1;
     END IF;
     PERFORM deling.log_access('legevakt-summary', pid, reach, purpose, reason, true, NULL, n,
