@@ -23,16 +23,41 @@ ifneq ($(shell sed -n "s/^default_version = '\(.*\)'/\1/p" deling.control),$(EXT
 $(error deling.control's default_version must be the newest release directory in src/sql ($(EXTVERSION)))
 endif
 
+# Tests (docs/testing.md).  make installcheck runs, as contrib modules do,
+# pg_regress and then pg_isolation_regress, each in a temporary instance of
+# its own configured by tests/deling.conf (nothing needs to be running), and
+# then the TAP tests t/*.pl on PostgreSQL::Test::Cluster, which start servers
+# of their own.  initdb refuses to run as root: make test runs this phase as
+# the postgres user (scripts/test.sh).  Naming suites runs only those:
+#   make installcheck REGRESS="01_setup 04_tokens"
+#   make installcheck ISOLATION=access_log
+#   make installcheck PROVE_TESTS=t/010_preload.pl
+ifeq ($(filter command environment,$(origin REGRESS) $(origin ISOLATION) $(origin PROVE_TESTS)),)
 REGRESS      = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
-REGRESS_OPTS = --load-extension=deling
 ISOLATION    = $(patsubst tests/isolation/specs/%.spec,%,$(sort $(wildcard tests/isolation/specs/*.spec)))
-# The isolation specs run in the pg_regress database: the access log (and so
-# every sharing read) works only in deling.access_log_database, and its
-# worker's connection keeps that database from being dropped and made anew.
-ISOLATION_OPTS = --inputdir=tests/isolation --outputdir=tests/isolation/output_iso --use-existing
+TAP_TESTS    = 1
+else ifneq ($(PROVE_TESTS),)
+TAP_TESTS    = 1
+endif
+# tests/output-plugins.conf only where the server has that setting (stock 15 has not)
+TEMP_CONFIGS = tests/deling.conf \
+  $(if $(shell '$(bindir)/postgres' --describe-config 2>/dev/null | grep '^output_plugin_libraries'),tests/output-plugins.conf)
+REGRESS_OPTS = --load-extension=deling --temp-instance=tmp_check_regress $(addprefix --temp-config=,$(TEMP_CONFIGS))
+# The isolation specs set up what they need themselves, in a database of
+# the name deling.access_log_database gives (the access log, and so every
+# sharing read, works only there)
+ISOLATION_OPTS = --inputdir=tests/isolation --outputdir=tests/isolation/output_iso \
+                 --load-extension=deling --temp-instance=tmp_check_iso $(addprefix --temp-config=,$(TEMP_CONFIGS))
 override ISOLATION_TESTDB = contrib_regression
+# The expected outputs are UTF-8 (æ, ø, å): the instances and psql run in C.UTF-8
+installcheck: export LC_ALL = C.UTF-8
+installcheck: export LANG = C.UTF-8
+# pg_regress writes the FHIR documents it reads to $DELING_FHIR_OUT, which
+# t/040_fhir.pl validates; a pg_regress run starts with none there
+installcheck: export DELING_FHIR_OUT ?= $(CURDIR)/tmp_check_fhir
+REGRESS_PREP = fhir-out
 
-EXTRA_CLEAN = tests/isolation/output_iso results regression.diffs regression.out
+EXTRA_CLEAN = tests/isolation/output_iso tmp_check_regress tmp_check_fhir results regression.diffs regression.out
 
 PG_CONFIG  ?= $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
 PG_CPPFLAGS = -Isrc $(shell pkg-config --cflags libxml-2.0 openssl 2>/dev/null)
@@ -53,6 +78,11 @@ deling--$(1).sql: $$(sort $$(wildcard src/sql/$(lastword $(subst --, ,$(1)))/*.s
 endef
 $(foreach u,$(UPDATES),$(eval $(call update_script,$(u))))
 
+fhir-out:
+ifneq ($(REGRESS),)
+	mkdir -p '$(DELING_FHIR_OUT)' && rm -f '$(DELING_FHIR_OUT)'/*.json
+endif
+
 # KPR's official XSD files (names with parentheses, so not through PGXS DATA)
 KPR_XSD_DIR = $(DESTDIR)$(datadir)/extension/deling/xpr-ipl-56.0.0
 install: install-kpr-xsd
@@ -60,7 +90,7 @@ install-kpr-xsd:
 	$(MKDIR_P) '$(KPR_XSD_DIR)'
 	$(INSTALL_DATA) kpr/xpr-ipl-56.0.0/*.xsd '$(KPR_XSD_DIR)/'
 
-.PHONY: bootstrap demo test bench install-kpr-xsd
+.PHONY: bootstrap demo test bench install-kpr-xsd fhir-out
 
 bootstrap:
 	scripts/bootstrap.sh

@@ -6,11 +6,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
-  postgresql-15 postgresql-server-dev-15   # server (contrib is part of it on Debian 12), PGXS, pg_virtualenv, isolation tester
+  postgresql-15 postgresql-server-dev-15   # server (contrib is part of it on Debian 12), PGXS, pg_regress, isolation tester, PostgreSQL::Test::Cluster, pg_virtualenv
   build-essential pkg-config libxml2-dev libssl-dev              # the C build (libxml2, OpenSSL)
   openssl                                                        # tests mint RS256 tokens with the CLI
   valgrind                                                       # memcheck suite
   libxml2-utils                                                  # xmllint: the KPR scenario checks every message against the official XSD
+  libipc-run-perl                                                # PostgreSQL::Test::Cluster (the TAP tests t/*.pl) runs everything through IPC::Run
 )
 # node and npm run the FHIR validator, tests/tools/fhir-validate (the official FHIR R4 JSON schema)
 command -v node >/dev/null && command -v npm >/dev/null || packages+=(nodejs npm)

@@ -451,6 +451,12 @@ deling_access_log_check(PG_FUNCTION_ARGS)
 	if (readiness == ACCESS_LOG_READY)
 		PG_RETURN_VOID();
 	pg_atomic_fetch_add_u64(&access_log_shared->refused, 1);
+	/* a hot standby can neither write entries nor hold a logical slot (PostgreSQL 15) */
+	if (RecoveryInProgress())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this server is a hot standby, which cannot write the access log, so no sharing-service read is allowed"),
+				 errhint("Sharing-service reads go to the primary.")));
 	if (readiness == ACCESS_LOG_GAP)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

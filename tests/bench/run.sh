@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Inside the benchmark cluster: load the data set, run every benchmark, print
 # one table.  tests/bench/run.sh SCALE (full, small, or tiny: the
-# harness's own test, tests/tap/bench.sh); called by scripts/bench.sh.
+# harness's own test, t/100_bench.pl); called by scripts/bench.sh.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 case "$1" in

@@ -1,7 +1,7 @@
 -- The security suite's platform: synthetic Bodø, Bærum and Asker data with
 -- services and NEWS2, a trusted test key, one login per kind of caller
 -- (tokens are minted per file), and the sec schema of TAP helpers.
--- Run once as the superuser by tests/tap/security.sh.
+-- Run once as the superuser by t/050_security.pl.
 SET client_min_messages = warning;
 CREATE EXTENSION deling;
 SELECT deling.generate_synthetic(90, 3) IS NOT NULL AS platform;

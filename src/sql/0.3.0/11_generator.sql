@@ -42,6 +42,9 @@ BEGIN
     IF NOT (d->'fhir' ? 'template' OR d->'fhir' ? 'renderer') THEN
         RETURN 'fhir needs a template or a renderer';
     END IF;
+    IF d ? 'synthetic' AND to_regprocedure((d->>'synthetic') || '(text, text[], integer)') IS NULL THEN
+        RETURN format('synthetic must name a function (kommune_nr text, pids text[], seed integer) returning items, not %s', d->>'synthetic');
+    END IF;
     IF NOT d->'fhir_in' ? 'parser' THEN
         IF d->'fhir_in'->>'resource' !~ '^[A-Z][A-Za-z]{1,60}$' THEN
             RETURN 'fhir_in needs a parser, or the resource type its map reads';

@@ -107,13 +107,22 @@ $$;
 COMMENT ON FUNCTION deling.fhir_map(jsonb, jsonb) IS
     'The item fields a declaration''s fhir_in map finds in one FHIR resource';
 
+-- service_fhir_in: a declared service's fhir_in, for deling.fhir_items run
+-- by an integration (which reads no catalog table itself)
+CREATE FUNCTION deling.service_fhir_in(service text) RETURNS jsonb
+LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
+    SELECT s.declaration->'fhir_in' FROM deling.service s WHERE s.service_code = service;
+$$;
+COMMENT ON FUNCTION deling.service_fhir_in(text) IS
+    'The fhir_in of a declared sharing service (its FHIR Bundle map), for deling.fhir_items';
+
 -- fhir_items: the ingest items of a service in a FHIR Bundle: one per
 -- resource of the declared type, in the Bundle's order, with the Patient it
 -- is about (by identifier, or a Patient in the Bundle) and its source key
 CREATE FUNCTION deling.fhir_items(bundle jsonb, service text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    fi jsonb := (SELECT s.declaration->'fhir_in' FROM deling.service s WHERE s.service_code = service);
+    fi jsonb := deling.service_fhir_in(service);
     subject text := coalesce(fi->>'subject', 'subject');
     res jsonb := deling.fhir_bundle_index(bundle);
     items jsonb;
@@ -143,4 +152,5 @@ END
 $$;
 COMMENT ON FUNCTION deling.fhir_items(jsonb, text) IS
     'The ingest items of a sharing service in a FHIR Bundle, found by its declaration''s fhir_in map (one per resource of its type)';
-GRANT EXECUTE ON FUNCTION deling.fhir_items(jsonb, text) TO deling_integrasjon;
+GRANT EXECUTE ON FUNCTION deling.fhir_items(jsonb, text), deling.fhir_map(jsonb, jsonb), deling.service_fhir_in(text)
+    TO deling_integrasjon;

@@ -1,22 +1,32 @@
-#!/usr/bin/env bash
 # Every C entry point of deling, with valid and invalid input, run under
-# valgrind (memcheck) in a single-user backend.  Any memory error or leak
-# whose stack passes through deling.so fails; errors elsewhere (PostgreSQL,
-# libc) are shown but not counted.
-set -uo pipefail
-cd "$(dirname "$0")/../.."
-. tests/tools/own-cluster.sh
-own_cluster 0 shared_preload_libraries=deling
+# valgrind (memcheck) in a single-user backend.  Any memory error or
+# definite leak whose stack passes through deling's C code fails; errors
+# elsewhere (PostgreSQL, libc) are counted in a note but not as failures.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::RealBin;
+use DelingTest;
+use IPC::Run;
+use PostgreSQL::Test::Utils;
+use Test::More;
 
-keys=${DELING_TEST_KEYS:-$dir/keys}; mkdir -p "$keys"; export DELING_TEST_KEYS=$keys
-now=$(date +%s)
-payload="{\"iss\":\"https://helseid-sts.nhn.no\",\"aud\":\"nhn:deling\",\"iat\":$now,\"exp\":$((now + 600)),\"scope\":[\"nhn:deling/integrasjon\"],\"helseid://claims/client/claims/orgnr_parent\":\"972418013\"}"
-good=$(tests/tools/mint-jwt RS256 mc1 "$payload")
-hs=$(tests/tools/mint-jwt HS256 mc1 "$payload")
-pub=$(tests/tools/mint-jwt pubkey mc1 | sed "s/'/''/g")
-mod=$(openssl rsa -pubin -in "$keys/mc1.pub.pem" -noout -modulus | cut -d= -f2)
+die('valgrind is not installed (scripts/bootstrap.sh installs it)')
+  unless grep { -x "$_/valgrind" } split /:/, $ENV{PATH};
+my $node = plain_node('memcheck', "shared_preload_libraries = 'deling'");    # never started: single-user mode
+my $dir = PostgreSQL::Test::Utils::tempdir();
 
-cat > "$dir/calls.sql" <<SQL
+my $now = time();
+my $payload = qq({"iss":"https://helseid-sts.nhn.no","aud":"nhn:deling","iat":$now,"exp":${\ ($now + 600)},"scope":["nhn:deling/integrasjon"],"helseid://claims/client/claims/orgnr_parent":"972418013"});
+my %value = (
+	GOOD => mint_token('RS256', 'mc1', $payload),
+	HS   => mint_token('HS256', 'mc1', $payload),
+	PUB  => mint_token('pubkey', 'mc1') =~ s/'/''/gr,
+	MOD  => (`openssl rsa -pubin -in '$ENV{DELING_TEST_KEYS}/mc1.pub.pem' -noout -modulus` =~ /=([0-9A-F]+)/)[0]);
+
+# the calls, one statement each ended by a semicolon and an empty line
+# (postgres --single -j); @GOOD@, @HS@, @PUB@ and @MOD@ are filled in
+my $calls = <<'SQL';
 CREATE EXTENSION deling;
 
 SELECT deling.fnr_valid(v), deling.fnr_problem(v) FROM unnest(ARRAY['02013299997', '30108299939', '13057444850', '19779998080', '', 'x', '0201329999a', '41814512302', '81234567802']) v;
@@ -51,15 +61,15 @@ SELECT deling.code_blocks_match(ARRAY[['icd-10:F'], ['icd-10:G']], 'icd-10', 'F3
 
 SELECT deling.code_blocks_match(ARRAY['icd-10:F', 'no system'], 'icd-10', 'K86');
 
-SELECT deling.jwt_header('$good');
+SELECT deling.jwt_header('@GOOD@');
 
-SELECT deling.jwt_verify_rs256('$good', '$pub');
+SELECT deling.jwt_verify_rs256('@GOOD@', '@PUB@');
 
-SELECT deling.jwt_verify_rs256('$hs', '$pub');
+SELECT deling.jwt_verify_rs256('@HS@', '@PUB@');
 
-SELECT deling.jwt_verify_rs256(left('$good', length('$good') - 5), '$pub');
+SELECT deling.jwt_verify_rs256(left('@GOOD@', length('@GOOD@') - 5), '@PUB@');
 
-SELECT deling.jwt_verify_rs256('$good', 'not a key');
+SELECT deling.jwt_verify_rs256('@GOOD@', 'not a key');
 
 SELECT deling.jwt_header('bm90IGpzb24.e30.AAAA');
 
@@ -67,7 +77,7 @@ SELECT deling.jwt_header('e30');
 
 SELECT deling.jwt_header(repeat('a.', 9000));
 
-SELECT deling.jwk_to_pem(jsonb_build_object('kty', 'RSA', 'e', 'AQAB', 'n', rtrim(translate(encode(decode('$mod', 'hex'), 'base64'), E'+/\n', '-_'), '=')));
+SELECT deling.jwk_to_pem(jsonb_build_object('kty', 'RSA', 'e', 'AQAB', 'n', rtrim(translate(encode(decode('@MOD@', 'hex'), 'base64'), E'+/\n', '-_'), '=')));
 
 SELECT deling.jwk_to_pem('{"kty": "RSA", "e": "AQAB", "n": "AAAA"}');
 
@@ -75,7 +85,7 @@ SELECT deling.jwk_to_pem('{"kty": "RSA", "e": "AQAB", "n": "!!"}');
 
 SELECT deling.jwk_to_pem('[1]');
 
-SELECT deling.public_key_check('$pub');
+SELECT deling.public_key_check('@PUB@');
 
 SELECT deling.public_key_check('-----BEGIN PUBLIC KEY-----');
 
@@ -183,17 +193,17 @@ SELECT deling.fhir_bundle_json('collection', '{}', NULL, '[1]');
 
 SELECT deling.fhir_entry_json('include', NULL);
 
-SELECT deling.fhir_render('{"resourceType": "Condition", "id": "{{id}}", "subject": {"reference": "urn:uuid:{{pid}}", "display": "{{missing}}"}, "note": [{"text": "{{note}}"}], "onsetDateTime": "{{onset|datetime}}", "recordedDate": "{{rec|date}}", "x": {"y": null}, "code": {"coding": [{"\$each": "codes", "\$as": "c", "\$template": {"code": "{{c.code}}", "system": "{{const:codesystem.icpc2}}"}}], "text": "{{c}} {{id}}"}, "n": "{{n|integer}}", "d": "{{n|decimal}}", "s": "{{n|string}}", "status": {"\$map": "st", "\$cases": {"a": "active", "b": "inactive"}, "\$default": "unknown"}, "iff": {"\$if": "flag", "\$then": "yes", "\$else": "{{ctx}}"}}', '{"id": "c1", "pid": "p1", "note": null, "onset": "2026-03-29T02:30:00", "rec": "2026-11-20T23:30:00Z", "codes": [{"code": "K86"}, {"code": null}, {"code": "T90"}], "n": 7.0, "st": "b", "flag": false, "ctx": {"a": [null, "", {"b": {}}], "c": 1}}') AS rendered;
+SELECT deling.fhir_render('{"resourceType": "Condition", "id": "{{id}}", "subject": {"reference": "urn:uuid:{{pid}}", "display": "{{missing}}"}, "note": [{"text": "{{note}}"}], "onsetDateTime": "{{onset|datetime}}", "recordedDate": "{{rec|date}}", "x": {"y": null}, "code": {"coding": [{"$each": "codes", "$as": "c", "$template": {"code": "{{c.code}}", "system": "{{const:codesystem.icpc2}}"}}], "text": "{{c}} {{id}}"}, "n": "{{n|integer}}", "d": "{{n|decimal}}", "s": "{{n|string}}", "status": {"$map": "st", "$cases": {"a": "active", "b": "inactive"}, "$default": "unknown"}, "iff": {"$if": "flag", "$then": "yes", "$else": "{{ctx}}"}}', '{"id": "c1", "pid": "p1", "note": null, "onset": "2026-03-29T02:30:00", "rec": "2026-11-20T23:30:00Z", "codes": [{"code": "K86"}, {"code": null}, {"code": "T90"}], "n": 7.0, "st": "b", "flag": false, "ctx": {"a": [null, "", {"b": {}}], "c": 1}}') AS rendered;
 
 SELECT deling.fhir_render('{"a": "{{x|upper}}"}', '{}');
 
-SELECT deling.fhir_render('[{"\$each": "v", "\$as": "e", "\$template": {"\$if": "e", "\$then": {"\$each": "e", "\$as": "f", "\$template": 1}}}]', '{}');
+SELECT deling.fhir_render('[{"$each": "v", "$as": "e", "$template": {"$if": "e", "$then": {"$each": "e", "$as": "f", "$template": 1}}}]', '{}');
 
 SELECT deling.fhir_render('"{{v|integer}}"', '{"v": 7.5}');
 
 SELECT deling.fhir_render('"{{v|datetime}}"', '{"v": "2026-02-29T08:00"}');
 
-SELECT deling.fhir_render_entries('{"resourceType": "Basic", "id": "{{id}}", "l": [{"\$each": "l", "\$as": "x", "\$template": "{{x.y}}"}]}', ARRAY['{"id": "a", "l": [{"y": 1}, {"y": 2}]}', NULL, '{"x": 1}', '{"id": "b"}']::jsonb[]) AS rendered_entries;
+SELECT deling.fhir_render_entries('{"resourceType": "Basic", "id": "{{id}}", "l": [{"$each": "l", "$as": "x", "$template": "{{x.y}}"}]}', ARRAY['{"id": "a", "l": [{"y": 1}, {"y": 2}]}', NULL, '{"x": 1}', '{"id": "b"}']::jsonb[]) AS rendered_entries;
 
 SELECT deling.fhir_render_entries('{"id": "{{id}}"}', ARRAY['{}', '5']::jsonb[]);
 
@@ -213,7 +223,7 @@ SELECT deling.access_log_emit(jsonb_build_object('time', '2026-11-23T15:04:05.00
 
 SELECT deling.access_log_emit('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "granted", "kommuner": [], "citizen": 1}');
 
-SELECT coalesce(deling.access_log_problem(r), 'appendable') AS problem FROM unnest(ARRAY[convert_to('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "denied", "kommuner": ["1804"], "citizen": "x"}', 'UTF8'), convert_to('not json', 'UTF8'), convert_to('{"a": "\\u0000"}', 'UTF8'), '\xff00'::bytea, convert_to('[1, 2', 'UTF8'), convert_to(repeat(' ', 17000) || '{}', 'UTF8'), convert_to(format('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "denied", "kommuner": [], "citizen": "%s"}', repeat('9', 101)), 'UTF8')]) r;
+SELECT coalesce(deling.access_log_problem(r), 'appendable') AS problem FROM unnest(ARRAY[convert_to('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "denied", "kommuner": ["1804"], "citizen": "x"}', 'UTF8'), convert_to('not json', 'UTF8'), convert_to('{"a": "\u0000"}', 'UTF8'), '\xff00'::bytea, convert_to('[1, 2', 'UTF8'), convert_to(repeat(' ', 17000) || '{}', 'UTF8'), convert_to(format('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "denied", "kommuner": [], "citizen": "%s"}', repeat('9', 101)), 'UTF8')]) r;
 
 SELECT deling.access_log_problem(convert_to('{"n": 1e1000000}', 'UTF8'));
 
@@ -237,7 +247,7 @@ DROP EXTENSION deling;
 
 SET deling.drop_extension_deletes_access_log = on;
 
-INSERT INTO deling.municipal_service (kommune_nr, pid, service_code, status, period_start, period_end, stops, weekly_hours, description, stay_type, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, c, 'active', date '2026-01-01', e, ARRAY['[2026-03-01,2026-03-05)', '[2026-02-01,)']::daterange[], h, d, t, u, o, 'memcheck', 's' || row_number() OVER () FROM deling.citizen, unnest(ARRAY['1', '15']) c, unnest(ARRAY[NULL, date '2027-01-01']) e, unnest(ARRAY[NULL, 7.5]) WITH ORDINALITY h(h, n), unnest(ARRAY[NULL, 'Hjelp "morgen" \\ kveld']) d, unnest(ARRAY[NULL, 'korttidsopphold']) t, unnest(ARRAY[NULL, 'Hjemmetjenesten']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 64;
+INSERT INTO deling.municipal_service (kommune_nr, pid, service_code, status, period_start, period_end, stops, weekly_hours, description, stay_type, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, c, 'active', date '2026-01-01', e, ARRAY['[2026-03-01,2026-03-05)', '[2026-02-01,)']::daterange[], h, d, t, u, o, 'memcheck', 's' || row_number() OVER () FROM deling.citizen, unnest(ARRAY['1', '15']) c, unnest(ARRAY[NULL, date '2027-01-01']) e, unnest(ARRAY[NULL, 7.5]) WITH ORDINALITY h(h, n), unnest(ARRAY[NULL, 'Hjelp "morgen" \ kveld']) d, unnest(ARRAY[NULL, 'korttidsopphold']) t, unnest(ARRAY[NULL, 'Hjemmetjenesten']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 64;
 
 SELECT jsonb_array_length(deling.municipal_services_entries(ARRAY(SELECT s FROM deling.municipal_service s))) AS service_entries;
 
@@ -261,7 +271,7 @@ SELECT kpr.validate_xpr_ipl(m) FROM unnest(ARRAY['<Melding xmlns="http://www.npr
 
 SELECT kpr.validate_xpr_ipl('<not xml');
 
-SELECT deling.xpr_ipl_build('{"name": "Melding", "attrs": {"versjon": "56.0.0", "n": 1.5, "b": true, "x": null, "s": "<&\\"æ>"}, "children": [{"name": "Kommune", "attrs": {"kommuneNr": "1804"}}, 5, {"name": "Tom"}]}');
+SELECT deling.xpr_ipl_build('{"name": "Melding", "attrs": {"versjon": "56.0.0", "n": 1.5, "b": true, "x": null, "s": "<&\"æ>"}, "children": [{"name": "Kommune", "attrs": {"kommuneNr": "1804"}}, 5, {"name": "Tom"}]}');
 
 SELECT deling.xpr_ipl_build('{"attrs": {}}');
 
@@ -291,75 +301,87 @@ DROP EXTENSION deling;
 
 SELECT count(*) AS extension_left FROM pg_extension WHERE extname = 'deling';
 SQL
+$calls =~ s/@(GOOD|HS|PUB|MOD)@/$value{$1}/g;
 
-as_pg valgrind --quiet --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
-  --num-callers=30 --suppressions=tests/tools/valgrind.supp --log-file="$dir/valgrind.log" \
-  "$bindir/postgres" --single -j -D "$dir/data" postgres < "$dir/calls.sql" > "$dir/out.log" 2>&1
-rc=$?
-check "the single-user backend ran every call under valgrind (exit $rc)" test $rc -eq 0
-check "every call produced output" grep -q 'news2_subscores' "$dir/out.log"
-check "error paths were exercised" grep -q 'invalid token: algorithm "HS256"' "$dir/out.log"
-check "the XPR(ipl) schema validator ran" grep -q "Missing child element" "$dir/out.log"
-check "the XPR(ipl) builder wrote a document and refused bad input" \
-  sh -c "grep -q 'kommuneNr=' '$dir/out.log' && grep -q 'every element needs a' '$dir/out.log' &&
-         grep -q 'the message must be a JSON object' '$dir/out.log' && grep -q 'XML attribute values must be strings' '$dir/out.log'"
-check "the notifications of a whole continuous message were planned and written" grep -q 'xpr_built = "t"' "$dir/out.log"
-check "no KPR read while the access log is not running" grep -q 'the access log is not running, so no KPR read is allowed' "$dir/out.log"
-check "the code-system checks ran: problems named, canonical forms, blocks matched, malformed blocks refused" \
-  sh -c "grep -q 'Verhoeff' '$dir/out.log' && grep -q 'code_canonical = \"F32.1\"' '$dir/out.log' &&
-         grep -q 'unknown code system \"icd-11\"' '$dir/out.log' && grep -q 'code_block_canonical = \"icpc-2:K86\"' '$dir/out.log' &&
-         grep -q 'code_blocks_covered = \"[1-9]' '$dir/out.log' && grep -q 'malformed code block: a code block is' '$dir/out.log' &&
-         grep -q 'code blocks must be a one-dimensional array' '$dir/out.log'"
-check "the FHIR renderers ran (DST edge, bad row refused)" grep -q '2026-03-29T03:00:00+02:00' "$dir/out.log"
-check "the Bundle assembler refused a bad type and links that are not an array" \
-  sh -c "grep -q 'Bundle type \"history\" is not searchset or collection' '$dir/out.log' && grep -q 'Bundle links must be a JSON array' '$dir/out.log' &&
-         grep -q 'since=2026-11-20T08%3A00%2B01%3A00' '$dir/out.log'"
-check "the Bundle assembler from parts refused a bad entry and a 2-D array" \
-  sh -c "grep -q 'Bundle entry 1 is not an object' '$dir/out.log' && grep -q 'must be a one-dimensional array' '$dir/out.log'"
-check "the NEWS2 renderer refused a row without its pid" grep -q 'lacks a required field' "$dir/out.log"
-check "the JSON writer, the constants and the json renderers ran and refused bad input" \
-  sh -c "grep -q 'fnr_system = \"urn:oid:2.16.578.1.12.4.1.4.1\"' '$dir/out.log' && grep -q 'unknown FHIR constant \"system.nope\"' '$dir/out.log' &&
-         grep -q 'canonical = .*\"a\": {\"x\": true, \"y\": \[{}\]}' '$dir/out.log' && grep -q 'unsupported Unicode escape sequence' '$dir/out.log' &&
-         grep -q 'news2_entries_written = \"t\"' '$dir/out.log' && grep -q 'NEWS2 row 1 is NULL' '$dir/out.log' &&
-         grep -q 'patient_written = \"t\"' '$dir/out.log' && grep -q 'json_bundle_written = \"t\"' '$dir/out.log' && grep -q 'searchset_written = \"t\"' '$dir/out.log' &&
-         grep -q 'json_bundle_parsed = .*\"entry\": \[{\"resource\": {\"x\": \[1, {\"id\": \"y\"}\], \"id\": 2}}' '$dir/out.log' && grep -q 'Bundle entry 2 is not an object' '$dir/out.log' &&
-         grep -q 'the OperationOutcome of a Bundle must be a JSON object' '$dir/out.log' && grep -q 'an entry needs a resource' '$dir/out.log' &&
-         grep -q 'episodes_written = \"t\"' '$dir/out.log' && grep -q 'which is not on the platform' '$dir/out.log' &&
-         grep -q 'service 1 is NULL' '$dir/out.log' && grep -q 'unit_written = \"t\"' '$dir/out.log'"
-check "the template engine rendered and refused a malformed template and data its filters cannot take" \
-  sh -c "grep -q 'rendered = .*\"onsetDateTime\": \"2026-03-29T03:30:00+02:00\"' '$dir/out.log' &&
-         grep -q 'unknown filter \"upper\"' '$dir/out.log' && grep -q 'is only allowed as an element of an array' '$dir/out.log' &&
-         grep -q '\"7.5\" is not an integer' '$dir/out.log' && grep -q 'is not an ISO 8601 date and time' '$dir/out.log' &&
-         grep -q 'rendered_entries = .*\"id\": \"b\"' '$dir/out.log' && grep -q 'the context of a template must be a JSON object' '$dir/out.log'"
-check "the instrument scorer scored every instrument, named each problem and refused bad definitions" \
-  sh -c "grep -q 'band_code = \"LA6752-5\"' '$dir/out.log' && grep -q 'unknown item .turning.' '$dir/out.log' &&
-         grep -q 'give exactly one, not 2' '$dir/out.log' && grep -q 'the sender.s total 120 disagrees' '$dir/out.log' &&
-         grep -q 'instruments_scored = \"20\"' '$dir/out.log' && grep -q 'has a wrong check digit' '$dir/out.log' &&
-         grep -q 'is 9, not one of its answers' '$dir/out.log'"
-check "SHA-256 ran" grep -q 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855' "$dir/out.log"
-check "the access-log emitter wrote entries and refused malformed ones" \
-  sh -c "grep -q 'emitted = \"t\"' '$dir/out.log' && grep -q 'access-log entry refused: \"kommuner\"' '$dir/out.log'"
-check "the EpisodeOfCare renderer ran and refused a missing status, a BC date and a row without its pid" \
-  sh -c "grep -q 'service_entries = \"[1-9]' '$dir/out.log' && grep -q 'an EpisodeOfCare needs a status' '$dir/out.log' &&
-         grep -q 'has no FHIR form' '$dir/out.log' && grep -q 'municipal service lacks a required field' '$dir/out.log'"
-check "the access-log checks ran: too large, not JSON, not UTF-8, no \\u0000, a citizen too long, an entry" \
-  sh -c "grep -q 'more than 16384' '$dir/out.log' && grep -q 'it is not JSON' '$dir/out.log' &&
-         grep -q 'not valid UTF-8' '$dir/out.log' && grep -q 'problem = \"appendable\"' '$dir/out.log' &&
-         grep -q 'at most 100 characters' '$dir/out.log'"
-check "without a worker the log is not ready: reads refused, drain times out" \
-  sh -c "grep -q 'ready_without_worker = \"f\"' '$dir/out.log' && grep -q 'the access log is not running' '$dir/out.log' &&
-         grep -q 'has not appended every entry' '$dir/out.log'"
-check "Ed25519 signed, verified, refused a short key; an anchor verified; the set-based append ran" \
-  sh -c "grep -q 'ed25519_verified = \"t\"' '$dir/out.log' && grep -q 'an Ed25519 seed is 32 bytes' '$dir/out.log' &&
-         grep -q 'anchored = .*\"valid\": true' '$dir/out.log' && grep -q 'appended = \"3\"' '$dir/out.log'"
-check "DROP EXTENSION refused while the log holds entries, done with the setting" \
-  sh -c "grep -q 'holds entries, so it is not dropped' '$dir/out.log' && grep -q 'extension_left = \"0\"' '$dir/out.log'"
-# valgrind error records are separated by blank "==PID== " lines; ours are
+my ($log, $valgrind) = ('', "$dir/valgrind.log");
+IPC::Run::run(
+	[ 'valgrind', '--quiet', '--leak-check=full', '--show-leak-kinds=definite', '--errors-for-leak-kinds=definite',
+		'--num-callers=30', '--suppressions=' . repo_path('tests/tools/valgrind.supp'), "--log-file=$valgrind",
+		$node->installed_command('postgres'), '--single', '-j', '-D', $node->data_dir, 'postgres' ],
+	'<', \$calls, '>&', \$log);
+my $rc = $? >> 8;
+PostgreSQL::Test::Utils::append_to_file("$dir/out.log", $log);
+note("single-user output in $dir/out.log, valgrind's in $valgrind");
+
+ok($rc == 0, "the single-user backend ran every call under valgrind (exit $rc)");
+like($log, qr/news2_subscores/, 'every call produced output');
+like($log, qr/invalid token: algorithm "HS256"/, 'error paths were exercised');
+like($log, qr/Missing child element/, 'the XPR(ipl) schema validator ran');
+ok($log =~ /kommuneNr=/ && $log =~ /every element needs a/ && $log =~ /the message must be a JSON object/
+	  && $log =~ /XML attribute values must be strings/,
+	'the XPR(ipl) builder wrote a document and refused bad input');
+like($log, qr/xpr_built = "t"/, 'the notifications of a whole continuous message were planned and written');
+like($log, qr/the access log is not running, so no KPR read is allowed/, 'no KPR read while the access log is not running');
+ok(has_all(qr/Verhoeff/, qr/\Qcode_canonical = "F32.1"\E/,
+		qr/\Qunknown code system "icd-11"\E/, qr/\Qcode_block_canonical = "icpc-2:K86"\E/,
+		qr/code_blocks_covered = "[1-9]/, qr/malformed code block: a code block is/,
+		qr/code blocks must be a one-dimensional array/),
+	'the code-system checks ran: problems named, canonical forms, blocks matched, malformed blocks refused');
+like($log, qr/2026-03-29T03:00:00\+02:00/, 'the FHIR renderers ran (DST edge, bad row refused)');
+ok($log =~ /Bundle type "history" is not searchset or collection/ && $log =~ /Bundle links must be a JSON array/
+	  && $log =~ /since=2026-11-20T08%3A00%2B01%3A00/,
+	'the Bundle assembler refused a bad type and links that are not an array');
+ok($log =~ /Bundle entry 1 is not an object/ && $log =~ /must be a one-dimensional array/,
+	'the Bundle assembler from parts refused a bad entry and a 2-D array');
+like($log, qr/lacks a required field/, 'the NEWS2 renderer refused a row without its pid');
+# has_all(patterns...): the output matches every one
+sub has_all { return !grep { $log !~ $_ } @_; }
+ok(has_all(qr/\Qfnr_system = "urn:oid:2.16.578.1.12.4.1.4.1"\E/, qr/\Qunknown FHIR constant "system.nope"\E/,
+		qr/canonical = .*\Q"a": {"x": true, "y": [{}]}\E/, qr/unsupported Unicode escape sequence/,
+		qr/\Qnews2_entries_written = "t"\E/, qr/NEWS2 row 1 is NULL/,
+		qr/\Qpatient_written = "t"\E/, qr/\Qjson_bundle_written = "t"\E/, qr/\Qsearchset_written = "t"\E/,
+		qr/json_bundle_parsed = .*\Q"entry": [{"resource": {"x": [1, {"id": "y"}], "id": 2}}\E/, qr/Bundle entry 2 is not an object/,
+		qr/the OperationOutcome of a Bundle must be a JSON object/, qr/an entry needs a resource/,
+		qr/\Qepisodes_written = "t"\E/, qr/which is not on the platform/,
+		qr/service 1 is NULL/, qr/\Qunit_written = "t"\E/),
+	'the JSON writer, the constants and the json renderers ran and refused bad input');
+ok(has_all(qr/rendered = .*\Q"onsetDateTime": "2026-03-29T03:30:00+02:00"\E/,
+		qr/\Qunknown filter "upper"\E/, qr/is only allowed as an element of an array/,
+		qr/\Q"7.5" is not an integer\E/, qr/is not an ISO 8601 date and time/,
+		qr/rendered_entries = .*\Q"id": "b"\E/, qr/the context of a template must be a JSON object/),
+	'the template engine rendered and refused a malformed template and data its filters cannot take');
+ok(has_all(qr/\Qband_code = "LA6752-5"\E/, qr/unknown item .turning./,
+		qr/give exactly one, not 2/, qr/the sender.s total 120 disagrees/,
+		qr/\Qinstruments_scored = "20"\E/, qr/has a wrong check digit/,
+		qr/is 9, not one of its answers/),
+	'the instrument scorer scored every instrument, named each problem and refused bad definitions');
+like($log, qr/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855/, 'SHA-256 ran');
+ok($log =~ /emitted = "t"/ && $log =~ /access-log entry refused: "kommuner"/,
+	'the access-log emitter wrote entries and refused malformed ones');
+ok($log =~ /service_entries = "[1-9]/ && $log =~ /an EpisodeOfCare needs a status/ && $log =~ /has no FHIR form/
+	  && $log =~ /municipal service lacks a required field/,
+	'the EpisodeOfCare renderer ran and refused a missing status, a BC date and a row without its pid');
+ok($log =~ /more than 16384/ && $log =~ /it is not JSON/ && $log =~ /not valid UTF-8/ && $log =~ /problem = "appendable"/
+	  && $log =~ /at most 100 characters/,
+	'the access-log checks ran: too large, not JSON, not UTF-8, no \u0000, a citizen too long, an entry');
+ok($log =~ /ready_without_worker = "f"/ && $log =~ /the access log is not running/ && $log =~ /has not appended every entry/,
+	'without a worker the log is not ready: reads refused, drain times out');
+ok($log =~ /ed25519_verified = "t"/ && $log =~ /an Ed25519 seed is 32 bytes/ && $log =~ /anchored = .*"valid": true/
+	  && $log =~ /appended = "3"/,
+	'Ed25519 signed, verified, refused a short key; an anchor verified; the set-based append ran');
+ok($log =~ /holds entries, so it is not dropped/ && $log =~ /extension_left = "0"/,
+	'DROP EXTENSION refused while the log holds entries, done with the setting');
+
+# valgrind's error records are separated by blank "==PID== " lines; ours are
 # those with a frame in deling.so, a deling_ symbol or one of src/*.c
-files=$(cd src && ls *.c | sed 's/\./\\./' | paste -sd'|')
-pattern="deling\\.so|: deling_|[(]($files):[0-9]+[)]"
-ours=$(awk -v pat="$pattern" '/^==[0-9]+== $/ { if (rec ~ pat) print rec; rec = ""; next } { rec = rec "\n" $0 } END { if (rec ~ pat) print rec }' "$dir/valgrind.log")
-check "no memory error or definite leak passes through deling's C code" test -z "$ours"
-[ -n "$ours" ] && echo "$ours" | sed 's/^/# /' | head -80
-others=$(grep -c '^==[0-9]*== [A-Z]' "$dir/valgrind.log")
-echo "# valgrind records outside deling.so (not counted): $others"
+opendir(my $src, repo_path('src')) or die;
+my $files = join '|', map { quotemeta } grep { /\.c$/ } readdir $src;
+closedir $src;
+my @records = split /^==\d+== \n/m, -e $valgrind ? slurp_file($valgrind) : '';
+my @ours = grep { /deling\.so|: deling_|[(]($files):[0-9]+[)]/ } @records;
+ok(!@ours, "no memory error or definite leak passes through deling's C code")
+  or diag(join "\n", grep { defined } (split /\n/, join "\n", @ours)[0 .. 79]);
+my $others = () = (-e $valgrind ? slurp_file($valgrind) : '') =~ /^==\d+== [A-Z]/mg;
+note("valgrind records outside deling.so (not counted): $others");
+
+done_testing();

@@ -1,0 +1,41 @@
+# The benchmark harness itself (make bench), at a tiny scale (SCALE=tiny:
+# 2,000 citizens, about 25 s) in a node of its own, so that it cannot rot
+# between benchmark runs: every benchmark runs to the end with its own
+# correctness checks (the scoring variants agree on every row, the FHIR
+# builders give the same resources, every lookup is in the access log), and
+# the table has every area's rows.  Times at this scale mean nothing and are
+# not checked.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::RealBin;
+use DelingTest;
+use IPC::Run;
+use Test::More;
+
+# fsync on, as make bench runs: the access-log entry of every read is flushed
+my $node = deling_node('bench', 'postgres', 'fsync = on');
+local $ENV{PGHOST} = $node->host;
+local $ENV{PGPORT} = $node->port;
+local $ENV{PGDATABASE} = 'postgres';
+
+IPC::Run::run([ repo_path('tests/bench/run.sh'), 'tiny' ], '>&', \my $out);
+my $rc = $? >> 8;
+ok($rc == 0, "make bench's harness runs every benchmark to the end (SCALE=tiny)")
+  or diag(join "\n", (split /\n/, $out)[-20 .. -1]);
+sub val { my ($rc, $o) = $node->psql('postgres', $_[0]); return $o; }
+for my $area ('load', 'NEWS2 scoring', 'tenant isolation', 'ingest', 'FHIR rendering', 'legevakt lookup', 'memory')
+{
+	cmp_ok(val("SELECT count(*) FROM bench.result WHERE area = '$area'") || 0, '>', 0, "the table has rows for $area");
+}
+like($out, qr/deling benchmarks \(ratio = value \/ baseline/, "the table is printed with the goals' verdicts");
+is(val(q{SELECT count(*) FILTER (WHERE met) || '/' || count(*) FROM bench.result WHERE goal LIKE '= every %'}), '2/2',
+	'every lookup and every floor read is in the access log after the drain');
+is(val('SELECT count(*) FROM bench.result WHERE (ratio IS NULL) <> (baseline IS NULL)'), '0',
+	'every ratio is the value over a baseline of the same run');
+is(val('SELECT count(*) FROM bench.result WHERE goal IS NOT NULL AND met IS NULL'), '0', 'every goal has a verdict');
+is(val(q{SELECT count(*) FROM bench.result WHERE area = 'NEWS2 scoring' AND measure LIKE '% of 20000 stored rows'}), '4',
+	'scan, C, SQL CASE and PL/pgSQL each scored all 20000 stored rows');
+
+$node->stop;
+done_testing();
