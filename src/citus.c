@@ -198,18 +198,19 @@ PG_FUNCTION_INFO_V1(deling_citus_direct_access);
  * every role but deling_owner and deling_admin.  On Citus the caller's
  * role reaches citizen data only through deling's functions, which run as
  * deling_owner and name the kommuner; a direct read or write of a shard is
- * refused, on every node, before a row is scanned (the policy has no
- * column, so it is checked once, also for an empty shard).
+ * refused, on every node, when the statement is planned (the function is
+ * IMMUTABLE, so the planner evaluates it: the refusal never depends on a
+ * row being found).
  */
 Datum
 deling_citus_direct_access(PG_FUNCTION_ARGS)
 {
-	text	   *table = PG_GETARG_TEXT_PP(0);
+	const char *table = PG_ARGISNULL(0) ? "this table" : text_to_cstring(PG_GETARG_TEXT_PP(0));
 
 	ereport(ERROR,
 			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 			 errmsg("deling: %s is distributed by Citus and read and written only through deling's functions",
-					text_to_cstring(table)),
+					table),
 			 errdetail("A worker has no caller context, so a direct read could not be limited to the caller's kommune."),
 			 errhint("Use the api functions (ingest, sharing reads) through the coordinator.")));
 	PG_RETURN_BOOL(false);

@@ -20,11 +20,14 @@ CREATE FUNCTION deling.citus_node() RETURNS text
 COMMENT ON FUNCTION deling.citus_node() IS
     'What this node is to Citus: none (Citus is not installed in this database), coordinator (group 0, also a node not yet added) or worker';
 
+-- IMMUTABLE (it never returns): the planner evaluates it when it plans the
+-- statement, so the refusal comes before any row is looked at, also when an
+-- index finds none (as a STABLE policy it would be a filter on the rows)
 CREATE FUNCTION deling.citus_direct_access(tbl text) RETURNS boolean
-    AS 'MODULE_PATHNAME', 'deling_citus_direct_access' LANGUAGE C STABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'deling_citus_direct_access' LANGUAGE C IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.citus_direct_access(text) IS
-    'Policy of a distributed table towards the caller''s roles: refuses (42501) a direct read or write, on every node';
+    'Policy of a distributed table towards the caller''s roles: refuses (42501) a direct read or write, on every node, when the statement is planned';
 
 -- The distribution columns as text with a CHECK: every kommune_nr column,
 -- and the pid of the two tables Citus distributes by person
