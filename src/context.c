@@ -60,6 +60,13 @@ context_assign(const char *newval, void *extra)
 	context_generation++;
 }
 
+/* deling_context_generation: changes whenever the caller context may have */
+uint64
+deling_context_generation(void)
+{
+	return context_generation;
+}
+
 /*
  * The settings' show hooks: on a Citus worker, a statement the coordinator
  * shipped there must not read the context (there is none; see citus.c).

@@ -9,6 +9,7 @@
 
 /* context.c: the caller context settings, defined once at preload */
 extern void deling_context_define_gucs(void);
+extern uint64 deling_context_generation(void);
 
 /* access_log.c: access-log settings and its drain worker, at preload */
 extern void deling_access_log_init(void);

@@ -376,19 +376,27 @@ COMMENT ON FUNCTION deling.service_ingest_sql(jsonb) IS
 -- only the ones that hold the citizen: deling.holding_kommuner), the
 -- (kommune, code) pairs blocked by code, and the OperationOutcome that says
 -- information is withheld (or, for an emergency, which opens every block,
--- shown and flagged).  The blocks are read once.
+-- shown and flagged).  The person's blocks and who holds them are read in
+-- one statement (deling.person_state).
 CREATE FUNCTION deling.blocks_of(service text, pid text, kommuner text[], purpose text,
                                  OUT readable text[], OUT blocked_k text[], OUT blocked_c text[], OUT outcome jsonb)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     emergency boolean := deling.is_emergency(purpose);
+    orgs text[] := ARRAY[nullif(current_setting('deling.ctx_orgnr_child'), ''), nullif(current_setting('deling.ctx_orgnr_parent'), '')];
+    person record := deling.person_state(pid);
     blocks jsonb;
     whole text[];
     any_block boolean;
 BEGIN
-    SELECT coalesce(jsonb_agg(jsonb_build_object('k', b.kommune_nr, 'c', b.service_codes)), '[]') INTO blocks
-    FROM deling.blocks_for(service, pid, kommuner) b;
-    whole := ARRAY(SELECT DISTINCT x->>'k' FROM jsonb_array_elements(blocks) x WHERE x->'c' = 'null' ORDER BY 1);
+    -- the blocks that apply to the caller for this service in these kommuner (as deling.blocks_for)
+    SELECT coalesce(jsonb_agg(x ORDER BY x->>'kommune_nr'), '[]') INTO blocks
+    FROM jsonb_array_elements(person.blocks) x
+    WHERE x->>'kommune_nr' = ANY (kommuner) AND (x->>'service' IS NULL OR x->>'service' = service)
+      AND (jsonb_typeof(x->'organisations') IS DISTINCT FROM 'array'
+           OR ARRAY(SELECT jsonb_array_elements_text(x->'organisations')) && orgs);
+    whole := ARRAY(SELECT DISTINCT x->>'kommune_nr' FROM jsonb_array_elements(blocks) x
+                   WHERE jsonb_typeof(x->'codes') IS DISTINCT FROM 'array' ORDER BY 1);
     any_block := jsonb_array_length(blocks) > 0;
     IF emergency THEN
         readable := kommuner;
@@ -396,10 +404,12 @@ BEGIN
         blocked_c := '{}';
     ELSE
         readable := ARRAY(SELECT k FROM unnest(kommuner) k WHERE k <> ALL (whole));
-        SELECT coalesce(array_agg(x->>'k' ORDER BY x->>'k', c), '{}'), coalesce(array_agg(c ORDER BY x->>'k', c), '{}')
+        SELECT coalesce(array_agg(x->>'kommune_nr' ORDER BY x->>'kommune_nr', c), '{}'),
+               coalesce(array_agg(c ORDER BY x->>'kommune_nr', c), '{}')
         INTO blocked_k, blocked_c
-        FROM jsonb_array_elements(blocks) x, jsonb_array_elements_text(CASE jsonb_typeof(x->'c') WHEN 'array' THEN x->'c' ELSE '[]' END) c;
+        FROM jsonb_array_elements(blocks) x, jsonb_array_elements_text(CASE jsonb_typeof(x->'codes') WHEN 'array' THEN x->'codes' ELSE '[]' END) c;
     END IF;
+    -- of those, the kommuner that hold the citizen (every statement on the rows then names one)
     readable := deling.holding_kommuner(pid, readable);
     outcome := deling.sharing_outcome(any_block AND NOT emergency, any_block AND emergency);
 END

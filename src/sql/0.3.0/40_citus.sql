@@ -91,11 +91,37 @@ COMMENT ON COLUMN api.citizens.pid IS 'Identity number (fødselsnummer, D-, H-, 
 COMMENT ON COLUMN api.citizens.citizen_id IS 'Stable non-sequential id of the citizen within the kommune';
 GRANT SELECT, INSERT, UPDATE, DELETE ON api.citizens TO deling_integrasjon, deling_admin;
 
+-- person_state: who holds a person (their registrations in
+-- deling.patient_index, each with its kommune, Patient.id and time, oldest
+-- first) and the person's active blocks, in one statement (on Citus both
+-- tables are distributed by pid and colocated: one router query); the C
+-- function remembers it while the snapshot, role and caller context are the
+-- same (src/person_state.c), so that one read asks once
+CREATE FUNCTION deling.person_state_lookup(pid text, OUT registrations jsonb, OUT blocks jsonb)
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    SELECT (SELECT coalesce(jsonb_agg(jsonb_build_object('kommune_nr', i.kommune_nr, 'patient_id', i.patient_id)
+                                      ORDER BY i.registered_at, i.kommune_nr), '[]')
+            FROM deling.patient_index i WHERE i.pid = person_state_lookup.pid),
+           (SELECT coalesce(jsonb_agg(jsonb_build_object('kommune_nr', b.kommune_nr, 'service', b.sharing_service,
+                                                         'codes', b.service_codes, 'organisations', b.organisations)
+                                      ORDER BY b.kommune_nr, b.block_id), '[]')
+            FROM deling.citizen_block b WHERE b.pid = person_state_lookup.pid AND b.revoked_at IS NULL)
+    INTO registrations, blocks;
+END
+$$;
+COMMENT ON FUNCTION deling.person_state_lookup(text) IS
+    'Internal: a person''s registrations (kommune, Patient.id, oldest first) and active blocks, in one statement';
+CREATE FUNCTION deling.person_state(pid text, OUT registrations jsonb, OUT blocks jsonb)
+    AS 'MODULE_PATHNAME', 'deling_person_state' LANGUAGE C STABLE STRICT
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.person_state(text) IS
+    'Internal: deling.person_state_lookup, looked up once per snapshot, role and caller context';
+
 -- holding_kommuner: the kommuner among these that hold the citizen (whose
 -- registration is in deling.patient_index, as every citizen row's is), in
 -- the order given.  A read of one citizen reads only these: on Citus each
--- of its statements then goes to one shard (patient_index is distributed
--- by pid, so this lookup is one too).
+-- of its statements then goes to one shard.
 CREATE FUNCTION deling.holding_kommuner(pid text, kommuner text[]) RETURNS text[]
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -104,8 +130,7 @@ BEGIN
     IF coalesce(cardinality(kommuner), 0) = 0 THEN
         RETURN '{}';
     END IF;
-    held := ARRAY(SELECT i.kommune_nr FROM deling.patient_index i
-                  WHERE i.pid = holding_kommuner.pid AND i.kommune_nr = ANY (kommuner));
+    held := ARRAY(SELECT r->>'kommune_nr' FROM jsonb_array_elements((deling.person_state(pid)).registrations) r);
     RETURN ARRAY(SELECT k FROM unnest(kommuner) WITH ORDINALITY AS u(k, o) WHERE k = ANY (held) ORDER BY o);
 END
 $$;
@@ -128,10 +153,9 @@ BEGIN
     IF NOT everyone THEN
         seen := deling.reach_for(NULL) || deling.research_kommuner();
     END IF;
-    SELECT (array_agg(i.patient_id ORDER BY i.registered_at, i.kommune_nr))[1],
-           coalesce(bool_or(everyone OR i.kommune_nr = ANY (seen)), false)
+    SELECT (array_agg((r->>'patient_id')::uuid ORDER BY o))[1], coalesce(bool_or(everyone OR r->>'kommune_nr' = ANY (seen)), false)
     INTO id, visible
-    FROM deling.patient_index i WHERE i.pid = fhir_patient_id.pid;
+    FROM jsonb_array_elements((deling.person_state(fhir_patient_id.pid)).registrations) WITH ORDINALITY AS x(r, o);
     IF NOT visible THEN
         RAISE EXCEPTION 'no Patient id: the person is not a citizen of a kommune this caller reaches' USING ERRCODE = 'P0002';
     END IF;
