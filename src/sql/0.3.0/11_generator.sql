@@ -457,8 +457,8 @@ BEGIN
         'read', r->>'function',
         'order', (SELECT string_agg(format('r.%I%s', o->>'column', CASE WHEN (o->>'desc')::boolean THEN ' DESC' ELSE '' END), ', ' ORDER BY n)
                   FROM jsonb_array_elements(d->'order') WITH ORDINALITY x(o, n)),
-        'withdrawn', CASE WHEN st ? 'withdrawn' THEN format(E'\n                   AND r.%I <> %L', st->>'column', st->>'withdrawn') ELSE '' END,
-        'since_cond', CASE WHEN since THEN format(E'\n                   AND (since IS NULL OR r.%I >= since)', d->>'since') ELSE '' END,
+        'withdrawn', CASE WHEN st ? 'withdrawn' THEN format(E'\n                       AND r.%I <> %L', st->>'column', st->>'withdrawn') ELSE '' END,
+        'since_cond', CASE WHEN since THEN format(E'\n                       AND (since IS NULL OR r.%I >= since)', d->>'since') ELSE '' END,
         'current_cond', CASE WHEN r ? 'current' THEN format(E'\n      AND (NOT current_only OR (%s))', r->>'current') ELSE '' END,
         'code_cond', CASE WHEN codes IS NULL THEN ''
                           WHEN codes->>'match' = 'prefix'
@@ -467,15 +467,15 @@ BEGIN
                           ELSE format(E'\n      AND NOT EXISTS (SELECT FROM unnest(blocked_k, blocked_c) AS b(k, c) WHERE b.k = r.kommune_nr AND b.c = r.%I)',
                                       codes->>'column') END,
         'after_cond', CASE WHEN paging
-                           THEN format(E'\n                   AND (after_at IS NULL OR r.%1$I < after_at OR (r.%1$I = after_at AND r.%2$I > after_id))',
+                           THEN format(E'\n                       AND (after_at IS NULL OR r.%1$I < after_at OR (r.%1$I = after_at AND r.%2$I > after_id))',
                                        d->'order'->0->>'column', d->>'record_id')
                            ELSE '' END,
         -- the rows fetched may be limited to max when nothing is filtered out after fetching them
         'fetch_limit', CASE WHEN r ? 'current' OR codes IS NOT NULL
-                            THEN format(E'\n                   LIMIT CASE WHEN %s THEN max END',
+                            THEN format(E'\n                       LIMIT CASE WHEN %s THEN max END',
                                         concat_ws(' AND ', CASE WHEN r ? 'current' THEN 'NOT current_only' END,
                                                            CASE WHEN codes IS NOT NULL THEN 'coalesce(cardinality(blocked_c), 0) = 0' END))
-                            ELSE E'\n                   LIMIT max' END,
+                            ELSE E'\n                       LIMIT max' END,
         'since_arg', CASE WHEN since THEN ', since text DEFAULT NULL' ELSE '' END,
         'hist_arg', CASE WHEN hist IS NOT NULL THEN format(', %I boolean DEFAULT false', hist) ELSE '' END,
         'max_arg', CASE WHEN paging THEN format(', max integer DEFAULT %s', coalesce(r->>'max_default', '50')) ELSE '' END,
@@ -503,10 +503,10 @@ $f$;
 COMMENT ON FUNCTION deling.@svc@_entries(deling.@table@[]) IS @entries_comment@;
 $t$, v || jsonb_build_object('template_lit', quote_literal(d->'fhir'->>'template'))) END;
 
-    -- the rows: one statement on the table, naming the kommuner and the
-    -- citizen (on Citus a router query to the kommune's shard), with only
+    -- the rows: a statement on the table per kommune, naming the kommune and
+    -- the citizen (on Citus a router query to the kommune's shard), with only
     -- conditions on its columns; what needs the whole row (the declaration's
-    -- current) or the caller's blocks is checked after, on what it returned
+    -- current) or the caller's blocks is checked after, on what they returned
     sql := sql || deling.fill($t$
 CREATE OR REPLACE FUNCTION deling.@svc@_rows(pid text, kommuner text[], blocked_k text[], blocked_c text[], current_only boolean,
                                              since timestamptz, max integer, after_at timestamptz, after_id uuid)
@@ -514,14 +514,20 @@ RETURNS SETOF deling.@table@
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $f$
 #variable_conflict use_variable
 DECLARE
-    fetched deling.@table@[];
+    fetched deling.@table@[] := '{}';
+    part deling.@table@[];
+    k text;
 BEGIN
-    -- (SELECT INTO, not an assignment: Citus would send the variable of
-    -- the extension's own type to the worker as a parameter of no type)
-    SELECT ARRAY(SELECT ROW(r.*)::deling.@table@ FROM deling.@table@ r
-                 WHERE r.kommune_nr = ANY (kommuner) AND r.pid = @svc@_rows.pid@withdrawn@@since_cond@@after_cond@
-                 ORDER BY @order@, r.@record_id@@fetch_limit@)
-    INTO fetched;
+    -- a statement per kommune (SELECT INTO, not an assignment: Citus would
+    -- send a variable of the extension's own type to the worker as a
+    -- parameter of no type)
+    FOREACH k IN ARRAY ARRAY(SELECT DISTINCT x FROM unnest(kommuner) x WHERE x IS NOT NULL ORDER BY 1) LOOP
+        SELECT ARRAY(SELECT ROW(r.*)::deling.@table@ FROM deling.@table@ r
+                     WHERE r.kommune_nr = k AND r.pid = @svc@_rows.pid@withdrawn@@since_cond@@after_cond@
+                     ORDER BY @order@, r.@record_id@@fetch_limit@)
+        INTO part;
+        fetched := fetched || part;
+    END LOOP;
     RETURN QUERY
     SELECT r.* FROM unnest(fetched) r
     WHERE true@current_cond@@code_cond@

@@ -163,13 +163,24 @@ BEGIN
 END
 $$;
 
--- fhir_patient: as before, the Patient id looked up first, here: the query
--- on deling.citizen may run on a Citus worker
+-- fhir_patient: as before, the Patient id looked up first, here, and the
+-- citizen's registration read with a statement per kommune (on Citus each
+-- goes to the kommune's shard, and nothing of the caller's goes with it)
 CREATE OR REPLACE FUNCTION deling.fhir_patient(pid text, kommuner text[]) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     id uuid := deling.fhir_patient_id(fhir_patient.pid);
+    registered jsonb := '[]';
+    part jsonb;
+    k text;
 BEGIN
+    -- the person's registration in each kommune given: a statement each
+    FOREACH k IN ARRAY ARRAY(SELECT DISTINCT x FROM unnest(kommuner) x WHERE x IS NOT NULL ORDER BY 1) LOOP
+        SELECT coalesce(jsonb_agg(jsonb_build_object('given_name', c.given_name, 'family_name', c.family_name, 'sex', c.sex,
+                                                     'birth_date', c.birth_date, 'updated_at', c.updated_at)), '[]')
+        INTO part FROM deling.citizen c WHERE c.kommune_nr = k AND c.pid = fhir_patient.pid;
+        registered := registered || part;
+    END LOOP;
     RETURN (SELECT jsonb_strip_nulls(jsonb_build_object(
         'resourceType', 'Patient',
         'id', id,
@@ -182,8 +193,9 @@ BEGIN
         'birthDate', to_char(coalesce(c.birth_date, deling.fnr_birth_date(fhir_patient.pid)), 'YYYY-MM-DD')))
     FROM (SELECT NULL) dummy
     LEFT JOIN LATERAL (
-        SELECT * FROM deling.citizen c WHERE c.kommune_nr = ANY (kommuner) AND c.pid = fhir_patient.pid
-        ORDER BY c.updated_at DESC LIMIT 1) c ON true);
+        SELECT * FROM jsonb_to_recordset(registered)
+                      AS x(given_name text, family_name text, sex text, birth_date date, updated_at timestamptz)
+        ORDER BY x.updated_at DESC LIMIT 1) c ON true);
 END
 $$;
 
