@@ -574,9 +574,14 @@ $t$ || CASE WHEN paging THEN $t$    -- one more than a page: whether a next page
     rows := ARRAY(SELECT r FROM deling.@svc@_rows(pid, b.readable, b.blocked_k, b.blocked_c, @current_only@, @since_at@,
                                                   max + 1, after_at, after_id) r);
     entries := @render@;
-    -- Bundle.total counts every match, also those beyond max and on other pages
-    SELECT count(*) INTO matches
-    FROM deling.@svc@_rows(pid, b.readable, b.blocked_k, b.blocked_c, @current_only@, @since_at@, NULL, NULL, NULL);
+    -- Bundle.total counts every match, also those beyond max and on other
+    -- pages: counted again unless this first page holds them all
+    IF after_at IS NULL AND cardinality(rows) <= max THEN
+        matches := coalesce(cardinality(rows), 0);
+    ELSE
+        SELECT count(*) INTO matches
+        FROM deling.@svc@_rows(pid, b.readable, b.blocked_k, b.blocked_c, @current_only@, @since_at@, NULL, NULL, NULL);
+    END IF;
 $t$ ELSE $t$    rows := ARRAY(SELECT r FROM deling.@svc@_rows(pid, b.readable, b.blocked_k, b.blocked_c, @current_only@, @since_at@,
                                                   NULL, NULL, NULL) r);
     entries := @render@;
