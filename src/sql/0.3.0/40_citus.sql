@@ -1002,7 +1002,12 @@ $$;
 --     (who holds a person: the lookup every read of one citizen starts
 --     with) and deling.citizen_block (a person's blocks);
 --   - local to the coordinator: the access log (its one writer is the
---     coordinator), the anchor key, the research keys and studies.
+--     coordinator), the anchor key, the research keys and studies, and the
+--     catalog tables no other table refers to that only the coordinator's
+--     code reads (the token keys, NEWS2's clinical responses, the
+--     instruments): a read of a reference table on the coordinator goes
+--     through Citus (about ten times the cost of a local table's), and
+--     FHIR rendering reads the clinical responses for every measurement.
 -- The distributed tables' policies become ones that need no caller
 -- context: deling_owner (the functions, which name the kommuner) and
 -- deling_admin may read and write, the callers' roles are refused (there
@@ -1016,7 +1021,8 @@ DECLARE
     node text := deling.citus_node();
     local_tables CONSTANT text[] := ARRAY['deling.access_log', 'deling.access_log_head', 'deling.access_log_quarantine',
                                           'deling.access_log_key', 'deling.deleted_reference_row', 'deling.research_study',
-                                          'deling.pseudonym_key'];
+                                          'deling.pseudonym_key', 'deling.trusted_key', 'deling.news2_clinical_response',
+                                          'deling.instrument'];
     by_person CONSTANT text[] := ARRAY['deling.patient_index', 'deling.citizen_block'];
     by_kommune text[];
     reference text[];
