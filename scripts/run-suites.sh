@@ -13,9 +13,9 @@ cd "$(dirname "$0")/.."
 passed=0 failed=0
 declare -a summary
 
-count() {   # count NAME PASSED FAILED
+count() {   # count NAME PASSED FAILED [SKIPPED-REASON]
   passed=$((passed + $2)); failed=$((failed + $3))
-  summary+=("$(printf '%-28s %4d passed, %d failed' "$1" "$2" "$3")")
+  summary+=("$(printf '%-28s %4d passed, %d failed' "$1" "$2" "$3")${4:+ (skipped: $4)}")
 }
 
 # pg_regress and pg_isolation_regress: "test NAME ... ok" / "... FAILED" lines
@@ -37,17 +37,19 @@ regress_phase isolation tests/isolation/output_iso/regression.diffs \
 # TAP tests: prove -v prints each file's name, its TAP lines and its verdict
 tap=$(mktemp)
 make -s installcheck PROVE_TESTS="$(ls t/*.pl | sort | paste -sd' ')" PROVE_FLAGS=-v | tee "$tap"
-while IFS=$'\t' read -r name ok bad; do
-  count "$name" "$ok" "$bad"
+while IFS=$'\t' read -r name ok bad skipped; do
+  count "$name" "$ok" "$bad" "$skipped"
 done < <(awk '
   function flush() {
     if (name == "") return
     if (verdict != "ok" && verdict !~ /^skipped/ && bad < 1) bad = 1
     if (short > bad) bad = short
-    printf "%s\t%d\t%d\n", name, good, bad
+    printf "%s\t%d\t%d\t%s\n", name, good, bad, (verdict ~ /^skipped/ ? substr(verdict, 10) : "")
     name = ""
   }
-  /^t\/[^ ]+\.pl \.+ ?/ { flush(); name = $1; good = 0; bad = 0; short = 0; verdict = ""; next }
+  /^t\/[^ ]+\.pl \.+ ?/ { flush(); name = $1; good = 0; bad = 0; short = 0; verdict = ""
+                          # a skipped test says so on this line (prove -v: "t/x.pl .. skipped: why")
+                          if (match($0, /skipped:.*/)) verdict = substr($0, RSTART); next }
   name == "" { next }
   /^ok [0-9]+/ { good++; next }
   /^not ok [0-9]+/ { if ($0 ~ /# TODO/) good++; else bad++; next }

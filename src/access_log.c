@@ -300,6 +300,8 @@ access_log_emit_entry(Jsonb *entry)
 	size_t		len;
 	XLogRecPtr	lsn;
 
+	/* a worker's WAL is not the log's: only the coordinator writes entries */
+	deling_citus_refuse_on_worker("writing an access-log entry");
 	if (problem != NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -482,8 +484,14 @@ void
 access_log_require_ready(void)
 {
 	char		cause[sizeof(access_log_shared->gap_cause)];
-	AccessLogReadiness readiness = access_log_readiness(cause);
+	AccessLogReadiness readiness;
 
+	if (deling_citus_worker())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("this server is a Citus worker, which keeps no access log, so no sharing-service read is allowed here"),
+				 errhint("Sharing-service reads go through the coordinator.")));
+	readiness = access_log_readiness(cause);
 	if (readiness == ACCESS_LOG_READY)
 		return;
 	pg_atomic_fetch_add_u64(&access_log_shared->refused, 1);

@@ -48,6 +48,7 @@
 #include "utils/timestamp.h"
 
 #include "access_log.h"
+#include "deling.h"
 
 /* At most this many entries are appended in one transaction. */
 #define BATCH_MAX 5000
@@ -753,7 +754,8 @@ worker_round(bool *appended)
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	read_head(&head);
-	if (!head.installed)
+	/* a Citus worker keeps no log: the coordinator's worker drains its WAL */
+	if (!head.installed || deling_citus_worker())
 		forget_slot(true);
 	else if (slot_usable(&head))
 		decode(&head, &result);

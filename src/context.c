@@ -60,6 +60,32 @@ context_assign(const char *newval, void *extra)
 	context_generation++;
 }
 
+/* deling_context_generation: changes whenever the caller context may have */
+uint64
+deling_context_generation(void)
+{
+	return context_generation;
+}
+
+/*
+ * The settings' show hooks: on a Citus worker, a statement the coordinator
+ * shipped there must not read the context (there is none; see citus.c).
+ */
+#define CONTEXT_SHOW(i) \
+	static const char *context_show_##i(void) \
+	{ \
+		return deling_citus_session_show("a read of the caller context", context_values[i] ? context_values[i] : ""); \
+	}
+CONTEXT_SHOW(0) CONTEXT_SHOW(1) CONTEXT_SHOW(2) CONTEXT_SHOW(3) CONTEXT_SHOW(4) CONTEXT_SHOW(5) CONTEXT_SHOW(6)
+CONTEXT_SHOW(7) CONTEXT_SHOW(8) CONTEXT_SHOW(9) CONTEXT_SHOW(10) CONTEXT_SHOW(11) CONTEXT_SHOW(12) CONTEXT_SHOW(13)
+
+static const GucShowHook context_shows[] = {
+	context_show_0, context_show_1, context_show_2, context_show_3, context_show_4, context_show_5, context_show_6,
+	context_show_7, context_show_8, context_show_9, context_show_10, context_show_11, context_show_12, context_show_13,
+};
+
+StaticAssertDecl(lengthof(context_shows) == N_CONTEXT, "one show hook per context setting");
+
 static char *jwt_issuer;
 static char *jwt_audience;
 static int	jwt_leeway;
@@ -83,7 +109,7 @@ deling_context_define_gucs(void)
 								   "",
 								   PGC_SUSET,
 								   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
-								   NULL, context_assign, NULL);
+								   NULL, context_assign, context_shows[i]);
 
 	DefineCustomStringVariable("deling.jwt_issuer",
 							   "Issuer (iss) that access tokens must carry.",
@@ -122,6 +148,7 @@ deling_set_context_value(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("context name and scope must not be null")));
+	deling_citus_refuse_on_worker("setting the caller context");
 	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	value = PG_ARGISNULL(1) ? "" : text_to_cstring(PG_GETARG_TEXT_PP(1));
 	is_local = PG_GETARG_BOOL(2);
@@ -150,6 +177,7 @@ PG_FUNCTION_INFO_V1(deling_outer_role);
 Datum
 deling_outer_role(PG_FUNCTION_ARGS)
 {
+	deling_citus_refuse_on_worker("deling.outer_role()");
 	PG_RETURN_TEXT_P(cstring_to_text(GetUserNameFromId(GetOuterUserId(), false)));
 }
 
@@ -169,6 +197,7 @@ context_kind(void)
 	const char *kind = context_values[CTX_KIND];
 	const char *owner = context_values[CTX_SESSION_USER];
 
+	deling_citus_refuse_on_worker("a read of the caller context");
 	if (kind == NULL || owner == NULL || kind[0] == '\0' ||
 		strcmp(owner, GetUserNameFromId(GetSessionUserId(), false)) != 0)
 		return "";
@@ -255,6 +284,7 @@ memo_call(MemoLookup *f, text *arg, bool *isnull)
 	Datum		value;
 	int			slot;
 
+	deling_citus_refuse_on_worker(f->name);
 	if (memo_lxid != MyProc->lxid)
 	{
 		memo_lxid = MyProc->lxid;
@@ -383,6 +413,8 @@ deling_kpr_reading(PG_FUNCTION_ARGS)
 	Oid			outer = GetOuterUserId();
 	Oid			kpr = get_role_oid("deling_kpr", true);
 	Oid			admin = get_role_oid("deling_admin", true);
+
+	deling_citus_refuse_on_worker("deling.kpr_reading()");
 
 	PG_RETURN_BOOL((OidIsValid(kpr) && is_member_of_role(outer, kpr)) ||
 				   (OidIsValid(admin) && is_member_of_role(outer, admin)));

@@ -39,6 +39,7 @@ _PG_init(void)
 	deling_access_log_init();
 	deling_token_cache_init();
 	deling_kpr_init();
+	deling_citus_init();
 	/* after every deling.* setting exists: no placeholders, no typos */
 	MarkGUCPrefixReserved("deling");
 }

@@ -10,6 +10,7 @@
 
 /* context.c: the caller context settings, defined once at preload */
 extern void deling_context_define_gucs(void);
+extern uint64 deling_context_generation(void);
 /* context.c: the context's kind ('' for none) and the integration's kommune */
 extern const char *context_kind(void);
 extern struct varlena *context_current_kommune(void);
@@ -23,6 +24,12 @@ extern void deling_access_log_init(void);
 
 /* kpr.c: KPR settings, at preload */
 extern void deling_kpr_init(void);
+
+/* citus.c: on a Citus cluster, which node this is and the worker guards */
+extern void deling_citus_init(void);
+extern bool deling_citus_worker(void);
+extern void deling_citus_refuse_on_worker(const char *what);
+extern const char *deling_citus_session_show(const char *what, const char *value);
 
 /* identifiers.c: 'fnr', 'dnr', 'hnr' or 'fhnr' for an identity number */
 extern Datum deling_fnr_kind(PG_FUNCTION_ARGS);

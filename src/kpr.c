@@ -34,6 +34,13 @@ static bool kpr_test_mode = false;
 static xmlSchemaPtr xpr_schema = NULL;
 static char *xpr_schema_path = NULL;
 
+/* the test mode is the coordinator's: refused when read on a Citus worker (citus.c) */
+static const char *
+kpr_test_mode_show(void)
+{
+	return deling_citus_session_show("a read of deling.kpr_test_mode", kpr_test_mode ? "on" : "off");
+}
+
 /*
  * deling_kpr_init: KPR settings, defined at preload.
  */
@@ -42,7 +49,7 @@ deling_kpr_init(void)
 {
 	DefineCustomBoolVariable("deling.kpr_test_mode",
 							 "Include synthetic (Tenor) test persons in KPR reporting; never in production.",
-							 NULL, &kpr_test_mode, false, PGC_SUSET, 0, NULL, NULL, NULL);
+							 NULL, &kpr_test_mode, false, PGC_SUSET, 0, NULL, NULL, kpr_test_mode_show);
 }
 
 /*

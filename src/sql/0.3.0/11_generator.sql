@@ -237,7 +237,10 @@ $$;
 -- whole and writes it all or nothing: new source keys are created,
 -- unchanged ones left alone, changed ones amended (the old version kept by
 -- the history trigger), a withdrawal withdraws; a per-item report.  And the
--- api functions for one item, a batch and a FHIR Bundle.
+-- api functions for one item, a batch and a FHIR Bundle.  The writer runs
+-- as deling_owner and names the caller's kommune in every row it writes
+-- (deling_owner's write policies check it; on Citus, where the caller's
+-- role cannot reach the workers, it is the tenancy).
 CREATE FUNCTION deling.service_ingest_sql(d jsonb) RETURNS text
 LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -336,7 +339,7 @@ $t$, v || jsonb_build_object(
 
     sql := sql || deling.fill($t$
 CREATE OR REPLACE FUNCTION deling.@items_fn@(items jsonb) RETURNS jsonb
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $f$
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $f$
 DECLARE
     kommune text := deling.ingest_kommune(@code_lit@);
     problems jsonb := deling.ingest_problems(items, kommune, @item_problem_lit@);
@@ -347,9 +350,8 @@ BEGIN
         PERFORM deling.ingest_reject(@label_lit@, problems, n);
     END IF;
 
-    INSERT INTO deling.citizen (kommune_nr, pid)
-        SELECT DISTINCT kommune, item->>'pid' FROM jsonb_array_elements(items) item
-        ON CONFLICT DO NOTHING;
+    PERFORM deling.add_citizens(kommune, ARRAY(SELECT DISTINCT item->>'pid' FROM jsonb_array_elements(items) item));
+
 
     WITH input AS (
         SELECT ord, item, item->>'source_system' AS source_system, item->>'source_id' AS source_id
@@ -362,7 +364,7 @@ BEGIN
         FROM input
         ON CONFLICT (kommune_nr, source_system, source_id) DO UPDATE SET
             pid = excluded.pid, @set@,
-            @status_set@version = m.version + 1, received_at = now()
+            @status_set@version = m.version + 1, received_at = excluded.received_at
         WHERE (m.pid, @compared@) IS DISTINCT FROM (excluded.pid, @compared_new@)@withdraw_toggle@
         RETURNING m.source_system, m.source_id, m.@record_id@, m.xmax = 0 AS created@returning@)
     SELECT jsonb_build_object(
@@ -418,31 +420,45 @@ COMMENT ON FUNCTION deling.service_ingest_sql(jsonb) IS
     'The generator: a service''s item check, all-or-nothing ingest and its api functions, from its declaration';
 
 -- blocks_of: what a gate-approved read of a service may return once the
--- citizen's blocks apply: the kommuner not blocked whole, the (kommune,
--- code) pairs blocked by code, and the OperationOutcome that says
+-- citizen's blocks apply: the kommuner not blocked whole (and, of those,
+-- only the ones that hold the citizen: deling.holding_kommuner), the
+-- (kommune, code) pairs blocked by code, and the OperationOutcome that says
 -- information is withheld (or, for an emergency, which opens every block,
--- shown and flagged)
+-- shown and flagged).  The person's blocks and who holds them are read in
+-- one statement (deling.person_state).
 CREATE FUNCTION deling.blocks_of(service text, pid text, kommuner text[], purpose text,
                                  OUT readable text[], OUT blocked_k text[], OUT blocked_c text[], OUT outcome jsonb)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     emergency boolean := deling.is_emergency(purpose);
+    orgs text[] := ARRAY[nullif(current_setting('deling.ctx_orgnr_child'), ''), nullif(current_setting('deling.ctx_orgnr_parent'), '')];
+    person record := deling.person_state(pid);
+    blocks jsonb;
     whole text[];
     any_block boolean;
 BEGIN
-    SELECT coalesce(array_agg(DISTINCT b.kommune_nr) FILTER (WHERE b.service_codes IS NULL), '{}'), count(*) > 0
-    INTO whole, any_block
-    FROM deling.blocks_for(service, pid, kommuner) b;
+    -- the blocks that apply to the caller for this service in these kommuner (as deling.blocks_for)
+    SELECT coalesce(jsonb_agg(x ORDER BY x->>'kommune_nr'), '[]') INTO blocks
+    FROM jsonb_array_elements(person.blocks) x
+    WHERE x->>'kommune_nr' = ANY (kommuner) AND (x->>'service' IS NULL OR x->>'service' = service)
+      AND (jsonb_typeof(x->'organisations') IS DISTINCT FROM 'array'
+           OR ARRAY(SELECT jsonb_array_elements_text(x->'organisations')) && orgs);
+    whole := ARRAY(SELECT DISTINCT x->>'kommune_nr' FROM jsonb_array_elements(blocks) x
+                   WHERE jsonb_typeof(x->'codes') IS DISTINCT FROM 'array' ORDER BY 1);
+    any_block := jsonb_array_length(blocks) > 0;
     IF emergency THEN
         readable := kommuner;
         blocked_k := '{}';
         blocked_c := '{}';
     ELSE
         readable := ARRAY(SELECT k FROM unnest(kommuner) k WHERE k <> ALL (whole));
-        SELECT coalesce(array_agg(b.kommune_nr ORDER BY b.kommune_nr, c), '{}'), coalesce(array_agg(c ORDER BY b.kommune_nr, c), '{}')
+        SELECT coalesce(array_agg(x->>'kommune_nr' ORDER BY x->>'kommune_nr', c), '{}'),
+               coalesce(array_agg(c ORDER BY x->>'kommune_nr', c), '{}')
         INTO blocked_k, blocked_c
-        FROM deling.blocks_for(service, pid, kommuner) b, unnest(b.service_codes) c;
+        FROM jsonb_array_elements(blocks) x, jsonb_array_elements_text(CASE jsonb_typeof(x->'codes') WHEN 'array' THEN x->'codes' ELSE '[]' END) c;
     END IF;
+    -- of those, the kommuner that hold the citizen (every statement on the rows then names one)
+    readable := deling.holding_kommuner(pid, readable);
     outcome := deling.sharing_outcome(any_block AND NOT emergency, any_block AND emergency);
 END
 $$;
@@ -489,8 +505,8 @@ BEGIN
         'read', r->>'function',
         'order', (SELECT string_agg(format('r.%I%s', o->>'column', CASE WHEN (o->>'desc')::boolean THEN ' DESC' ELSE '' END), ', ' ORDER BY n)
                   FROM jsonb_array_elements(d->'order') WITH ORDINALITY x(o, n)),
-        'withdrawn', CASE WHEN st ? 'withdrawn' THEN format(E'\n      AND r.%I <> %L', st->>'column', st->>'withdrawn') ELSE '' END,
-        'since_cond', CASE WHEN since THEN format(E'\n      AND (since IS NULL OR r.%I >= since)', d->>'since') ELSE '' END,
+        'withdrawn', CASE WHEN st ? 'withdrawn' THEN format(E'\n                       AND r.%I <> %L', st->>'column', st->>'withdrawn') ELSE '' END,
+        'since_cond', CASE WHEN since THEN format(E'\n                       AND (since IS NULL OR r.%I >= since)', d->>'since') ELSE '' END,
         'current_cond', CASE WHEN r ? 'current' THEN format(E'\n      AND (NOT current_only OR (%s))', r->>'current') ELSE '' END,
         'code_cond', CASE WHEN codes IS NULL THEN ''
                           WHEN codes->>'match' = 'prefix'
@@ -499,9 +515,15 @@ BEGIN
                           ELSE format(E'\n      AND NOT EXISTS (SELECT FROM unnest(blocked_k, blocked_c) AS b(k, c) WHERE b.k = r.kommune_nr AND b.c = r.%I)',
                                       codes->>'column') END,
         'after_cond', CASE WHEN paging
-                           THEN format(E'\n      AND (after_at IS NULL OR r.%1$I < after_at OR (r.%1$I = after_at AND r.%2$I > after_id))',
+                           THEN format(E'\n                       AND (after_at IS NULL OR r.%1$I < after_at OR (r.%1$I = after_at AND r.%2$I > after_id))',
                                        d->'order'->0->>'column', d->>'record_id')
                            ELSE '' END,
+        -- the rows fetched may be limited to max when nothing is filtered out after fetching them
+        'fetch_limit', CASE WHEN r ? 'current' OR codes IS NOT NULL
+                            THEN format(E'\n                       LIMIT CASE WHEN %s THEN max END',
+                                        concat_ws(' AND ', CASE WHEN r ? 'current' THEN 'NOT current_only' END,
+                                                           CASE WHEN codes IS NOT NULL THEN 'coalesce(cardinality(blocked_c), 0) = 0' END))
+                            ELSE E'\n                       LIMIT max' END,
         'since_arg', CASE WHEN since THEN ', since text DEFAULT NULL' ELSE '' END,
         'hist_arg', CASE WHEN hist IS NOT NULL THEN format(', %I boolean DEFAULT false', hist) ELSE '' END,
         'max_arg', CASE WHEN paging THEN format(', max integer DEFAULT %s', coalesce(r->>'max_default', '50')) ELSE '' END,
@@ -544,15 +566,37 @@ COMMENT ON FUNCTION deling.@svc@_entries(deling.@table@[]) IS @entries_comment@;
 $t$, v || jsonb_build_object('template_lit', quote_literal(d->'fhir'->>'template'),
                              'context', CASE WHEN d->'fhir' ? 'context' THEN format(' || coalesce(%s, ''{}'')', d->'fhir'->>'context') ELSE '' END)) END;
 
+    -- the rows: a statement on the table per kommune, naming the kommune and
+    -- the citizen (on Citus a router query to the kommune's shard), with only
+    -- conditions on its columns; what needs the whole row (the declaration's
+    -- current) or the caller's blocks is checked after, on what they returned
     sql := sql || deling.fill($t$
 CREATE OR REPLACE FUNCTION deling.@svc@_rows(pid text, kommuner text[], blocked_k text[], blocked_c text[], current_only boolean,
                                              since timestamptz, max integer, after_at timestamptz, after_id uuid)
 RETURNS SETOF deling.@table@
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
-    SELECT * FROM deling.@table@ r
-    WHERE r.kommune_nr = ANY (kommuner) AND r.pid = @svc@_rows.pid@withdrawn@@since_cond@@current_cond@@code_cond@@after_cond@
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $f$
+#variable_conflict use_variable
+DECLARE
+    fetched deling.@table@[] := '{}';
+    part deling.@table@[];
+    k text;
+BEGIN
+    -- a statement per kommune (SELECT INTO, not an assignment: Citus would
+    -- send a variable of the extension's own type to the worker as a
+    -- parameter of no type)
+    FOREACH k IN ARRAY ARRAY(SELECT DISTINCT x FROM unnest(kommuner) x WHERE x IS NOT NULL ORDER BY 1) LOOP
+        SELECT ARRAY(SELECT ROW(r.*)::deling.@table@ FROM deling.@table@ r
+                     WHERE r.kommune_nr = k AND r.pid = @svc@_rows.pid@withdrawn@@since_cond@@after_cond@
+                     ORDER BY @order@, r.@record_id@@fetch_limit@)
+        INTO part;
+        fetched := fetched || part;
+    END LOOP;
+    RETURN QUERY
+    SELECT r.* FROM unnest(fetched) r
+    WHERE true@current_cond@@code_cond@
     ORDER BY @order@, r.@record_id@
     LIMIT max;
+END
 $f$;
 COMMENT ON FUNCTION deling.@svc@_rows(text, text[], text[], text[], boolean, timestamptz, integer, timestamptz, uuid) IS @rows_comment@;
 $t$, v);
@@ -594,9 +638,14 @@ $t$ || CASE WHEN paging THEN $t$    -- one more than a page: whether a next page
     rows := ARRAY(SELECT r FROM deling.@svc@_rows(pid, b.readable, b.blocked_k, b.blocked_c, @current_only@, @since_at@,
                                                   max + 1, after_at, after_id) r);
     entries := @render@;
-    -- Bundle.total counts every match, also those beyond max and on other pages
-    SELECT count(*) INTO matches
-    FROM deling.@svc@_rows(pid, b.readable, b.blocked_k, b.blocked_c, @current_only@, @since_at@, NULL, NULL, NULL);
+    -- Bundle.total counts every match, also those beyond max and on other
+    -- pages: counted again unless this first page holds them all
+    IF after_at IS NULL AND cardinality(rows) <= max THEN
+        matches := coalesce(cardinality(rows), 0);
+    ELSE
+        SELECT count(*) INTO matches
+        FROM deling.@svc@_rows(pid, b.readable, b.blocked_k, b.blocked_c, @current_only@, @since_at@, NULL, NULL, NULL);
+    END IF;
 $t$ ELSE $t$    rows := ARRAY(SELECT r FROM deling.@svc@_rows(pid, b.readable, b.blocked_k, b.blocked_c, @current_only@, @since_at@,
                                                   NULL, NULL, NULL) r);
     entries := @render@;
@@ -708,7 +757,7 @@ BEGIN
     outcome := coalesce(NULL@outcomes@);
     n := 0@counts@;
     IF n > 0 THEN
-        patient := deling.fhir_entry_json('include', deling.fhir_patient_json(pid, '{}'::text[]@gates@));
+        patient := deling.fhir_entry_json('include', deling.fhir_patient_json(pid, deling.holding_kommuner(pid, '{}'::text[]@gates@)));
         n := n + 1;
     END IF;
     PERFORM deling.log_access('legevakt-summary', pid, reach, purpose, reason, true, NULL, n,

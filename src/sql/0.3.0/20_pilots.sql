@@ -227,24 +227,39 @@ $$;
 -- code (corrections of an existing one may keep a withdrawn code); the
 -- per-item problems of a batch, or NULL
 CREATE FUNCTION deling.municipal_services_code_problems(items jsonb, kommune text) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    -- the keys as text columns of a materialized CTE, so that under forced
-    -- RLS the existence check is an index probe
-    WITH e AS MATERIALIZED (
-        SELECT ord, item, item->>'source_system' AS source_system, item->>'source_id' AS source_id
-        FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, ord))
-    SELECT jsonb_agg(jsonb_build_object('item', ord, 'source_id', e.source_id, 'error',
-               CASE WHEN t.code IS NULL
-                    THEN format('service_code %s is not in code list 9151', item->>'service_code')
-                    ELSE format('service_code %s (%s) is %s in code list 9151%s; a new service needs an active code',
-                                t.code, t.name, t.status, coalesce(' (replaced by ' || t.replaced_by || ')', '')) END)
-               ORDER BY ord)
-    FROM e
-    LEFT JOIN deling.service_type t ON t.code = deling.code_9151(item->>'service_code')
-    WHERE (t.code IS NULL OR t.status <> 'active')
-      AND (t.code IS NULL OR NOT EXISTS (
-            SELECT FROM deling.municipal_service m WHERE m.kommune_nr = kommune
-              AND m.source_system = e.source_system AND m.source_id = e.source_id));
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    candidates jsonb;
+    systems text[];
+    ids text[];
+    stored text[];
+BEGIN
+    -- the items whose code is not active (usually none)
+    SELECT jsonb_agg(jsonb_build_object('item', e.ord, 'source_system', e.item->>'source_system', 'source_id', e.item->>'source_id',
+                                        'given', e.item->>'service_code', 'code', t.code, 'name', t.name, 'status', t.status,
+                                        'replaced_by', t.replaced_by) ORDER BY e.ord)
+    INTO candidates
+    FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, ord)
+    LEFT JOIN deling.service_type t ON t.code = deling.code_9151(e.item->>'service_code')
+    WHERE t.code IS NULL OR t.status <> 'active';
+    IF candidates IS NULL THEN
+        RETURN NULL;
+    END IF;
+    -- those of them that correct a stored service may keep a withdrawn code
+    -- (one statement naming the kommune and the source keys)
+    systems := ARRAY(SELECT c->>'source_system' FROM jsonb_array_elements(candidates) c);
+    ids := ARRAY(SELECT c->>'source_id' FROM jsonb_array_elements(candidates) c);
+    stored := ARRAY(SELECT m.source_system || ' ' || m.source_id FROM deling.municipal_service m
+                    WHERE m.kommune_nr = kommune AND m.source_system = ANY (systems) AND m.source_id = ANY (ids));
+    RETURN (SELECT jsonb_agg(jsonb_build_object('item', c->'item', 'source_id', c->'source_id', 'error',
+                   CASE WHEN c->>'code' IS NULL
+                        THEN format('service_code %s is not in code list 9151', c->>'given')
+                        ELSE format('service_code %s (%s) is %s in code list 9151%s; a new service needs an active code',
+                                    c->>'code', c->>'name', c->>'status', coalesce(' (replaced by ' || (c->>'replaced_by') || ')', '')) END)
+                   ORDER BY (c->>'item')::bigint)
+            FROM jsonb_array_elements(candidates) c
+            WHERE c->>'code' IS NULL OR (c->>'source_system') || ' ' || (c->>'source_id') <> ALL (stored));
+END
 $$;
 COMMENT ON FUNCTION deling.municipal_services_code_problems(jsonb, text) IS
     'Per-item problems of a municipal-services batch whose new services have no active 9151 code, or NULL';
@@ -423,7 +438,12 @@ DROP TABLE deling.municipal_service_history_0_2;
 CREATE OR REPLACE FUNCTION kpr.derived_events(kommune_nr text, reportable_only boolean)
 RETURNS TABLE (service_id uuid, event_key text, kind text, present boolean, event text, event_date date, ends date,
                provider_orgnr text, stop_id text, registered_at timestamptz)
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp SET datestyle = 'ISO, YMD' AS $$
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp SET datestyle = 'ISO, YMD' AS $$
+#variable_conflict use_column
+BEGIN
+-- PL/pgSQL: on Citus the query goes to the kommune's shard as one statement
+-- (Citus plans no LANGUAGE sql function with parameters on distributed tables)
+RETURN QUERY
 WITH svc AS MATERIALIZED (
     SELECT m.service_id, m.version, m.pid, m.service_code, m.status, m.period_start, m.period_end, m.stops,
            m.unit_orgnr, m.registered_at
@@ -536,6 +556,7 @@ SELECT sn.service_id, sn.service_id || ':' || sn.kind || coalesce(to_char(sn.sto
                     ELSE 'MidlertidigStoppTil' END,
        NULL, NULL, NULL, NULL, sn.since
 FROM since sn WHERE NOT sn.present;
+END
 $$;
 COMMENT ON FUNCTION kpr.derived_events(text, boolean) IS
     'Internal: the KPR events of a kommune''s services (keys unique by construction), the provider in effect on each event''s day, and when the source registered each event''s present content (hendelseRegTid); gone events with when they went';
