@@ -148,10 +148,11 @@ SELECT (SELECT count(*) FROM s) >= 2 AS services_declared,
        (SELECT string_agg(code, ', ') FROM s
         WHERE NOT has_function_privilege('deling_helsepersonell',
                   (SELECT o.oid FROM o WHERE o.code = s.code AND o.name LIKE 'api.' || (s.d->'read'->>'function') || '(%'), 'EXECUTE')) AS read_not_granted;
--- the generated rows query names kommune_nr beside the policies
-SELECT s.service_code AS service, pg_get_functiondef(p.oid) ~ 'r\.kommune_nr = ANY \(kommuner\)' AS names_kommune
+-- the generated rows query names kommune_nr beside the policies: a
+-- statement per kommune, by kommune and citizen (on Citus, one shard)
+SELECT s.service_code AS service, pg_get_functiondef(p.oid) ~ 'WHERE r\.kommune_nr = k AND r\.pid = ' AS names_kommune
 FROM deling.service s JOIN pg_proc p ON p.proname = replace(s.service_code, '-', '_') || '_rows' AND p.pronamespace = 'deling'::regnamespace
-WHERE s.declaration IS NOT NULL AND s.service_code IN ('news2', 'municipal-services') ORDER BY 1;
+WHERE s.declaration IS NOT NULL ORDER BY 1;
 
 -- 5. synthetic records: only for services that declare a generator
 SELECT deling.generate_synthetic_services(ARRAY['news2']);
