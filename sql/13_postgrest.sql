@@ -347,9 +347,11 @@ SELECT deling_test.claims('lege_ab', '{"role": "nhn:deling/helsepersonell"}') AS
 -- is sent the same requests without a line of this file changing: the
 -- Bærum EPJ records one item and a batch (from the service's generator)
 -- and a batch it refuses, reads them back, and sends the read's own Bundle
--- to the FHIR ingest; the doctor reads them (GET with
--- application/fhir+json, POST, GET with application/json); anonymous
--- callers, Bodø's EPJ (not opted in) and the doctor's write are refused.
+-- to the FHIR ingest (as a collection, its entries in the order of their
+-- identifiers: the read orders records of the same time by their random
+-- ids); the doctor reads them (GET with application/fhir+json, POST, GET
+-- with application/json); anonymous callers, Bodø's EPJ (not opted in)
+-- and the doctor's write are refused.
 SELECT max(pid) AS svc_pid FROM deling.citizen WHERE kommune_nr = '3201' \gset
 SELECT deling_test.claims('epj_bodo') AS p \gset
 \set epj_bodo_tok `tests/tools/mint-jwt RS256 k1 :'p'`
@@ -385,7 +387,8 @@ FROM (SELECT %6$s('3201', ARRAY[:'svc_pid'], seed) AS i FROM generate_series(1, 
 \set body ''
 \i sql/include/pgrst_request.psql
 SELECT pg_temp.aeson(jsonb_build_object('bundle', b - 'total' - 'link' || jsonb_build_object('type', 'collection',
-           'entry', (SELECT jsonb_agg(e - 'search' ORDER BY o) FROM jsonb_array_elements(b->'entry') WITH ORDINALITY x(e, o))))) AS b_svc_fhir
+           'entry', (SELECT jsonb_agg(e - 'search' ORDER BY e->'resource'->'identifier'->0->>'value', o)
+                     FROM jsonb_array_elements(b->'entry') WITH ORDINALITY x(e, o))))) AS b_svc_fhir
 FROM (SELECT (:'resp_body')::jsonb AS b) x \gset
 \set method POST
 \set accept 'application/json'
