@@ -43,7 +43,7 @@ FROM bench.svc s, LATERAL (SELECT clock_timestamp() AS t0) t ORDER BY s.code;
 SELECT count(*) AS kommuner FROM deling.kommune WHERE active \gset
 SELECT bench.fail(format('%s wrote no synthetic records', code)) FROM bench.svc_load WHERE written = 0;
 INSERT INTO bench.result (area, measure, value, unit)
-SELECT 'sharing services', format('%s: synthetic load through its ingest, %s records for up to %s citizens in each of %s kommuner',
+SELECT 'sharing services', format('%s synthetic load through its ingest, %s records for up to %s citizens in each of %s kommuner',
                                   code, written, :citizens, :kommuner),
        round(written / extract(epoch FROM t1 - t0)::numeric), 'rows/s'
 FROM bench.svc_load ORDER BY code;
