@@ -444,12 +444,17 @@ FROM deling.service s WHERE s.declaration ? 'synthetic' \g (format=unaligned tup
 \i sql/include/pgrst_request.psql
 SELECT :'resp_body' \g (format=unaligned tuples_only=on) :fhir_dir/pgrst_legevakt_summary_services.json
 SELECT :'resp_body' AS svc_summary \gset
--- each service's current resources, as its own read gave them, are in the summary
+-- how many of each read's resources the summary holds (all, or fewer for
+-- a service whose summary shows current records only), and that every
+-- resource of the service's type in the summary is one its read gave
 SELECT s.service_code AS service,
        (SELECT count(*) FROM jsonb_array_elements(r.bundle->'entry') e WHERE e->'search'->>'mode' = 'match') AS read_resources,
        (SELECT count(*) FROM jsonb_array_elements(r.bundle->'entry') e
         WHERE e->'search'->>'mode' = 'match'
-          AND e->'resource' IN (SELECT x->'resource' FROM jsonb_array_elements((:'svc_summary')::jsonb->'entry') x)) AS in_summary
+          AND e->'resource' IN (SELECT x->'resource' FROM jsonb_array_elements((:'svc_summary')::jsonb->'entry') x)) AS in_summary,
+       (SELECT count(*) FROM jsonb_array_elements((:'svc_summary')::jsonb->'entry') x
+        WHERE x->'resource'->>'resourceType' = s.declaration->'fhir_in'->>'resource'
+          AND x->'resource' NOT IN (SELECT e->'resource' FROM jsonb_array_elements(r.bundle->'entry') e)) AS in_summary_not_read
 FROM deling.service s, pg_temp.pgrst_svc_reads r WHERE s.declaration ? 'synthetic' AND r.service = s.service_code ORDER BY 1;
 SELECT count(deling.disable_service('3201', s.service_code)) AS disabled FROM deling.service s WHERE s.declaration ? 'synthetic' \gset
 SELECT count(*) AS still_enabled_in_baerum FROM deling.kommune_service ks JOIN deling.service s USING (service_code)
