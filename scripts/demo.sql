@@ -231,10 +231,10 @@ GRANT SELECT ON demo_svc TO PUBLIC;
 SET SESSION AUTHORIZATION demo_lege;
 SELECT deling.authenticate(:'lege_token', for_session => true) IS NOT NULL AS authenticated;
 \echo 'The Asker og Bærum legevakt doctor reads each service of the Bærum citizen' :svc_name :svc_patient '(FHIR R4 searchset Bundles):'
-SELECT format('SELECT %L AS service, b->>''type'' AS bundle, b->>''total'' AS matches, '
+SELECT string_agg(format('SELECT %L AS service, %L AS "FHIR read", b->>''type'' AS bundle, b->>''total'' AS matches, '
               '(SELECT string_agg(DISTINCT e->''resource''->>''resourceType'', '', '') FROM jsonb_array_elements(b->''entry'') e WHERE e->''search''->>''mode'' = ''match'') AS resources '
-              'FROM (SELECT api.%I(%L)::jsonb AS b) x', s.code, s.read_fn, :'svc_patient')
-FROM pg_temp.demo_svc s ORDER BY s.code \gexec
+              'FROM (SELECT api.%I(%L)::jsonb AS b) x', s.code, 'api.' || s.read_fn, s.read_fn, :'svc_patient'), ' UNION ALL ' ORDER BY s.code)
+FROM pg_temp.demo_svc s \gexec
 \echo 'The first resource of each read:'
 \pset format unaligned
 SELECT format('SELECT jsonb_pretty(e->''resource'') AS %I FROM jsonb_array_elements(api.%I(%L)::jsonb->''entry'') e WHERE e->''search''->>''mode'' = ''match'' LIMIT 1',
