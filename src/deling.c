@@ -11,6 +11,7 @@
  */
 #include "postgres.h"
 
+#include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
@@ -39,4 +40,18 @@ _PG_init(void)
 	deling_kpr_init();
 	/* after every deling.* setting exists: no placeholders, no typos */
 	MarkGUCPrefixReserved("deling");
+}
+
+PG_FUNCTION_INFO_V1(deling_in_extension_script);
+
+/*
+ * in_extension_script(): true while CREATE or ALTER EXTENSION runs a
+ * script: a sharing service is declared by a release script, whose objects
+ * become members of the extension (and its tables are registered for
+ * pg_dump), never from a plain session.
+ */
+Datum
+deling_in_extension_script(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(creating_extension);
 }

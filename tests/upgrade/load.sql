@@ -35,6 +35,26 @@ WHERE (kommune_nr, measurement_id) IN (SELECT kommune_nr, measurement_id FROM de
 UPDATE deling.municipal_service SET weekly_hours = coalesce(weekly_hours, 0) + 1, version = version + 1
 WHERE (kommune_nr, service_id) IN (SELECT kommune_nr, service_id FROM deling.municipal_service ORDER BY 1, 2 LIMIT 3);
 
+-- every service declared on the machinery (0.3.0 on) that has a synthetic
+-- generator: opted in by Bodø and Bærum, records for some citizens, and an
+-- amendment of a few, so that its table and its history hold rows too
+DO $$
+DECLARE
+    s record;
+BEGIN
+    IF to_regprocedure('deling.generate_synthetic_services(text[], integer, integer)') IS NULL THEN
+        RETURN;
+    END IF;
+    FOR s IN SELECT service_code, declaration->>'table' AS tbl, declaration->>'record_id' AS id
+             FROM deling.service WHERE declaration ? 'synthetic' ORDER BY 1 LOOP
+        PERFORM deling.enable_service(k, s.service_code) FROM unnest(ARRAY['1804', '3201']) k
+        WHERE NOT EXISTS (SELECT FROM deling.kommune_service ks WHERE ks.kommune_nr = k AND ks.service_code = s.service_code);
+        PERFORM deling.generate_synthetic_services(ARRAY[s.service_code], 10);
+        EXECUTE format('UPDATE deling.%I SET version = version + 1 WHERE (kommune_nr, %I) IN '
+                       '(SELECT kommune_nr, %I FROM deling.%I ORDER BY 1, 2 LIMIT 3)', s.tbl, s.id, s.id, s.tbl);
+    END LOOP;
+END $$;
+
 -- a block the kommune registered
 INSERT INTO deling.citizen_block (kommune_nr, pid, sharing_service, registered_by)
 SELECT '3201', min(pid), 'news2', 'kommune' FROM deling.citizen WHERE kommune_nr = '3201';

@@ -39,16 +39,22 @@ BEGIN
     IF d->'read'->>'function' !~ '^[a-z][a-z0-9_]{1,60}$' THEN
         RETURN 'read.function must name the api function of the FHIR read';
     END IF;
-    IF NOT (d->'fhir' ? 'template' OR d->'fhir' ? 'renderer') THEN
+    IF NOT coalesce(d->'fhir' ? 'template' OR d->'fhir' ? 'renderer', false) THEN
         RETURN 'fhir needs a template or a renderer';
     END IF;
     IF d ? 'synthetic' AND to_regprocedure((d->>'synthetic') || '(text, text[], integer)') IS NULL THEN
         RETURN format('synthetic must name a function (kommune_nr text, pids text[], seed integer) returning items, not %s', d->>'synthetic');
     END IF;
-    IF NOT d->'fhir_in' ? 'parser' THEN
-        IF d->'fhir_in'->>'resource' !~ '^[A-Z][A-Za-z]{1,60}$' THEN
-            RETURN 'fhir_in needs a parser, or the resource type its map reads';
-        END IF;
+    IF jsonb_typeof(d->'fhir_in') IS DISTINCT FROM 'object' THEN
+        RETURN 'fhir_in (how a FHIR Bundle is read into items: a parser, or a resource type and a map) is required';
+    END IF;
+    IF NOT d->'fhir_in' ? 'parser' AND coalesce(d->'fhir_in'->>'resource', '') !~ '^[A-Z][A-Za-z]{1,60}$' THEN
+        RETURN 'fhir_in needs a parser, or the resource type its map reads';
+    END IF;
+    IF d->'fhir_in' ? 'parser' AND to_regprocedure((d->'fhir_in'->>'parser') || '(jsonb)') IS NULL THEN
+        RETURN format('fhir_in.parser must name a function (bundle jsonb) returning items, not %s', d->'fhir_in'->>'parser');
+    END IF;
+    IF NOT d->'fhir_in' ? 'parser' OR d->'fhir_in' ? 'map' THEN
         bad := deling.fhir_map_problem(d->'fhir_in'->'map');
         IF bad IS NOT NULL THEN
             RETURN bad;
@@ -65,6 +71,12 @@ $$;
 COMMENT ON FUNCTION deling.declaration_problem(jsonb) IS
     'NULL when a sharing-service declaration has what deling.declare_service needs, else what is wrong';
 
+CREATE FUNCTION deling.in_extension_script() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'deling_in_extension_script' LANGUAGE C STABLE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.in_extension_script() IS
+    'True while CREATE or ALTER EXTENSION runs a script (where sharing services are declared)';
+
 -- declare_service: make a sharing service from its declaration (run by the
 -- release script that adds the service; again to change it).  Creates its
 -- table and history table unless they exist, and (re)generates its
@@ -74,6 +86,11 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     problem text := deling.declaration_problem(d);
 BEGIN
+    IF NOT deling.in_extension_script() THEN
+        RAISE EXCEPTION 'a sharing service is declared by a release script of the extension, not in a session'
+            USING ERRCODE = '55000',
+                  HINT = 'Put the declaration in the release''s update script (docs/architecture.md, "Adding a sharing service") and run ALTER EXTENSION deling UPDATE.';
+    END IF;
     IF problem IS NOT NULL THEN
         RAISE EXCEPTION 'invalid sharing-service declaration: %', problem USING ERRCODE = '22023';
     END IF;

@@ -56,7 +56,7 @@ BEGIN
         IF spec ? 'each' THEN
             bad := deling.fhir_map_problem(spec->'each');
             IF bad IS NOT NULL THEN
-                RETURN format('fhir_in.map.%s.each: %s', k, bad);
+                RETURN replace(bad, 'fhir_in.map', format('fhir_in.map.%s.each', k));
             END IF;
         END IF;
     END LOOP;

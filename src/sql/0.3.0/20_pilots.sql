@@ -196,6 +196,8 @@ SELECT h.kommune_nr, h.measurement_id, h.pid, h.measured_at, h.resp_rate, h.spo2
        m.source_id, h.status, h.version, h.superseded_at, h.score, h.risk, h.superseded_at
 FROM deling.news2_measurement_history_0_2 h
 JOIN deling.news2_measurement m ON m.kommune_nr = h.kommune_nr AND m.measurement_id = h.measurement_id;
+-- out of the extension first, or its pg_extension_config_dump entry stays behind
+ALTER EXTENSION deling DROP TABLE deling.news2_measurement_history_0_2;
 DROP TABLE deling.news2_measurement_history_0_2;
 
 -- NEWS2's trend, on the generated rows
@@ -433,6 +435,8 @@ SELECT h.kommune_nr, h.service_id, r.pid, r.service_code, r.status, r.vedtak_dat
        r.unit_phone, r.source_system, r.source_id, h.version, coalesce(r.received_at, h.superseded_at),
        coalesce(r.registered_at, r.received_at, h.superseded_at), h.superseded_at
 FROM deling.municipal_service_history_0_2 h, jsonb_populate_record(NULL::deling.municipal_service, h.snapshot) r;
+-- out of the extension first, or its pg_extension_config_dump entry stays behind
+ALTER EXTENSION deling DROP TABLE deling.municipal_service_history_0_2;
 DROP TABLE deling.municipal_service_history_0_2;
 
 -- KPR's events read the services' history in its new shape
