@@ -9,7 +9,10 @@ SELECT deling.add_kommune('1841', '  ', '999999999');
 SELECT deling.add_organisation('999999999', 'X', 'apotek');
 SELECT deling.add_organisation(deling.synthetic_orgnr(777), 'Ukjent legevakt', 'legevakt', '1804', ARRAY['1804', '5001']);
 SELECT count(*) AS not_partially_written FROM deling.organisation WHERE name = 'Ukjent legevakt';
-SELECT deling.enable_service('1804', 'diagnoser');                  -- announced, not available yet
+BEGIN;                                                              -- a service announced, not available yet
+INSERT INTO deling.service (service_code, name, description, available) VALUES ('regress-announced', 'Announced', 'Not built yet', false);
+SELECT deling.enable_service('1804', 'regress-announced');
+ROLLBACK;
 SELECT deling.enable_service('1804', 'no-such');
 SELECT deling.enable_service('5001', 'news2');                      -- not a tenant
 SELECT deling.enable_service('1804', 'news2');                      -- idempotent

@@ -292,13 +292,13 @@ FROM unnest(ARRAY['2026-11-21', '2026-07-01', '2026-07-01T12:00', '2026-03-29T03
 -- 3, in the platform's namespace: as Python's uuid.uuid3 computes them
 SELECT deling.fhir_name_uuid('deling-unit:3203:944382038:Hjemmesykepleien Asker sentrum') = 'a7aa38fb-f63e-35ef-b5f0-e6769f61d45a' AS unit,
        deling.fhir_name_uuid('æøå') = 'c9d31d35-cc60-3ff2-9e24-fce7d9584abc' AS utf8_name,
-       bool_and((SELECT array_agg(e->'resource'->>'id' ORDER BY o) FROM jsonb_array_elements(deling.news2_fhir(m)) WITH ORDINALITY x(e, o) WHERE o > 1)
+       bool_and((SELECT array_agg(e->'resource'->>'id' ORDER BY o) FROM jsonb_array_elements(deling.news2_entries_json(ARRAY[m])::jsonb) WITH ORDINALITY x(e, o) WHERE o > 1)
                 = (SELECT array_agg(deling.fhir_name_uuid(m.measurement_id || ':' || n)::text ORDER BY n)
                    FROM unnest(ARRAY['bp', 'consciousness', 'oxygen', 'pulse', 'resp', 'spo2', 'temperature']) n)) AS c_vital_ids_agree
 FROM deling.news2_measurement m;
 -- identifier systems: a source system that is an absolute URI is echoed as
 -- the sender wrote it; another name is a NamingSystem the platform owns
-SELECT s AS source_system, deling.news2_fhir(jsonb_populate_record(m, jsonb_build_object('source_system', s)), false)
+SELECT s AS source_system, deling.news2_entries_json(ARRAY[jsonb_populate_record(m, jsonb_build_object('source_system', s))], false)
                                ->0->'resource'->'identifier'->0->>'system' AS identifier_system
 FROM deling.news2_measurement m, unnest(ARRAY['gerica', 'dips:arena', 'urn:oid:2.16.578.1.12.4.1.2.110',
     'urn:uuid:5b2a8d1e-3f4c-4e7a-9d6b-2c1f0e9a8b7c', 'http://dips.no/fhir/namingsystem/externalId', 'https://tools.ietf.org/html/rfc4122']) s
@@ -309,7 +309,7 @@ WHERE h IS NOT NULL AND deling.fnr_kind(h) = 'hnr' \gset
 BEGIN;
 INSERT INTO deling.citizen (kommune_nr, pid) VALUES ('3201', :'hnr');
 SELECT deling.fhir_pid_identifier(:'hnr') AS hnr_identifier,
-       deling.news2_fhir(jsonb_populate_record(m, jsonb_build_object('pid', :'hnr')), false)->0->'resource'->'subject'->'identifier'
+       (deling.news2_entries_json(ARRAY[jsonb_populate_record(m, jsonb_build_object('pid', :'hnr'))], false)::jsonb)->0->'resource'->'subject'->'identifier'
        = deling.fhir_pid_identifier(:'hnr') AS c_agrees
 FROM deling.news2_measurement m WHERE m.source_id = 'g-4';
 ROLLBACK;
@@ -338,32 +338,32 @@ FROM deling.page_after(:'token') a, deling.news2_rows(:'many_pid', ARRAY['3201']
 ROLLBACK;
 -- on oxygen with a known flow: UK Core InspiredOxygen's value in l/min
 SELECT e->'resource'->'code'->'coding'->0->>'code' AS code, e->'resource'->'valueQuantity' AS flow
-FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(jsonb_populate_record(m, '{"on_oxygen": true, "oxygen_flow": 2.5}'))) e
+FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_entries_json(ARRAY[jsonb_populate_record(m, '{"on_oxygen": true, "oxygen_flow": 2.5}')])::jsonb) e
 WHERE m.source_id = 'g-4' AND e->'resource'->'code'->'coding'->0->>'code' IN ('371825009', '722742002');
 -- the renderer refuses a hand-built row that lacks what the table requires
-SELECT deling_test.try($$SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL,
-    120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement)$$);
+SELECT deling_test.try($$SELECT deling.news2_entries_json(ARRAY[ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL,
+    120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement])$$);
 -- without vital signs (the legevakt's trend): the same total, minus derivedFrom
-SELECT count(*) > 0 AS measurements, bool_and(deling.news2_fhir(m, vital_signs => false)
-       = jsonb_build_array(jsonb_set(deling.news2_fhir(m)->0, '{resource}', (deling.news2_fhir(m)->0->'resource') - 'derivedFrom')))
+SELECT count(*) > 0 AS measurements, bool_and(deling.news2_entries_json(ARRAY[m], vital_signs => false)::jsonb
+       = jsonb_build_array(jsonb_set(e->0, '{resource}', (e->0->'resource') - 'derivedFrom')))
        AS total_alone
-FROM deling.news2_measurement m;
+FROM deling.news2_measurement m, LATERAL (SELECT deling.news2_entries_json(ARRAY[m])::jsonb AS e) x;
 -- the Bundle assembler: no entry array when empty, and clear errors
-SELECT deling.fhir_bundle('searchset', '[]', 0) - 'id' - 'meta' - 'timestamp' AS empty_searchset;
-SELECT deling_test.try($$SELECT deling.fhir_bundle('history', '[]', 0)$$);
-SELECT deling_test.try($$SELECT deling.fhir_bundle('collection', '{"mode": "match"}', NULL)$$);
-SELECT deling_test.try($$SELECT deling.fhir_bundle('collection', '[{"mode": "match"}]', NULL)$$);
-SELECT deling_test.try($$SELECT deling.fhir_bundle('collection', '[1]', NULL)$$);
+SELECT deling.fhir_bundle_json('searchset', ARRAY['[]'::json], 0)::jsonb - 'id' - 'meta' - 'timestamp' AS empty_searchset;
+SELECT deling_test.try($$SELECT deling.fhir_bundle_json('history', ARRAY['[]'::json], 0)$$);
+SELECT deling_test.try($$SELECT deling.fhir_bundle_json('collection', ARRAY['{"mode": "match"}'::json], NULL)$$);
+SELECT deling_test.try($$SELECT deling.fhir_bundle_json('collection', ARRAY['[{"mode": "match"}]'::json], NULL)$$);
+SELECT deling_test.try($$SELECT deling.fhir_bundle_json('collection', ARRAY['[1]'::json], NULL)$$);
 -- from parts: the same Bundle as from the parts concatenated, a NULL part
 -- empty, and the same errors, counting entries across the parts
-SELECT deling.fhir_bundle_parts('searchset', ARRAY[a, NULL, '[]', b], 3, o) - 'id' - 'timestamp'
-       = deling.fhir_bundle('searchset', a || b, 3, o) - 'id' - 'timestamp' AS parts_as_concatenated
+SELECT deling.fhir_bundle_json('searchset', ARRAY[a::json, NULL, '[]', b::json], 3, o)::jsonb - 'id' - 'timestamp'
+       = deling.fhir_bundle_json('searchset', ARRAY[(a || b)::json], 3, o)::jsonb - 'id' - 'timestamp' AS parts_as_concatenated
 FROM (SELECT '[{"mode": "match", "resource": {"resourceType": "Patient", "id": "p1"}}]'::jsonb AS a,
              '[{"mode": "match", "resource": {"resourceType": "Patient", "id": "p2"}},
                {"mode": "include", "resource": {"resourceType": "Organization", "id": "o1"}}]'::jsonb AS b,
              deling.sharing_outcome(true, false) AS o) x;
-SELECT deling.fhir_bundle_parts('collection', '{}', NULL) - 'id' - 'meta' - 'timestamp' AS no_parts;
-SELECT deling_test.try($$SELECT deling.fhir_bundle_parts('collection', ARRAY['[{"resource": {}}]', '{"mode": "match"}']::jsonb[], NULL)$$);
-SELECT deling_test.try($$SELECT deling.fhir_bundle_parts('collection', ARRAY['[{"resource": {}}]', '[{"resource": {}}, 1]']::jsonb[], NULL)$$);
-SELECT deling_test.try($$SELECT deling.fhir_bundle_parts('collection', ARRAY[['[]'], ['[]']]::jsonb[], NULL)$$);
-SELECT deling_test.try($$SELECT deling.fhir_bundle_parts('history', ARRAY['[]']::jsonb[], NULL)$$);
+SELECT deling.fhir_bundle_json('collection', '{}', NULL)::jsonb - 'id' - 'meta' - 'timestamp' AS no_parts;
+SELECT deling_test.try($$SELECT deling.fhir_bundle_json('collection', ARRAY['[{"resource": {}}]', '{"mode": "match"}']::json[], NULL)$$);
+SELECT deling_test.try($$SELECT deling.fhir_bundle_json('collection', ARRAY['[{"resource": {}}]', '[{"resource": {}}, 1]']::json[], NULL)$$);
+SELECT deling_test.try($$SELECT deling.fhir_bundle_json('collection', ARRAY[['[]'], ['[]']]::json[], NULL)$$);
+SELECT deling_test.try($$SELECT deling.fhir_bundle_json('history', ARRAY['[]']::json[], NULL)$$);

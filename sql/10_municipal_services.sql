@@ -306,28 +306,28 @@ RESET enable_seqscan;
 
 -- the EpisodeOfCare renderer (C) refuses what it cannot render, with SQLSTATEs
 RESET SESSION AUTHORIZATION;
-SELECT deling_test.try($$SELECT deling.municipal_service_fhir(s, NULL, NULL, NULL) FROM deling.municipal_service s LIMIT 1$$) AS no_status,
-       deling_test.try($$SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}'), 'active', NULL, NULL)
+SELECT deling_test.try($$SELECT deling.municipal_services_entries_json(ARRAY[NULL]::deling.municipal_service[])$$) AS null_service,
+       deling_test.try($$SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}')])
                          FROM deling.municipal_service s LIMIT 1$$) AS bc_date,
-       deling_test.try($$SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"source_id": null}'), 'active', NULL, NULL)
+       deling_test.try($$SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"source_id": null}')])
                          FROM deling.municipal_service s LIMIT 1$$) AS no_source_id,
-       deling.municipal_service_fhir(NULL, 'active', NULL, NULL) IS NULL AS null_row;
+       deling.municipal_services_entries_json(NULL) IS NULL AS null_rows;
 -- the stops come out by first day, an open one without an end, whatever their order in the row
-SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": "2025-01-01", "period_end": null,
-                                         "stops": ["[2026-03-01,2026-03-05)", "[2026-02-01,)", "[2025-12-24,2025-12-27)"]}'),
-                                     'onhold', NULL, NULL)->'resource'->'statusHistory' AS history
+SELECT (deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"period_start": "2025-01-01", "period_end": null,
+                                         "stops": ["[2026-03-01,2026-03-05)", "[2026-02-01,)", "[2025-12-24,2025-12-27)"]}')],
+                                           '2026-03-02')::jsonb)->0->'resource'->'statusHistory' AS history
 FROM deling.municipal_service s LIMIT 1;
 -- OKT: statusHistory lies within period (R4 gives each its own period; a
 -- stop stored before ingest checked this is clipped, one wholly outside
 -- left out), and a finished episode has no open statusHistory
-SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": "2026-03-01", "period_end": "2026-03-31",
-                                         "stops": ["[2026-02-20,2026-03-05)", "[2026-03-20,)", "[2026-04-10,2026-04-20)", "[,2026-02-01)"]}'),
-                                     'finished', NULL, NULL)->'resource'->'statusHistory' AS clipped
+SELECT (deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"period_start": "2026-03-01", "period_end": "2026-03-31",
+                                         "stops": ["[2026-02-20,2026-03-05)", "[2026-03-20,)", "[2026-04-10,2026-04-20)", "[,2026-02-01)"]}')],
+                                           '2026-11-20')::jsonb)->0->'resource'->'statusHistory' AS clipped
 FROM deling.municipal_service s LIMIT 1;
 -- OKT's type slicing is closed and its stay-type value set has dagopphold
 -- and korttidsopphold: other stay types (nattopphold, langtidsopphold,
 -- told by their 9151 code) get no stay-type coding
-SELECT t AS stay_type, deling.municipal_service_fhir(jsonb_populate_record(s, jsonb_build_object('stay_type', t)), 'active', NULL, NULL)
-                           ->'resource'->'type' AS type
+SELECT t AS stay_type, (deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, jsonb_build_object('stay_type', t))])::jsonb)
+                           ->0->'resource'->'type' AS type
 FROM deling.municipal_service s, unnest(ARRAY['dagopphold', 'korttidsopphold', 'nattopphold', 'langtidsopphold']) t
 WHERE s.source_id = 'a-18';

@@ -122,7 +122,7 @@ SET SESSION AUTHORIZATION regress_epj_asker;
 SELECT deling_test.try(format('SELECT api.block_sharing(%L, service_codes => ARRAY[%L])', :'pid', '10'));
 SELECT deling_test.try(format('SELECT api.block_sharing(%L, sharing_service => %L, service_codes => ARRAY[%L])', :'pid', 'news2', '15'));
 SELECT deling_test.try(format('SELECT api.block_sharing(%L, organisations => ARRAY[%L])', :'pid', '123'));
-SELECT deling_test.try(format('SELECT api.block_sharing(%L, sharing_service => %L)', :'pid', 'diagnoser'));
+SELECT deling_test.try(format('SELECT api.block_sharing(%L, sharing_service => %L)', :'pid', 'no-such'));
 SELECT deling_test.try(format('SELECT api.block_sharing(%L)', '02013299998'));
 RESET SESSION AUTHORIZATION;
 SET SESSION AUTHORIZATION regress_epj_unbound;

@@ -1,11 +1,16 @@
 -- FHIR output as json written once (issue 19): the FHIR constants, the JSON
 -- writer (its text is exactly jsonb::text of the same value), and the json
--- renderers, which must give, byte for byte, what the 0.1.0 jsonb builders
--- printed, on every row the suite has stored by now: switching a read to
--- them changes no expected output.  A Bundle built from them goes to
--- $DELING_FHIR_OUT for the FHIR R4 schema.
+-- renderers, which must give, byte for byte, what the jsonb builders they
+-- replaced printed, on every row the suite has stored by now: those
+-- builders, re-stated in SQL (sql/include/fhir_sql_builders.psql, schema
+-- fhir_sql: every constant spelled out, dates and ids computed in SQL), are
+-- the oracle.  A Bundle built from the renderers goes to $DELING_FHIR_OUT
+-- for the FHIR R4 schema.
 \set VERBOSITY terse
 \i sql/include/fhir_dir.psql
+\set ECHO none
+\i sql/include/fhir_sql_builders.psql
+\set ECHO all
 
 -- the constants: defined once in C, read by name; the table is in name
 -- order (looked up by bisection) and every name finds its value
@@ -16,11 +21,19 @@ FROM deling.fhir_constants() WITH ORDINALITY c(name, value, o);
 SELECT name, value FROM deling.fhir_constants() WHERE name LIKE 'system.%' ORDER BY name;
 SELECT deling_test.try($$SELECT deling.fhir_constant('system.nope')$$) AS unknown_constant;
 SELECT deling.fhir_constant(NULL) IS NULL AS null_for_null;
--- what the SQL of 0.1.0 still spells is the same as the constants (until
--- those functions read them): identity systems, the unit's profile
-SELECT (SELECT bool_and(deling.fhir_pid_identifier(p)->>'system' = deling.fhir_constant('system.' || deling.fnr_kind(p)))
-        FROM (SELECT pid AS p FROM deling.citizen) c) AS pid_systems_agree,
-       deling.fhir_unit('3203', NULL, 'x', NULL)->'meta'->'profile'->>0 = deling.fhir_constant('profile.no_basis_organization') AS unit_profile_agrees;
+-- SQL reads the constants by name: a citizen's identifier (every stored
+-- citizen's and an H-nummer's) as the oracle spells it, and the name-based ids (C) as
+-- the oracle computes them in SQL, also of names that are not ASCII
+SELECT count(*) AS citizens, count(DISTINCT deling.fnr_kind(c.pid)) AS kinds,
+       count(*) FILTER (WHERE deling.fhir_pid_identifier(c.pid) = fhir_sql.pid_identifier(c.pid)) AS same_identifier,
+       deling.fhir_pid_identifier(NULL) IS NULL AS null_for_null
+FROM (SELECT pid FROM deling.citizen
+      UNION ALL SELECT min(h) FROM (SELECT deling_test.with_checks('015240' || n) AS h FROM generate_series(100, 200) n) x
+                WHERE h IS NOT NULL AND deling.fnr_kind(h) = 'hnr') c;
+SELECT count(*) AS names, count(*) FILTER (WHERE deling.fhir_name_uuid(n) = fhir_sql.name_uuid(n)) AS same_id
+FROM (SELECT 'deling-unit:' || kommune_nr || ':' || coalesce(unit_orgnr, '') || ':' || coalesce(unit_name, '') AS n FROM deling.municipal_service
+      UNION ALL SELECT m.measurement_id || ':' || v FROM deling.news2_measurement m, unnest(ARRAY['bp', 'resp']) v
+      UNION ALL VALUES (''), ('æøå €'), (repeat('x', 1000))) x;
 
 -- the writer: any JSON as jsonb prints it, keys in jsonb's order (shorter
 -- first, then bytewise), a repeated key keeping its last value, escapes as
@@ -70,24 +83,32 @@ FROM (SELECT pg_temp.rnd_json(5)::json AS j FROM generate_series(1, 1500)) x;
 SELECT deling_test.try($$SELECT deling.json_canonical('"\u0000"')$$) AS nul_escape, deling_test.try($$SELECT '"\u0000"'::json::jsonb$$) AS jsonb_too;
 
 -- NEWS2: every stored measurement, with and without its vital signs, one
--- at a time and all in one call, against deling.news2_fhir
+-- at a time and all in one call, against the oracle
 SELECT count(*) AS measurements,
-       count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[m])::text = deling.news2_fhir(m)::json::text) AS same_with_vital_signs,
-       count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[m], vital_signs => false)::text = deling.news2_fhir(m, false)::json::text) AS same_totals,
-       count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[m])::jsonb = deling.news2_fhir(m)) AS same_as_jsonb,
+       count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[m])::text = fhir_sql.news2_entries(m)::text) AS same_with_vital_signs,
+       count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[m], vital_signs => false)::text = fhir_sql.news2_entries(m, false)::text) AS same_totals,
+       count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[m])::jsonb = fhir_sql.news2_entries(m)) AS same_as_jsonb,
        count(DISTINCT m.pid) AS citizens, count(*) FILTER (WHERE m.oxygen_flow IS NOT NULL) AS with_flow,
        count(*) FILTER (WHERE m.recorded_by IS NULL) AS without_performer, count(DISTINCT m.status) AS statuses
 FROM deling.news2_measurement m;
 SELECT deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m ORDER BY m.measured_at DESC, m.measurement_id))::text
-       = (SELECT jsonb_agg(e ORDER BY m.measured_at DESC, m.measurement_id, o)::json::text
-          FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(m)) WITH ORDINALITY x(e, o)) AS all_in_one_call,
+       = (SELECT jsonb_agg(e ORDER BY m.measured_at DESC, m.measurement_id, o)::text
+          FROM deling.news2_measurement m, jsonb_array_elements(fhir_sql.news2_entries(m)) WITH ORDINALITY x(e, o)) AS all_in_one_call,
        deling.news2_entries_json('{}')::text AS no_rows;
+-- the legevakt summary's NEWS2: each citizen's latest with its vital signs,
+-- the ones before it as totals, in one call
+SELECT count(*) AS citizens,
+       count(*) FILTER (WHERE deling.news2_summary_entries_json(a)::text
+                              = (SELECT jsonb_agg(e ORDER BY i, o)::text FROM generate_subscripts(a, 1) i,
+                                        jsonb_array_elements(fhir_sql.news2_entries(a[i], i = 1)) WITH ORDINALITY x(e, o))) AS same,
+       count(*) FILTER (WHERE cardinality(a) > 1) AS with_a_trend, deling.news2_summary_entries_json('{}')::text AS no_rows
+FROM (SELECT array_agg(m ORDER BY m.measured_at DESC, m.measurement_id) AS a FROM deling.news2_measurement m GROUP BY m.pid) x;
 -- an H-nummer, a source system that is a URI, a Scale 2 and a flow on oxygen
 BEGIN;
 SELECT min(h) AS hnr FROM (SELECT deling_test.with_checks('015240' || n) AS h FROM generate_series(100, 200) n) x
 WHERE h IS NOT NULL AND deling.fnr_kind(h) = 'hnr' \gset
 INSERT INTO deling.citizen (kommune_nr, pid) VALUES ('3201', :'hnr');
-SELECT count(*) AS variants, count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[v])::text = deling.news2_fhir(v)::json::text) AS same
+SELECT count(*) AS variants, count(*) FILTER (WHERE deling.news2_entries_json(ARRAY[v])::text = fhir_sql.news2_entries(v)::text) AS same
 FROM deling.news2_measurement m,
      LATERAL (VALUES (jsonb_populate_record(m, jsonb_build_object('pid', :'hnr'))),
                      (jsonb_populate_record(m, '{"source_system": "urn:oid:2.16.578.1.12.4.1.2.110"}')),
@@ -97,53 +118,49 @@ WHERE m.kommune_nr = '3201';
 ROLLBACK;
 
 -- municipal services: every service alone, each citizen's in the order a
--- read gives them, and all at once, against deling.municipal_services_entries;
--- on other days (planned, on hold, finished) against deling.municipal_service_fhir
+-- read gives them, and all at once, and on other days (planned, on hold,
+-- finished), against the oracle
 SELECT count(*) AS services,
-       count(*) FILTER (WHERE deling.municipal_services_entries_json(ARRAY[s])::text = deling.municipal_services_entries(ARRAY[s])::json::text) AS same,
-       count(*) FILTER (WHERE deling.municipal_services_entries_json(ARRAY[s])::jsonb = deling.municipal_services_entries(ARRAY[s])) AS same_as_jsonb,
+       count(*) FILTER (WHERE deling.municipal_services_entries_json(ARRAY[s])::text = fhir_sql.services_entries(ARRAY[s])::text) AS same,
+       count(*) FILTER (WHERE deling.municipal_services_entries_json(ARRAY[s])::jsonb = fhir_sql.services_entries(ARRAY[s])) AS same_as_jsonb,
        count(*) FILTER (WHERE s.stops <> '{}') AS with_stops, count(*) FILTER (WHERE s.stay_type IS NOT NULL) AS with_stay_type,
        count(*) FILTER (WHERE s.unit_name IS NULL) AS without_unit_name
 FROM deling.municipal_service s;
-SELECT count(*) AS citizens, count(*) FILTER (WHERE deling.municipal_services_entries_json(a)::text = deling.municipal_services_entries(a)::json::text) AS same
+SELECT count(*) AS citizens, count(*) FILTER (WHERE deling.municipal_services_entries_json(a)::text = fhir_sql.services_entries(a)::text) AS same
 FROM (SELECT array_agg(s ORDER BY s.period_start DESC, s.service_code, s.service_id) AS a FROM deling.municipal_service s GROUP BY s.pid) x;
-SELECT deling.municipal_services_entries_json(a)::text = deling.municipal_services_entries(a)::json::text AS all_at_once, deling.municipal_services_entries_json('{}')::text AS none
+SELECT deling.municipal_services_entries_json(a)::text = fhir_sql.services_entries(a)::text AS all_at_once, deling.municipal_services_entries_json('{}')::text AS none
 FROM (SELECT array_agg(s ORDER BY s.kommune_nr, s.service_id) AS a FROM deling.municipal_service s) x;
 SELECT count(*) AS services_and_days, count(DISTINCT deling.municipal_service_fhir_status(s, d)) AS statuses,
-       count(*) FILTER (WHERE (deling.municipal_services_entries_json(ARRAY[s], d)->0)::text
-                              = deling.municipal_service_fhir(s, deling.municipal_service_fhir_status(s, d), t.name, k.name)::json::text) AS same
-FROM deling.municipal_service s
-LEFT JOIN deling.service_type t ON t.code = s.service_code
-LEFT JOIN deling.kommune k ON k.kommune_nr = s.kommune_nr,
+       count(*) FILTER (WHERE deling.municipal_services_entries_json(ARRAY[s], d)::text = fhir_sql.services_entries(ARRAY[s], d)::text) AS same
+FROM deling.municipal_service s,
      unnest(ARRAY[date '2019-06-01', '2026-03-03', '2026-10-03', '2026-11-20', current_date, current_date + 60, '2031-01-01']) d;
 -- a unit's Organization, every unit
 SELECT count(*) AS units,
        count(*) FILTER (WHERE deling.fhir_unit_json(kommune_nr, unit_orgnr, unit_name, unit_phone)::text
-                              = deling.fhir_unit(kommune_nr, unit_orgnr, unit_name, unit_phone)::json::text) AS same,
+                              = fhir_sql.unit(kommune_nr, unit_orgnr, unit_name, unit_phone)::text) AS same,
        deling.fhir_unit_json('9999', NULL, 'x', NULL) IS NULL AS none_outside_the_platform
 FROM (SELECT DISTINCT kommune_nr, unit_orgnr, unit_name, unit_phone FROM deling.municipal_service
       UNION SELECT kommune_nr, orgnr, NULL, NULL FROM deling.kommune) u;
 
 -- the Patient: every citizen, from every kommune and from their own
 SELECT count(*) AS citizens,
-       count(*) FILTER (WHERE deling.fhir_patient_json(c.pid, k.all)::text = deling.fhir_patient(c.pid, k.all)::json::text) AS same,
+       count(*) FILTER (WHERE deling.fhir_patient_json(c.pid, k.all)::text = fhir_sql.patient(c.pid, k.all)::text) AS same,
        count(*) FILTER (WHERE deling.fhir_patient_json(c.pid, ARRAY[c.kommune_nr::text])::text
-                              = deling.fhir_patient(c.pid, ARRAY[c.kommune_nr::text])::json::text) AS same_own_kommune,
+                              = fhir_sql.patient(c.pid, ARRAY[c.kommune_nr::text])::text) AS same_own_kommune,
        count(*) FILTER (WHERE c.given_name IS NOT NULL) AS named, count(*) FILTER (WHERE c.birth_date IS NULL) AS birth_date_from_number
 FROM deling.citizen c, (SELECT array_agg(kommune_nr::text) AS all FROM deling.kommune) k;
 SELECT deling_test.try(format('SELECT deling.fhir_patient_json(%L, ARRAY[%L])', deling.synthetic_fnr('1901-01-01', 3), '1804')) AS not_a_citizen;
 
 -- the Bundle: searchset and collection, no outcome, withheld or opened,
 -- no links, none, one or two, with and without a total, parts with NULLs,
--- and no entries at all;
--- against deling.fhir_bundle and deling.fhir_bundle_parts (the Bundle's
--- own id is random in both, so it is set aside)
+-- and no entries at all; against the oracle's Bundle of the parts
+-- concatenated (the Bundle's own id is random in both, so it is set aside)
 CREATE FUNCTION pg_temp.unid(t text) RETURNS text LANGUAGE sql AS $$
     SELECT CASE WHEN t LIKE '{"id": "%' THEN overlay(t placing '<id>' from 9 for 36) END $$;
 WITH e AS (SELECT (SELECT jsonb_agg(x ORDER BY m.measurement_id, o) FROM deling.news2_measurement m,
-                   jsonb_array_elements(deling.news2_fhir(m)) WITH ORDINALITY AS y(x, o)) AS a,
-                  deling.municipal_services_entries(ARRAY(SELECT s FROM deling.municipal_service s ORDER BY s.service_id)) AS b,
-                  jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(
+                   jsonb_array_elements(fhir_sql.news2_entries(m)) WITH ORDINALITY AS y(x, o)) AS a,
+                  fhir_sql.services_entries(ARRAY(SELECT s FROM deling.municipal_service s ORDER BY s.service_id)) AS b,
+                  jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', fhir_sql.patient(
                       (SELECT min(pid) FROM deling.citizen WHERE kommune_nr = '1804'), ARRAY['1804']))) AS c),
      cases AS (SELECT t, o, l, CASE WHEN o IS NULL AND l IS NULL THEN NULL ELSE 7 END AS n FROM unnest(ARRAY['searchset', 'collection']) t,
                              unnest(ARRAY[NULL, deling.sharing_outcome(true, false), deling.sharing_outcome(false, true)]) o,
@@ -151,22 +168,22 @@ WITH e AS (SELECT (SELECT jsonb_agg(x ORDER BY m.measurement_id, o) FROM deling.
                                           jsonb_build_array(deling.fhir_link('self', 'x', ARRAY['pid', 'a']), deling.fhir_link('next', 'x', ARRAY['page', '1.2']))]) l)
 SELECT count(*) AS bundles,
        count(*) FILTER (WHERE pg_temp.unid(deling.fhir_bundle_json(t, ARRAY[c::json, NULL, a::json, '[]', b::json], n, o, l)::text)
-                              = pg_temp.unid(deling.fhir_bundle(t, c || a || b, n, o, l)::json::text)) AS same_as_fhir_bundle,
+                              = pg_temp.unid(fhir_sql.bundle(t, c || a || b, n, o, l)::text)) AS same_as_oracle,
        count(*) FILTER (WHERE l IS NULL) AS without_links,
        count(*) FILTER (WHERE l IS NULL AND pg_temp.unid(deling.fhir_bundle_json(t, ARRAY[c::json, NULL, a::json, b::json], n, o)::text)
-                              = pg_temp.unid(deling.fhir_bundle_parts(t, ARRAY[c, NULL, a, b], n, o)::json::text)) AS same_as_parts,
+                              = pg_temp.unid(fhir_sql.bundle(t, c || a || b, n, o)::text)) AS same_as_parts,
        count(*) FILTER (WHERE pg_temp.unid(deling.fhir_bundle_json(t, ARRAY['[]'::json, NULL], n, o, l)::text)
-                              = pg_temp.unid(deling.fhir_bundle(t, '[]', n, o, l)::json::text)) AS same_when_empty,
+                              = pg_temp.unid(fhir_sql.bundle(t, '[]', n, o, l)::text)) AS same_when_empty,
        count(*) FILTER (WHERE pg_temp.unid(deling.fhir_bundle_json(t, ARRAY[deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m ORDER BY m.measurement_id)),
                                                                          deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s ORDER BY s.service_id))],
                                                                    n, o, l)::text)
-                              = pg_temp.unid(deling.fhir_bundle(t, a || b, n, o, l)::json::text)) AS same_from_the_renderers,
+                              = pg_temp.unid(fhir_sql.bundle(t, a || b, n, o, l)::text)) AS same_from_the_renderers,
        count(*) FILTER (WHERE t = 'searchset' AND pg_temp.unid(deling.fhir_searchset_json(a::json, c::json, n, o, l)::text)
-                              = pg_temp.unid(deling.fhir_bundle(t, a || c, n, o, l)::json::text)) AS same_as_searchset_json
+                              = pg_temp.unid(fhir_sql.bundle(t, a || c, n, o, l)::text)) AS same_as_searchset_json
 FROM e, cases;
 -- an entry is parsed, not trusted: spacing, key order, repeated keys, an
 -- entry's other keys and a mode that is not a string are as jsonb has them
-SELECT pg_temp.unid(deling.fhir_bundle_json('searchset', ARRAY[j::json], 1)::text) = pg_temp.unid(deling.fhir_bundle('searchset', j::jsonb, 1)::json::text) AS same,
+SELECT pg_temp.unid(deling.fhir_bundle_json('searchset', ARRAY[j::json], 1)::text) = pg_temp.unid(fhir_sql.bundle('searchset', j::jsonb, 1)::text) AS same,
        deling_test.mask((deling.fhir_bundle_json('searchset', ARRAY[j::json], 1)::jsonb)->'entry') AS entries
 FROM unnest(ARRAY[
     '[ {"resource" : {"resourceType":"Patient", "id" : "p1", "active": true}, "mode":"match" } ]',
@@ -177,7 +194,7 @@ FROM unnest(ARRAY[
 SELECT deling.fhir_entry_json('include', '{"resourceType": "Patient", "id": "p1"}') AS entry,
        deling.fhir_entry_json(NULL, '{"id" : "p1"}') AS without_mode,
        deling_test.try($$SELECT deling.fhir_entry_json('include', NULL)$$) AS without_resource;
--- the Bundle's refusals (the same as fhir_bundle's, and for the outcome)
+-- the Bundle's refusals (as 0.1.0's fhir_bundle refused, and for the outcome)
 SELECT v AS parts, deling_test.try(format('SELECT deling.fhir_bundle_json(%L, %L::json[], 1)', t, v)) AS result
 FROM (VALUES ('history', '{"[]"}'), ('collection', '{"{\"mode\": \"match\"}"}'), ('collection', '{"[{\"resource\": {}}, 1]"}'),
              ('collection', '{"[{\"mode\": \"match\"}]"}'), ('collection', '{"[{\"resource\": [1]}]"}'),
@@ -213,3 +230,41 @@ SELECT :'bundle'::json \g (format=unaligned tuples_only=on) :fhir_dir/fhir_json_
 SELECT b->>'type' AS type, jsonb_array_length(b->'entry') AS entries, b->'meta'->'security'->0->>'code' AS security,
        (SELECT count(*) FROM jsonb_array_elements(b->'entry') e WHERE e ? 'fullUrl') AS with_full_url
 FROM (SELECT :'bundle'::jsonb AS b) x;
+
+-- the 0.1.0 jsonb builders are gone from 0.3.0.  Their C symbols, which
+-- the released install script names, stay for a database still at 0.1.0
+-- or 0.2.0 whose library is already this one (its reads call them until
+-- ALTER EXTENSION UPDATE): each is its json renderer parsed into jsonb,
+-- as the builder gave it
+SELECT count(*) AS builders_left
+FROM unnest(ARRAY['deling.news2_fhir(deling.news2_measurement, boolean)', 'deling.municipal_service_fhir(deling.municipal_service, text, text, text)',
+                  'deling.municipal_services_entries(deling.municipal_service[])', 'deling.fhir_unit(text, text, text, text)',
+                  'deling.fhir_unit_id(text, text, text)', 'deling.fhir_patient(text, text[])',
+                  'deling.fhir_bundle(text, jsonb, integer, jsonb, jsonb)', 'deling.fhir_bundle_parts(text, jsonb[], integer, jsonb)']) f
+WHERE to_regprocedure(f) IS NOT NULL;
+CREATE FUNCTION pg_temp.news2_fhir(m deling.news2_measurement, vital_signs boolean) RETURNS jsonb
+    AS '$libdir/deling', 'deling_news2_fhir' LANGUAGE C STRICT;
+CREATE FUNCTION pg_temp.municipal_service_fhir(s deling.municipal_service, status text, type_display text, kommune_name text) RETURNS jsonb
+    AS '$libdir/deling', 'deling_municipal_service_fhir' LANGUAGE C;
+CREATE FUNCTION pg_temp.fhir_bundle(type text, entries jsonb, matches integer, outcome jsonb, links jsonb) RETURNS jsonb
+    AS '$libdir/deling', 'deling_fhir_bundle' LANGUAGE C;
+CREATE FUNCTION pg_temp.fhir_bundle_parts(type text, parts jsonb[], matches integer, outcome jsonb) RETURNS jsonb
+    AS '$libdir/deling', 'deling_fhir_bundle_parts' LANGUAGE C;
+SELECT count(*) AS measurements,
+       count(*) FILTER (WHERE pg_temp.news2_fhir(m, true) = fhir_sql.news2_entries(m)
+                          AND pg_temp.news2_fhir(m, false) = fhir_sql.news2_entries(m, false)) AS news2_fhir_same
+FROM deling.news2_measurement m;
+SELECT count(*) AS services,
+       count(*) FILTER (WHERE pg_temp.municipal_service_fhir(s, deling.municipal_service_fhir_status(s, (now() AT TIME ZONE 'Europe/Oslo')::date), t.name, k.name)
+                              = fhir_sql.services_entries(ARRAY[s])->0) AS municipal_service_fhir_same,
+       deling_test.try($$SELECT pg_temp.municipal_service_fhir(s, NULL, NULL, NULL) FROM deling.municipal_service s LIMIT 1$$) AS no_status,
+       pg_temp.municipal_service_fhir(NULL, 'active', NULL, NULL) IS NULL AS null_row
+FROM deling.municipal_service s
+LEFT JOIN deling.service_type t ON t.code = s.service_code
+LEFT JOIN deling.kommune k ON k.kommune_nr = s.kommune_nr;
+WITH e AS (SELECT fhir_sql.news2_entries(m) AS a FROM deling.news2_measurement m ORDER BY m.measurement_id LIMIT 1)
+SELECT pg_temp.fhir_bundle('searchset', a, 1, o, l) - 'id' = fhir_sql.bundle('searchset', a, 1, o, l) - 'id' AS fhir_bundle_same,
+       pg_temp.fhir_bundle_parts('collection', ARRAY[a, NULL, a], NULL, o) - 'id' = fhir_sql.bundle('collection', a || a, NULL, o) - 'id' AS fhir_bundle_parts_same,
+       deling_test.try($$SELECT pg_temp.fhir_bundle_parts('collection', ARRAY[['[]'], ['[]']]::jsonb[], NULL, NULL)$$) AS two_dimensional
+FROM e, (VALUES (deling.sharing_outcome(true, false), jsonb_build_array(deling.fhir_link('self', 'x', ARRAY['pid', 'a'])))) x(o, l);
+DROP SCHEMA fhir_sql CASCADE;

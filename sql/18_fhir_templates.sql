@@ -212,3 +212,70 @@ SELECT :'careplan_bundle'::json \g (format=unaligned tuples_only=on) :fhir_dir/t
 SELECT b->>'total' AS total, jsonb_array_length(b->'entry') AS entries,
        (SELECT string_agg(DISTINCT e->'resource'->>'resourceType', ', ') FROM jsonb_array_elements(b->'entry') e) AS types
 FROM (VALUES (:'condition_bundle'::jsonb), (:'careplan_bundle'::jsonb)) x(b);
+
+-- A service whose declaration maps its records with a template, read end
+-- to end: the generated read renders its page of rows with
+-- deling.fhir_render_entries (each record as JSON with its Patient's id and
+-- identifier) and writes them and the Patient into one Bundle.  Its rows
+-- function and read are generated (deling.service_read_sql) over NEWS2's
+-- table: a declared service's own table is registered for pg_dump, which
+-- only an extension script may do.  Read by Bærum's EPJ, two to a page.
+BEGIN;
+CREATE TEMP TABLE probe AS SELECT $decl$
+{
+  "code": "template-probe",
+  "name": "Template probe",
+  "description": "NEWS2 totals through a template (sql/18_fhir_templates.sql)",
+  "table": "news2_measurement",
+  "record_id": "measurement_id",
+  "fields": [{"name": "score", "type": "integer"}],
+  "status": {"column": "status", "withdrawn": "entered-in-error"},
+  "order": [{"column": "measured_at", "desc": true}],
+  "read": {"function": "template_probe", "paging": true, "max_default": 2},
+  "fhir_in": {"parser": "deling.news2_items_from_fhir"},
+  "fhir": {"template": {
+    "resourceType": "Observation",
+    "id": "{{measurement_id}}",
+    "status": "{{status}}",
+    "code": {"coding": [{"system": "{{const:codesystem.snomed}}", "code": "1104051000000101"}]},
+    "subject": {"reference": "urn:uuid:{{patient_id}}", "identifier": "{{pid_identifier}}"},
+    "effectiveDateTime": "{{measured_at|datetime}}",
+    "valueQuantity": {"value": "{{score}}", "system": "{{const:codesystem.ucum}}", "code": "{ScoreOf}"},
+    "note": [{"text": "{{unit_name}}"}]}}
+}$decl$::jsonb AS d;
+INSERT INTO deling.service (service_code, name, description, available, declaration)
+SELECT d->>'code', d->>'name', d->>'description', true, d FROM probe;
+SELECT deling.enable_service('3201', 'template-probe');
+DO $$ BEGIN EXECUTE deling.service_read_sql((SELECT d FROM probe)); END $$;
+SELECT deling.synthetic_fnr('1938-03-14', 0) AS probe_pid \gset
+SET SESSION AUTHORIZATION regress_epj_baerum;
+SELECT api.template_probe(:'probe_pid') AS probe_bundle \gset
+RESET SESSION AUTHORIZATION;
+SELECT b->>'type' AS type, b->>'total' AS total, jsonb_array_length(b->'entry') AS entries,
+       (SELECT string_agg(e->'search'->>'mode' || ' ' || (e->'resource'->>'resourceType'), ', ' ORDER BY o)
+        FROM jsonb_array_elements(b->'entry') WITH ORDINALITY x(e, o)) AS modes,
+       b->'link'->1->>'relation' AS next,
+       :'probe_bundle'::jsonb::text = :'probe_bundle' AS written_as_jsonb_prints
+FROM (SELECT :'probe_bundle'::jsonb AS b) x;
+-- each of the page's resources is the template rendered on its row (the
+-- row as JSON with its Patient's id and identifier), newest first
+SELECT count(*) AS observations,
+       count(*) FILTER (WHERE e->'resource' = deling.fhir_render(p.d->'fhir'->'template', to_jsonb(m) || jsonb_build_object(
+                            'patient_id', deling.fhir_patient_id(m.pid), 'pid_identifier', deling.fhir_pid_identifier(m.pid),
+                            'source_system_uri', deling.fhir_source_system(m.source_system)))::jsonb)
+           AS rendered_by_the_template,
+       bool_and(m.pid = :'probe_pid' AND m.kommune_nr = '3201') AS the_citizens_in_baerum,
+       array_agg(m.measured_at ORDER BY o) = array_agg(m.measured_at ORDER BY m.measured_at DESC) AS newest_first,
+       deling_test.mask((array_agg(e->'resource' ORDER BY o))[1]) AS first
+FROM probe p, jsonb_array_elements(:'probe_bundle'::jsonb->'entry') WITH ORDINALITY x(e, o)
+JOIN deling.news2_measurement m ON m.measurement_id::text = e->'resource'->>'id'
+WHERE e->'resource'->>'resourceType' = 'Observation';
+-- a renderer of its own must take the service's rows and return json
+-- (deling.declare_service refuses a declaration with a renderer_problem)
+CREATE FUNCTION deling_test.jsonb_renderer(rows deling.news2_measurement[]) RETURNS jsonb LANGUAGE sql AS $$ SELECT '[]'::jsonb $$;
+SELECT deling.renderer_problem(d || '{"table": "municipal_service", "fhir": {"renderer": "deling.news2_entries_json"}}') AS rows_of_another_table,
+       deling.renderer_problem(d || '{"fhir": {"renderer": "deling_test.jsonb_renderer"}}') AS not_json,
+       deling.renderer_problem(d || '{"summary": {"position": 30, "renderer": "deling.news2_summary"}}') AS no_such_summary_renderer,
+       deling.renderer_problem(d) AS the_probe_itself
+FROM probe;
+ROLLBACK;

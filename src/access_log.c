@@ -63,6 +63,7 @@ AccessLogShared *access_log_shared = NULL;
 char	   *access_log_database = NULL;
 int			access_log_naptime = 1000;
 int			access_log_anchor_interval = 3600;
+int			access_log_batch_delay = 100;
 static int	access_log_restart_delay = 1;
 static bool drop_extension_deletes_access_log = false;
 
@@ -102,6 +103,12 @@ access_log_define_settings(void)
 							"An anchor is written only when entries were appended since the last one.",
 							&access_log_anchor_interval, 3600, 1, 7 * 24 * 3600,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	DefineCustomIntVariable("deling.access_log_batch_delay",
+							"Time the access-log worker lets entries gather after a round that appended some.",
+							"Under load each round then appends many entries at the cost of one; 0 appends at once. "
+							"Entries are on disk before their reads return either way; deling.access_log_drain does not wait for it.",
+							&access_log_batch_delay, 100, 0, 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 	DefineCustomBoolVariable("deling.drop_extension_deletes_access_log",
 							 "Allow DROP EXTENSION deling while the access log holds entries.",
 							 "The entries are deleted with the extension; keep a verified export first.",
@@ -170,15 +177,21 @@ access_log_shmem_startup(void)
 
 /*
  * access_log_wake: set the worker's latch, so it looks at the WAL now
- * instead of after its naptime.
+ * instead of after its naptime; with hurry also while it lets entries
+ * gather (a reader's entry need not end that: the worker looks at the WAL
+ * when it is over).
  */
 static void
-access_log_wake(void)
+access_log_wake(bool hurry)
 {
 	Latch	   *latch;
 
 	SpinLockAcquire(&access_log_shared->mutex);
 	latch = access_log_shared->worker_latch;
+	if (hurry)
+		access_log_shared->hurry = true;
+	else if (access_log_shared->batching)
+		latch = NULL;
 	SpinLockRelease(&access_log_shared->mutex);
 	if (latch != NULL)
 		SetLatch(latch);
@@ -274,18 +287,14 @@ access_log_count_emitted(XLogRecPtr start)
 		pg_atomic_fetch_add_u64(&access_log_shared->emitted, 1);
 }
 
-PG_FUNCTION_INFO_V1(deling_access_log_emit);
-
 /*
- * access_log_emit(entry jsonb): check the entry (access_log_entry_problem)
- * and its size, write it as a non-transactional logical message, flush the
- * WAL up to it and wake the worker; returns its LSN.  Only deling_owner
- * may execute it (the sharing functions).
+ * access_log_emit_entry: check an entry (access_log_entry_problem) and its
+ * size, write it as a non-transactional logical message, flush the WAL up
+ * to it and wake the worker; returns its LSN.
  */
-Datum
-deling_access_log_emit(PG_FUNCTION_ARGS)
+XLogRecPtr
+access_log_emit_entry(Jsonb *entry)
 {
-	Jsonb	   *entry = PG_GETARG_JSONB_P(0);
 	const char *problem = access_log_entry_problem(entry);
 	char	   *text;
 	size_t		len;
@@ -307,38 +316,74 @@ deling_access_log_emit(PG_FUNCTION_ARGS)
 	lsn = LogLogicalMessage(ACCESS_LOG_PREFIX, text, len, false);
 	XLogFlush(lsn);
 	access_log_count_emitted(ProcLastRecPtr);
-	access_log_wake();
-	PG_RETURN_LSN(lsn);
+	access_log_wake(false);
+	return lsn;
+}
+
+PG_FUNCTION_INFO_V1(deling_access_log_emit);
+
+/*
+ * access_log_emit(entry jsonb): write an entry durably
+ * (access_log_emit_entry); returns its LSN.  Only deling_owner may execute
+ * it (the sharing functions).
+ */
+Datum
+deling_access_log_emit(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_LSN(access_log_emit_entry(PG_GETARG_JSONB_P(0)));
+}
+
+/*
+ * access_log_raw_problem: NULL when the drain can append a message it
+ * decoded (len bytes at raw), else why not: too large, not UTF-8, not JSON,
+ * or an entry access_log_entry_problem refuses.  When it can, *entry is the
+ * message as jsonb (if entry is not NULL: then a message that is not JSON
+ * is an error of jsonb_in, which the drain's C append takes as a problem).
+ */
+char *
+access_log_raw_problem(const char *raw, int len, Jsonb **entry)
+{
+	char	   *json;
+	JsonLexContext *lex;
+	JsonParseErrorType err;
+	const char *problem;
+	Jsonb	   *jb;
+
+	if (len > ACCESS_LOG_MAX_ENTRY)
+		return psprintf("it is %d bytes, more than %d", len, ACCESS_LOG_MAX_ENTRY);
+	if (!pg_verify_mbstr(PG_UTF8, raw, len, true))
+		return pstrdup("it is not valid UTF-8 text");
+	json = pnstrdup(raw, len);
+	/* the drain's C append takes an error of jsonb_in as a problem too */
+	if (entry == NULL)
+	{
+		lex = makeJsonLexContextCstringLen(json, len, PG_UTF8, true);
+		err = pg_parse_json(lex, &nullSemAction);
+		if (err != JSON_SUCCESS)
+			return psprintf("it is not JSON: %s", json_errdetail(err, lex));
+	}
+	jb = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+	problem = access_log_entry_problem(jb);
+	if (problem != NULL)
+		return pstrdup(problem);
+	if (entry != NULL)
+		*entry = jb;
+	return NULL;
 }
 
 PG_FUNCTION_INFO_V1(deling_access_log_problem);
 
 /*
  * access_log_problem(raw bytea): NULL when the drain can append a message
- * it decoded, else why not: too large, not UTF-8, not JSON, or an entry
- * access_log_entry_problem refuses.  The drain quarantines such a message
- * instead of stopping on it.
+ * it decoded, else why not (access_log_raw_problem).  The drain quarantines
+ * such a message instead of stopping on it.
  */
 Datum
 deling_access_log_problem(PG_FUNCTION_ARGS)
 {
 	bytea	   *raw = PG_GETARG_BYTEA_PP(0);
-	int			len = VARSIZE_ANY_EXHDR(raw);
-	char	   *json;
-	JsonLexContext *lex;
-	JsonParseErrorType err;
-	const char *problem;
+	char	   *problem = access_log_raw_problem(VARDATA_ANY(raw), VARSIZE_ANY_EXHDR(raw), NULL);
 
-	if (len > ACCESS_LOG_MAX_ENTRY)
-		PG_RETURN_TEXT_P(cstring_to_text(psprintf("it is %d bytes, more than %d", len, ACCESS_LOG_MAX_ENTRY)));
-	if (!pg_verify_mbstr(PG_UTF8, VARDATA_ANY(raw), len, true))
-		PG_RETURN_TEXT_P(cstring_to_text("it is not valid UTF-8 text"));
-	json = pnstrdup(VARDATA_ANY(raw), len);
-	lex = makeJsonLexContextCstringLen(json, len, PG_UTF8, true);
-	err = pg_parse_json(lex, &nullSemAction);
-	if (err != JSON_SUCCESS)
-		PG_RETURN_TEXT_P(cstring_to_text(psprintf("it is not JSON: %s", json_errdetail(err, lex))));
-	problem = access_log_entry_problem(DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json))));
 	if (problem != NULL)
 		PG_RETURN_TEXT_P(cstring_to_text(problem));
 	PG_RETURN_NULL();
@@ -428,20 +473,19 @@ deling_access_log_ready(PG_FUNCTION_ARGS)
 	PG_RETURN_BOOL(access_log_readiness(NULL) == ACCESS_LOG_READY);
 }
 
-PG_FUNCTION_INFO_V1(deling_access_log_check);
-
 /*
- * access_log_check(): refuse (55000, counted for deling.status) unless the
- * log can take entries: no log, no read.  The hint says what the DBA does.
+ * access_log_require_ready: refuse (55000, counted for deling.status)
+ * unless the log can take entries: no log, no read.  The hint says what
+ * the DBA does.
  */
-Datum
-deling_access_log_check(PG_FUNCTION_ARGS)
+void
+access_log_require_ready(void)
 {
 	char		cause[sizeof(access_log_shared->gap_cause)];
 	AccessLogReadiness readiness = access_log_readiness(cause);
 
 	if (readiness == ACCESS_LOG_READY)
-		PG_RETURN_VOID();
+		return;
 	pg_atomic_fetch_add_u64(&access_log_shared->refused, 1);
 	/* a hot standby can neither write entries nor hold a logical slot (PostgreSQL 15) */
 	if (RecoveryInProgress())
@@ -459,6 +503,18 @@ deling_access_log_check(PG_FUNCTION_ARGS)
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 			 errmsg("the access log is not running, so no sharing-service read is allowed"),
 			 errhint("The DBA checks deling.status and the server log: shared_preload_libraries, wal_level = logical, deling.access_log_database.")));
+}
+
+PG_FUNCTION_INFO_V1(deling_access_log_check);
+
+/*
+ * access_log_check(): refuse unless the log can take entries
+ * (access_log_require_ready); every sharing read calls it first.
+ */
+Datum
+deling_access_log_check(PG_FUNCTION_ARGS)
+{
+	access_log_require_ready();
 	PG_RETURN_VOID();
 }
 
@@ -506,7 +562,7 @@ deling_access_log_drain(PG_FUNCTION_ARGS)
 					 errmsg("the access-log worker has not appended every entry within %lld ms", (long long) wait_ms),
 					 errhint("deling.status shows whether it runs, a gap, and its lag; the server log shows its errors.")));
 		}
-		access_log_wake();
+		access_log_wake(true);
 		(void) ConditionVariableTimedSleep(&access_log_shared->progress, Min(left, 1000), PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
@@ -609,7 +665,7 @@ access_log_object_access(ObjectAccessType access, Oid classId, Oid objectId, int
 	if (access_log_shared->database == MyDatabaseId)
 		access_log_shared->checked = false;
 	SpinLockRelease(&access_log_shared->mutex);
-	access_log_wake();
+	access_log_wake(true);
 }
 
 PG_FUNCTION_INFO_V1(deling_sha256);
@@ -869,10 +925,18 @@ plugin_filter_by_origin(LogicalDecodingContext *ctx, RepOriginId origin_id)
 	return origin_id != InvalidRepOriginId;
 }
 
-/* begin, change and commit callbacks are mandatory; table changes are not logged */
+bool		access_log_replayed = false;
+
+/*
+ * plugin_begin: a transaction with changes is replayed, and the reorder
+ * buffer looks up the relations it changed under a historic snapshot; say
+ * so, for the worker to reset its caches afterwards.  Change and commit
+ * callbacks are mandatory too; table changes are not logged.
+ */
 static void
 plugin_begin(LogicalDecodingContext *ctx, ReorderBufferTXN *txn)
 {
+	access_log_replayed = true;
 }
 
 static void

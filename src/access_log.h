@@ -12,6 +12,7 @@
 #include "storage/condition_variable.h"
 #include "storage/latch.h"
 #include "storage/spin.h"
+#include "utils/jsonb.h"
 
 /* The prefix that marks deling's messages in the WAL. */
 #define ACCESS_LOG_PREFIX "deling.access_log"
@@ -32,6 +33,8 @@ typedef struct AccessLogShared
 	Latch	   *worker_latch;	/* set to wake the worker */
 	bool		checked;		/* the worker holds a slot it has checked */
 	bool		gap;			/* a gap waits for a DBA's acknowledgement */
+	bool		batching;		/* the worker lets entries gather: readers need not wake it */
+	bool		hurry;			/* someone waits in access_log_drain: no gathering */
 	char		gap_cause[128];
 	XLogRecPtr	counted_from;	/* entries from here on are counted */
 	XLogRecPtr	read_upto;		/* every entry before it is in the log */
@@ -48,8 +51,25 @@ extern AccessLogShared *access_log_shared;
 extern char *access_log_database;
 extern int	access_log_naptime;
 extern int	access_log_anchor_interval;
+extern int	access_log_batch_delay;
+
+/*
+ * Set by the output plugin when logical decoding replayed a transaction
+ * with changes (and so looked up catalogs under a historic snapshot); the
+ * worker then resets its caches after decoding.
+ */
+extern bool access_log_replayed;
 
 extern void access_log_slot_name(char *name, Oid database);
+extern char *access_log_raw_problem(const char *raw, int len, Jsonb **entry);
+extern XLogRecPtr access_log_emit_entry(Jsonb *entry);
+extern void access_log_require_ready(void);
+
+/* access_log_drain.c: the worker's append */
+extern int	access_log_append_entries(int n, const Datum *lsns, const Datum *raws,
+									  XLogRecPtr confirmed, XLogRecPtr upto);
+extern void access_log_confirm_head(XLogRecPtr upto);
+extern struct _SPI_plan *access_log_kept_plan(const char *sql, int nargs, Oid *types);
 extern void deling_access_log_worker_main(Datum main_arg);
 
 #endif							/* DELING_ACCESS_LOG_H */

@@ -88,19 +88,37 @@ typedef struct RoundResult
 	char	   *anchor;			/* an anchor to write to the server log */
 	int64		anchor_seq;
 	bool		more;			/* there is more to read at once */
+	bool		appended;		/* the round wrote only its append (and head) */
+	int			entries;		/* entries it decoded */
 } RoundResult;
 
 static LogicalDecodingContext *decoding = NULL;
 static MemoryContext round_cxt = NULL;
 static Batch batch;
+static SPIPlanPtr head_plan = NULL;
 
 /*
- * worker_detach: at exit, say that no worker runs (readers are refused
+ * The slot is confirmed up to pending_confirm once the commit that put
+ * those entries into the log (ending at pending_commit) is on disk.
+ */
+static XLogRecPtr pending_confirm = InvalidXLogRecPtr;
+static XLogRecPtr pending_commit = InvalidXLogRecPtr;
+
+/*
+ * worker_detach: at exit, confirm the slot up to the last append (its
+ * commit flushed first), say that no worker runs (readers are refused
  * until the next one holds the slot) and wake anyone waiting for it.
  */
 static void
 worker_detach(int code, Datum arg)
 {
+	/* leave the slot where the log is: flush the last append, confirm it */
+	if (!XLogRecPtrIsInvalid(pending_confirm) && MyReplicationSlot != NULL)
+	{
+		XLogFlush(pending_commit);
+		LogicalConfirmReceivedLocation(pending_confirm);
+		pending_confirm = InvalidXLogRecPtr;
+	}
 	SpinLockAcquire(&access_log_shared->mutex);
 	access_log_shared->worker_pid = 0;
 	access_log_shared->worker_latch = NULL;
@@ -171,9 +189,10 @@ read_head(Head *head)
 	head->installed = get_extension_oid("deling", true) == extension;
 	if (!head->installed)
 		return;
-	spi_exec("SELECT h.confirmed_lsn, h.gap_cause, h.gap_acknowledged_at IS NOT NULL FROM deling.access_log_head h",
-			 0, NULL, NULL, SPI_OK_SELECT);
-	if (SPI_processed != 1)
+	if (head_plan == NULL)
+		head_plan = access_log_kept_plan("SELECT h.confirmed_lsn, h.gap_cause, h.gap_acknowledged_at IS NOT NULL "
+										 "FROM deling.access_log_head h", 0, NULL);
+	if (SPI_execute_plan(head_plan, NULL, NULL, true, 0) != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "deling access log: deling.access_log_head must hold one row");
 	head->confirmed = DatumGetLSN(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
@@ -222,6 +241,7 @@ forget_slot(bool drop)
 	}
 	if (MyReplicationSlot != NULL)
 		ReplicationSlotRelease();
+	pending_confirm = InvalidXLogRecPtr;
 	publish_state(false, NULL);
 	slot_state(&state);
 	if (drop && state.exists)
@@ -520,16 +540,60 @@ quarantine(int i, const char *reason)
 }
 
 /*
- * append: put the round's entries into the log with one set-based call; if
- * that fails, entry by entry, quarantining each one that fails alone.  Then
- * record that the log holds everything up to upto.
+ * try_append_entries: append the round's entries the C way
+ * (access_log_append_entries) in a subtransaction, moving the head to
+ * upto; false when that cannot take them (a message the log cannot take,
+ * or an error that stays with the entries), with nothing written: the SQL
+ * way then sorts them out.  A transient error is re-thrown.
+ */
+static bool
+try_append_entries(XLogRecPtr confirmed, XLogRecPtr upto)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile bool done = false;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(cxt);
+	PG_TRY();
+	{
+		done = access_log_append_entries(batch.n, batch.lsns, batch.raws, confirmed, upto) >= 0;
+		if (done)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *error;
+
+		MemoryContextSwitchTo(cxt);
+		error = CopyErrorData();
+		if (transient_error(error->sqlerrcode))
+			PG_RE_THROW();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		FreeErrorData(error);
+	}
+	PG_END_TRY();
+	return done;
+}
+
+/*
+ * append: put the round's entries into the log: in C with one INSERT
+ * (try_append_entries); failing that, with one set-based SQL call; if that
+ * fails, entry by entry, quarantining each one that fails alone.  Either
+ * way the head then records that the log holds everything up to upto.
  */
 static void
-append(XLogRecPtr upto)
+append(XLogRecPtr confirmed, XLogRecPtr upto)
 {
-	Oid			types[1] = {PG_LSNOID};
-	Datum		values[1];
-
+	if (batch.n > 0 && try_append_entries(confirmed, upto))
+		return;
 	if (batch.n > 0 && try_append(0, batch.n) != NULL)
 	{
 		for (int i = 0; i < batch.n; i++)
@@ -540,8 +604,7 @@ append(XLogRecPtr upto)
 				quarantine(i, failure);
 		}
 	}
-	values[0] = LSNGetDatum(upto);
-	spi_exec("UPDATE deling.access_log_head SET confirmed_lsn = $1", 1, types, values, SPI_OK_UPDATE);
+	access_log_confirm_head(upto);
 }
 
 /*
@@ -582,7 +645,7 @@ decode(const Head *head, RoundResult *result)
 	if (reader->EndRecPtr >= flush)
 		return;
 	memset(&batch, 0, sizeof(batch));
-	InvalidateSystemCaches();
+	access_log_replayed = false;
 	while (reader->EndRecPtr < flush && batch.n < BATCH_MAX)
 	{
 		char	   *errm = NULL;
@@ -599,13 +662,24 @@ decode(const Head *head, RoundResult *result)
 			elog(ERROR, "deling access log: could not read the WAL: %s", errm);
 		CHECK_FOR_INTERRUPTS();
 	}
-	InvalidateSystemCaches();
+
+	/*
+	 * Replaying a transaction with changes loaded catalog entries as of a
+	 * historic snapshot: reset the caches, as pg_logical_slot_get_changes
+	 * does after decoding.  Deling's messages (and the worker's own appends,
+	 * skipped by origin) touch no catalog, so a round that decoded only
+	 * those keeps its caches and cached plans.
+	 */
+	if (access_log_replayed)
+		InvalidateSystemCaches();
 	result->read_upto = reader->EndRecPtr;
 	result->more = reader->EndRecPtr < flush;
 	if (batch.n == 0 && reader->EndRecPtr - head->confirmed < (uint64) wal_segment_size)
 		return;
-	append(reader->EndRecPtr);
+	append(head->confirmed, reader->EndRecPtr);
 	result->confirm = reader->EndRecPtr;
+	result->appended = true;
+	result->entries = batch.n;
 	SpinLockAcquire(&access_log_shared->mutex);
 	counted_from = access_log_shared->counted_from;
 	SpinLockRelease(&access_log_shared->mutex);
@@ -617,17 +691,26 @@ decode(const Head *head, RoundResult *result)
 }
 
 /*
- * finish_round: after the round's commit, confirm the slot up to what the
- * log now holds, publish the progress and any anchor, and wake those
- * waiting in deling.access_log_drain.
+ * finish_round: after the round's commit (ending at commit_end), confirm
+ * the slot up to what the log holds once that commit is on disk (now, or
+ * after a later round: the readers' flushes and the WAL writer put it
+ * there), publish the progress and any anchor, and wake those waiting in
+ * deling.access_log_drain.
  */
 static void
-finish_round(const RoundResult *result, TimestampTz started)
+finish_round(const RoundResult *result, TimestampTz started, XLogRecPtr commit_end)
 {
-	if (!XLogRecPtrIsInvalid(result->confirm) && MyReplicationSlot != NULL)
+	if (!XLogRecPtrIsInvalid(result->confirm))
 	{
-		LogicalConfirmReceivedLocation(result->confirm);
+		pending_confirm = result->confirm;
+		pending_commit = commit_end;
+	}
+	if (!XLogRecPtrIsInvalid(pending_confirm) && MyReplicationSlot != NULL &&
+		GetFlushRecPtr(NULL) >= pending_commit)
+	{
+		LogicalConfirmReceivedLocation(pending_confirm);
 		ReplicationSlotMarkDirty();
+		pending_confirm = InvalidXLogRecPtr;
 	}
 	pg_atomic_fetch_add_u64(&access_log_shared->consumed, result->consumed);
 	SpinLockAcquire(&access_log_shared->mutex);
@@ -651,10 +734,14 @@ finish_round(const RoundResult *result, TimestampTz started)
 /*
  * worker_round: one round in one transaction: read the head, make sure the
  * slot is usable (or drop it when the extension is gone), decode and
- * append; then confirm.  Returns whether there is more to read at once.
+ * append; then confirm.  A round that only appended commits without
+ * waiting for its flush: the entries are on disk in the WAL already, and
+ * the slot is confirmed past them only once the commit is (finish_round).
+ * Returns whether there is more to read at once; *appended, whether it
+ * appended.
  */
 static bool
-worker_round(void)
+worker_round(bool *appended)
 {
 	Head		head;
 	RoundResult result = {0};
@@ -672,9 +759,49 @@ worker_round(void)
 		decode(&head, &result);
 	SPI_finish();
 	PopActiveSnapshot();
+	if (result.appended)
+		SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	CommitTransactionCommand();
-	finish_round(&result, started);
+	if (result.appended)
+		SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
+	finish_round(&result, started, XactLastCommitEnd);
+	*appended = result.entries > 0;
 	return result.more;
+}
+
+/*
+ * gather: after a round that appended entries, let the next ones gather for
+ * deling.access_log_batch_delay, so that under load a round appends many
+ * entries for the cost of one; readers do not wake the worker meanwhile,
+ * a drain (or a shutdown) ends it.
+ */
+static void
+gather(void)
+{
+	TimestampTz until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), access_log_batch_delay);
+	bool		hurry;
+
+	SpinLockAcquire(&access_log_shared->mutex);
+	access_log_shared->batching = true;
+	hurry = access_log_shared->hurry;
+	SpinLockRelease(&access_log_shared->mutex);
+	while (!hurry)
+	{
+		long		left = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), until);
+
+		if (left <= 0)
+			break;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, left, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		SpinLockAcquire(&access_log_shared->mutex);
+		hurry = access_log_shared->hurry;
+		SpinLockRelease(&access_log_shared->mutex);
+	}
+	SpinLockAcquire(&access_log_shared->mutex);
+	access_log_shared->batching = false;
+	access_log_shared->hurry = false;
+	SpinLockRelease(&access_log_shared->mutex);
 }
 
 /*
@@ -690,7 +817,11 @@ deling_access_log_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnection(access_log_database, NULL, 0);
 	/* mark the worker's own writes, so the output plugin skips them */
 	replorigin_session_origin = DoNotReplicateId;
-	/* the log's head must be on disk before the slot is confirmed past it */
+	/*
+	 * the head must be on disk before the slot is confirmed past it, and a
+	 * new slot or a gap before reads are served (appends wait differently:
+	 * worker_round)
+	 */
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
 	round_cxt = AllocSetContextCreate(TopMemoryContext, "deling access log round", ALLOCSET_DEFAULT_SIZES);
 	worker_attach();
@@ -698,6 +829,7 @@ deling_access_log_worker_main(Datum main_arg)
 	for (;;)
 	{
 		bool		more;
+		bool		appended;
 
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
@@ -706,8 +838,12 @@ deling_access_log_worker_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
-		more = worker_round();
-		if (!more)
+		more = worker_round(&appended);
+		if (more)
+			continue;
+		if (appended && access_log_batch_delay > 0)
+			gather();
+		else
 			(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 							 access_log_naptime, PG_WAIT_EXTENSION);
 	}

@@ -35,6 +35,8 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 
+#include "fhir_constants.h"
+
 typedef enum CodeSystem
 {
 	CS_NONE = -1,
@@ -43,12 +45,16 @@ typedef enum CodeSystem
 	CS_SNOMED
 } CodeSystem;
 
-/* the short names deling stores and blocks use, and the FHIR system URIs */
+/*
+ * the short names deling stores and blocks use, and the FHIR system URIs it
+ * sends (fhir_constants.h, which the declared services' templates read too;
+ * why these: docs/services/diagnoser.md)
+ */
 static const char *const cs_key[] = {"icpc-2", "icd-10", "snomed-ct"};
 static const char *const cs_uri[] = {
-	"http://hl7.org/fhir/sid/icpc-2",	/* FHIR R4; no-basis NamingSystem: preferred */
-	"http://hl7.org/fhir/sid/icd-10-no",	/* HL7 Norway kodeverk CodeSystem.url (7110) */
-	"http://snomed.info/sct"	/* FHIR R4 */
+	FHIR_CS_ICPC2,				/* FHIR R4; no-basis NamingSystem: preferred */
+	FHIR_CS_ICD10_NO,			/* HL7 Norway kodeverk CodeSystem.url (7110) */
+	FHIR_CS_SNOMED				/* FHIR R4 */
 };
 
 /* other names a sender may use for the same code systems */
@@ -58,13 +64,13 @@ static const struct
 	CodeSystem	cs;
 }			cs_alias[] =
 {
-	{"http://hl7.org/fhir/sid/icpc-2", CS_ICPC2},
-	{"urn:oid:2.16.578.1.12.4.1.1.7170", CS_ICPC2}, /* Volven 7170 */
+	{FHIR_CS_ICPC2, CS_ICPC2},
+	{FHIR_CS_ICPC2_VOLVEN, CS_ICPC2},	/* Volven 7170 */
 	{"urn:oid:2.16.840.1.113883.6.139", CS_ICPC2},	/* HL7 OID for ICPC-2 */
-	{"http://hl7.org/fhir/sid/icd-10-no", CS_ICD10},
-	{"urn:oid:2.16.578.1.12.4.1.1.7110", CS_ICD10}, /* Volven 7110 */
+	{FHIR_CS_ICD10_NO, CS_ICD10},
+	{FHIR_CS_ICD10_VOLVEN, CS_ICD10},	/* Volven 7110 */
 	{"http://hl7.org/fhir/sid/icd-10", CS_ICD10},	/* WHO ICD-10 */
-	{"http://snomed.info/sct", CS_SNOMED},
+	{FHIR_CS_SNOMED, CS_SNOMED},
 	{"urn:oid:2.16.840.1.113883.6.96", CS_SNOMED},	/* HL7 OID for SNOMED CT */
 };
 

@@ -163,7 +163,7 @@ deling_outer_role(PG_FUNCTION_ARGS)
  * was verified for another session user (a context never outlives SET
  * SESSION AUTHORIZATION).
  */
-static const char *
+const char *
 context_kind(void)
 {
 	const char *kind = context_values[CTX_KIND];
@@ -317,6 +317,18 @@ deling_reach_for(PG_FUNCTION_ARGS)
 	if (isnull)
 		elog(ERROR, "deling.reach_lookup returned NULL");
 	PG_RETURN_DATUM(reach);
+}
+
+/*
+ * context_current_kommune: current_kommune() for C callers (NULL for none).
+ */
+text *
+context_current_kommune(void)
+{
+	bool		isnull;
+	Datum		k = memo_call(&kommune_lookup, NULL, &isnull);
+
+	return isnull ? NULL : DatumGetTextPP(k);
 }
 
 PG_FUNCTION_INFO_V1(deling_current_kommune);

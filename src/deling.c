@@ -37,6 +37,7 @@ _PG_init(void)
 
 	deling_context_define_gucs();
 	deling_access_log_init();
+	deling_token_cache_init();
 	deling_kpr_init();
 	/* after every deling.* setting exists: no placeholders, no typos */
 	MarkGUCPrefixReserved("deling");

@@ -6,9 +6,17 @@
 #define DELING_H
 
 #include "fmgr.h"
+#include "utils/jsonb.h"
 
 /* context.c: the caller context settings, defined once at preload */
 extern void deling_context_define_gucs(void);
+/* context.c: the context's kind ('' for none) and the integration's kommune */
+extern const char *context_kind(void);
+extern struct varlena *context_current_kommune(void);
+
+/* jwt.c: a verified token's payload; token_cache.c: the cache, at preload */
+extern Jsonb *jwt_payload(text *token);
+extern void deling_token_cache_init(void);
 
 /* access_log.c: access-log settings and its drain worker, at preload */
 extern void deling_access_log_init(void);

@@ -392,6 +392,37 @@ build_bundle(text *type_text, text **parts, int nparts, bool has_matches, int32 
 	return jw_finish(w);
 }
 
+/* a jsonb value as JSON text */
+static text *
+jsonb_text(Jsonb *j)
+{
+	return cstring_to_text(JsonbToCString(NULL, &j->root, VARSIZE(j)));
+}
+
+/*
+ * bundle_parts: the parts of a Bundle, an array of json (or of jsonb, 0.1.0's
+ * fhir_bundle_parts), as JSON texts; a NULL part stays NULL (empty).
+ */
+static text **
+bundle_parts(ArrayType *array, Oid elemtype, int *nparts)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	text	  **parts;
+
+	if (ARR_NDIM(array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("the parts of a Bundle must be a one-dimensional array")));
+	deconstruct_array(array, elemtype, -1, false, TYPALIGN_INT, &elems, &nulls, nparts);
+	parts = palloc(sizeof(text *) * Max(*nparts, 1));
+	for (int i = 0; i < *nparts; i++)
+		parts[i] = nulls[i] ? NULL
+			: elemtype == JSONBOID ? jsonb_text(DatumGetJsonbP(elems[i]))
+			: DatumGetTextPP(elems[i]);
+	return parts;
+}
+
 PG_FUNCTION_INFO_V1(deling_fhir_bundle_json);
 
 /*
@@ -401,9 +432,6 @@ PG_FUNCTION_INFO_V1(deling_fhir_bundle_json);
 Datum
 deling_fhir_bundle_json(PG_FUNCTION_ARGS)
 {
-	ArrayType  *array;
-	Datum	   *elems;
-	bool	   *nulls;
 	int			nparts;
 	text	  **parts;
 
@@ -411,15 +439,7 @@ deling_fhir_bundle_json(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a Bundle needs a type and its entries")));
-	array = PG_GETARG_ARRAYTYPE_P(1);
-	if (ARR_NDIM(array) > 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-				 errmsg("the parts of a Bundle must be a one-dimensional array")));
-	deconstruct_array(array, JSONOID, -1, false, TYPALIGN_INT, &elems, &nulls, &nparts);
-	parts = palloc(sizeof(text *) * Max(nparts, 1));
-	for (int i = 0; i < nparts; i++)
-		parts[i] = nulls[i] ? NULL : DatumGetTextPP(elems[i]);
+	parts = bundle_parts(PG_GETARG_ARRAYTYPE_P(1), JSONOID, &nparts);
 	PG_RETURN_TEXT_P(build_bundle(PG_GETARG_TEXT_PP(0), parts, nparts, !PG_ARGISNULL(2),
 								  PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
 								  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
@@ -493,4 +513,45 @@ deling_json_canonical(PG_FUNCTION_ARGS)
 
 	jw_json(w, PG_GETARG_TEXT_PP(0));
 	PG_RETURN_TEXT_P(jw_finish(w));
+}
+
+PG_FUNCTION_INFO_V1(deling_fhir_bundle);
+
+/*
+ * 0.1.0's fhir_bundle(type, entries jsonb, matches, outcome, links) and
+ * fhir_bundle_parts(type, parts jsonb[], matches, outcome), for a database
+ * not yet updated (fhir_json_to_jsonb): the Bundle as jsonb.
+ */
+Datum
+deling_fhir_bundle(PG_FUNCTION_ARGS)
+{
+	text	   *entries;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a Bundle needs a type and its entries")));
+	entries = jsonb_text(PG_GETARG_JSONB_P(1));
+	return fhir_json_to_jsonb(build_bundle(PG_GETARG_TEXT_PP(0), &entries, 1, !PG_ARGISNULL(2),
+										   PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
+										   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
+										   PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4)));
+}
+
+PG_FUNCTION_INFO_V1(deling_fhir_bundle_parts);
+
+Datum
+deling_fhir_bundle_parts(PG_FUNCTION_ARGS)
+{
+	int			nparts;
+	text	  **parts;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a Bundle needs a type and its entries")));
+	parts = bundle_parts(PG_GETARG_ARRAYTYPE_P(1), JSONBOID, &nparts);
+	return fhir_json_to_jsonb(build_bundle(PG_GETARG_TEXT_PP(0), parts, nparts, !PG_ARGISNULL(2),
+										   PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
+										   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), NULL));
 }

@@ -1,6 +1,8 @@
 /*
  * fhir_common.c
- *	  What deling's FHIR renderers share (fhir_common.h).
+ *	  What deling's FHIR renderers share (fhir_common.h), and the SQL
+ *	  functions that give SQL the same: deling.fhir_datetime,
+ *	  deling.fhir_name_uuid, deling.fhir_source_system.
  */
 #include "postgres.h"
 
@@ -223,7 +225,7 @@ fhir_pid_kind(const char *pid)
  * no-basis's OIDs; an H-nummer, which has no national system, in the
  * platform's NamingSystem (with no-basis's type HNR, fw_pid_identifier)
  */
-const char *
+static const char *
 fhir_pid_system(const char *kind)
 {
 	if (strcmp(kind, "fnr") == 0)
@@ -241,7 +243,7 @@ fhir_pid_system(const char *kind)
  * as the sender wrote it, so the sender finds its own identifier; another
  * name is a NamingSystem under FHIR_SYSTEM_SOURCE.
  */
-const char *
+static const char *
 fhir_source_system(const char *source_system)
 {
 	if (strncmp(source_system, "urn:oid:", 8) == 0 ||
@@ -344,16 +346,6 @@ row_numeric_str(RowReader *r, int col)
 	Datum		d = row_value(r, col, &isnull);
 
 	return isnull ? NULL : DatumGetCString(DirectFunctionCall1(numeric_out, d));
-}
-
-void
-row_reader_free(RowReader *r)
-{
-	FreeTupleDesc(r->tupdesc);
-	pfree(r->attnums);
-	pfree(r->values);
-	pfree(r->nulls);
-	pfree(r);
 }
 
 /* the columns of deling.news2_measurement a renderer reads */
@@ -753,4 +745,52 @@ Datum
 deling_fhir_source_system(PG_FUNCTION_ARGS)
 {
 	PG_RETURN_TEXT_P(cstring_to_text(fhir_source_system(text_to_cstring(PG_GETARG_TEXT_PP(0)))));
+}
+
+/*
+ * fhir_json_to_jsonb: JSON text (a json renderer's) as jsonb.  The 0.1.0
+ * jsonb builders' symbols (deling.news2_fhir, municipal_service_fhir,
+ * fhir_bundle, fhir_bundle_parts) stay, for a database still at 0.1.0 or
+ * 0.2.0 whose library is already 0.3.0's (the released install script
+ * creates those functions, and a package upgrade installs the library
+ * before ALTER EXTENSION UPDATE drops them): each is its json renderer
+ * with its result parsed into jsonb.
+ */
+Datum
+fhir_json_to_jsonb(text *json)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(text_to_cstring(json)));
+}
+
+PG_FUNCTION_INFO_V1(deling_fhir_datetime);
+
+/*
+ * fhir_datetime(timestamptz): a FHIR dateTime/instant in Norwegian local
+ * time with its offset (fhir_datetime_append); NULL for infinity.
+ */
+Datum
+deling_fhir_datetime(PG_FUNCTION_ARGS)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (!fhir_datetime_append(&buf, PG_GETARG_TIMESTAMPTZ(0)))
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text_with_len(buf.data, buf.len));
+}
+
+PG_FUNCTION_INFO_V1(deling_fhir_name_uuid);
+
+/*
+ * fhir_name_uuid(name text): the name-based id of a resource derived from a
+ * stored row (fhir_name_uuid), the one computation SQL and the renderers
+ * share, in the namespace defined once in fhir_constants.h.
+ */
+Datum
+deling_fhir_name_uuid(PG_FUNCTION_ARGS)
+{
+	char		id[37];
+
+	fhir_name_uuid(text_to_cstring(PG_GETARG_TEXT_PP(0)), id);
+	PG_RETURN_DATUM(DirectFunctionCall1(uuid_in, CStringGetDatum(id)));
 }

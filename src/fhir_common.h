@@ -27,11 +27,12 @@ extern void fhir_name_uuid(const char *name, char out[37]);
 extern const char *fhir_patient_id(const char *pid);
 extern char *fhir_uuid_str(Datum uuid);
 
-/* identity numbers: kind (fnr, dnr, fhnr, hnr) and identifier system */
+/* identity numbers: their kind (fnr, dnr, fhnr, hnr) */
 extern char *fhir_pid_kind(const char *pid);
-extern const char *fhir_pid_system(const char *kind);
-/* the identifier system of a source system: as sent when an absolute URI */
-extern const char *fhir_source_system(const char *source_system);
+
+/* JSON text as jsonb: what the 0.1.0 builders, kept for a database not yet
+ * updated, return */
+extern Datum fhir_json_to_jsonb(text *json);
 
 /* a NULL-returning PGFunction called with one argument */
 extern Datum fhir_call_nullable(PGFunction fn, Datum arg, bool *isnull);
@@ -54,7 +55,6 @@ extern void row_reader_read(RowReader *r, HeapTupleHeader row);
 extern Datum row_value(RowReader *r, int col, bool *isnull);
 extern char *row_text(RowReader *r, int col);
 extern char *row_numeric_str(RowReader *r, int col);
-extern void row_reader_free(RowReader *r);
 
 /* one NEWS2 measurement */
 typedef struct Measurement

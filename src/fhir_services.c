@@ -529,3 +529,37 @@ deling_fhir_unit_json(PG_FUNCTION_ARGS)
 			   PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3)), id);
 	PG_RETURN_TEXT_P(jw_finish(w));
 }
+
+PG_FUNCTION_INFO_V1(deling_municipal_service_fhir);
+
+/*
+ * 0.1.0's municipal_service_fhir(s deling.municipal_service, status,
+ * type_display, kommune_name), for a database not yet updated
+ * (fhir_json_to_jsonb): the service's EpisodeOfCare entry (mode match) as
+ * jsonb, with the status, the code's display and the kommune's name given.
+ */
+Datum
+deling_municipal_service_fhir(PG_FUNCTION_ARGS)
+{
+	HeapTupleHeader row;
+	RowReader  *r;
+	Kommune		k;
+	JsonWriter *w;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("an EpisodeOfCare needs a status")));
+	row = PG_GETARG_HEAPTUPLEHEADER(0);
+	r = row_reader_create(HeapTupleHeaderGetTypeId(row), HeapTupleHeaderGetTypMod(row), service_columns, S_NCOLS);
+	row_reader_read(r, row);
+	k.kommune_nr = row_text(r, S_KOMMUNE_NR);
+	k.name = PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3));
+	k.orgnr = NULL;
+	w = jw_create();
+	write_episode(w, r, text_to_cstring(PG_GETARG_TEXT_PP(1)),
+				  PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)), k.name ? &k : NULL);
+	return fhir_json_to_jsonb(jw_finish(w));
+}

@@ -93,17 +93,6 @@ jw_reserve(JsonWriter *w, Size bytes)
 	enlargeStringInfo(&w->buf, (int) Min(bytes, (Size) 512 * 1024 * 1024));
 }
 
-/* jw_free: the writer's memory, output included (after an error path) */
-void
-jw_free(JsonWriter *w)
-{
-	pfree(w->buf.data);
-	pfree(w->keys.data);
-	pfree(w->frames);
-	pfree(w->members);
-	pfree(w);
-}
-
 /* jsonb's key order: shorter first, then bytewise */
 static inline int
 key_cmp(const char *a, int alen, const char *b, int blen)
@@ -722,25 +711,6 @@ jw_rollback(JsonWriter *w, JwMark mark)
 	w->keys.len = mark.keys_len;
 	w->buf.len = mark.len;
 	w->buf.data[w->buf.len] = '\0';
-}
-
-bool
-jw_wrote_since(JsonWriter *w, JwMark mark)
-{
-	return w->buf.len > mark.len;
-}
-
-/* jw_empty: nothing written yet */
-bool
-jw_empty(JsonWriter *w)
-{
-	return w->depth == 0 && !w->done;
-}
-
-StringInfo
-jw_buffer(JsonWriter *w)
-{
-	return &w->buf;
 }
 
 /*

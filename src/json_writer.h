@@ -35,7 +35,6 @@ typedef struct JwMark
 
 extern JsonWriter *jw_create(void);
 extern void jw_reserve(JsonWriter *w, Size bytes);
-extern void jw_free(JsonWriter *w);
 
 /* containers */
 extern void jw_object_begin(JsonWriter *w);
@@ -70,12 +69,9 @@ extern void jw_kv_number(JsonWriter *w, const char *key, const char *value);
 /* undoing what was written (a template's member that renders nothing) */
 extern JwMark jw_mark(JsonWriter *w);
 extern void jw_rollback(JsonWriter *w, JwMark mark);
-extern bool jw_wrote_since(JsonWriter *w, JwMark mark);
 
 /* the output: the writer must be back at the top level with one value */
-extern bool jw_empty(JsonWriter *w);
 extern text *jw_finish(JsonWriter *w);
-extern StringInfo jw_buffer(JsonWriter *w);
 
 /* the JSON string of s as escape_json writes it, appended to buf */
 extern void jw_escape(StringInfo buf, const char *s, int len);

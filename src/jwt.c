@@ -25,6 +25,8 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#include "deling.h"
+
 /* Longest token accepted; HelseID tokens are a few kilobytes. */
 #define JWT_MAX_LENGTH 16384
 
@@ -321,6 +323,23 @@ deling_jwt_verify_rs256(PG_FUNCTION_ARGS)
 	/* only signed bytes are parsed */
 	payload = json_object_from_b64(tok + dot1 + 1, dot2 - dot1 - 1, "payload");
 	PG_RETURN_JSONB_P(payload);
+}
+
+/*
+ * jwt_payload: the payload of a compact JWS as jsonb, NOT verified: only
+ * for a token whose signature has verified already (the token cache reads
+ * its time claims).
+ */
+Jsonb *
+jwt_payload(text *token)
+{
+	const char *tok = VARDATA_ANY(token);
+	int			len = VARSIZE_ANY_EXHDR(token);
+	int			dot1,
+				dot2;
+
+	split_token(tok, len, &dot1, &dot2);
+	return json_object_from_b64(tok + dot1 + 1, dot2 - dot1 - 1, "payload");
 }
 
 /*

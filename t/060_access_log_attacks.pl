@@ -145,9 +145,12 @@ is($deling_wal, 0, "idle: no WAL from deling in $window s");
 is(read_as('reader_baerum'), '0', 'reads are served and logged');
 my $adv = as('replicator', "SELECT pg_replication_slot_advance('$slot', pg_current_wal_lsn())");
 like($adv, qr/is active for PID/, 'a REPLICATION login cannot advance the slot while the worker holds it');
-my $before = su("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$slot'");
 su('SELECT pg_terminate_backend(worker_pid) FROM deling.status');
 waits("SELECT active FROM pg_replication_slots WHERE slot_name = '$slot'", 'f', 5);
+# the worker's appends commit without waiting for their flush and confirm
+# the slot once that is on disk; leaving, it flushes and confirms the last
+my $before = su("SELECT confirmed_flush_lsn FROM pg_replication_slots WHERE slot_name = '$slot'");
+is(su('SELECT confirmed_lsn FROM deling.access_log_head'), $before, 'the worker leaves the slot where the log\'s head is');
 like(read_as('reader_baerum'), qr/55000|not running/, 'reads are refused while no worker holds the slot');
 # entries in flight when the worker went (written straight, as a read would)
 su(q{SELECT deling.access_log_emit(jsonb_build_object('time', deling.access_log_now(), 'service', 'in-flight',

@@ -20,12 +20,13 @@ my $now = time();
 my $payload = qq({"iss":"https://helseid-sts.nhn.no","aud":"nhn:deling","iat":$now,"exp":${\ ($now + 600)},"scope":["nhn:deling/integrasjon"],"helseid://claims/client/claims/orgnr_parent":"972418013"});
 my %value = (
 	GOOD => mint_token('RS256', 'mc1', $payload),
+	PERSON => mint_token('RS256', 'mc1', qq({"iss":"https://helseid-sts.nhn.no","aud":"nhn:deling","iat":$now,"exp":${\ ($now + 600)},"scope":["nhn:deling/helsepersonell"],"helseid://claims/identity/security_level":"4","helseid://claims/identity/assurance_level":"high","helseid://claims/hpr/hpr_number":"565501872","helseid://claims/client/claims/orgnr_parent":"972418013"})),
 	HS   => mint_token('HS256', 'mc1', $payload),
 	PUB  => mint_token('pubkey', 'mc1') =~ s/'/''/gr,
 	MOD  => (`openssl rsa -pubin -in '$ENV{DELING_TEST_KEYS}/mc1.pub.pem' -noout -modulus` =~ /=([0-9A-F]+)/)[0]);
 
 # the calls, one statement each ended by a semicolon and an empty line
-# (postgres --single -j); @GOOD@, @HS@, @PUB@ and @MOD@ are filled in
+# (postgres --single -j); @GOOD@, @PERSON@, @HS@, @PUB@ and @MOD@ are filled in
 my $calls = <<'SQL';
 CREATE EXTENSION deling;
 
@@ -79,6 +80,24 @@ SELECT deling.jwt_header(repeat('a.', 9000));
 
 SELECT deling.jwk_to_pem(jsonb_build_object('kty', 'RSA', 'e', 'AQAB', 'n', rtrim(translate(encode(decode('@MOD@', 'hex'), 'base64'), E'+/\n', '-_'), '=')));
 
+SELECT deling.add_trusted_key('mc1', '@PUB@');
+
+SELECT deling.verify_token('@PERSON@')->>'kind' AS token_first;
+
+SELECT deling.verify_token('@PERSON@')->>'kind' AS token_cached;
+
+SELECT deling.verify_token('@GOOD@');
+
+SELECT deling.verify_token(NULL);
+
+SELECT deling.token_cache_status() AS token_cache;
+
+SELECT deling.revoke_trusted_key('mc1');
+
+SELECT deling.verify_token('@PERSON@');
+
+SELECT deling.token_cache_invalidate();
+
 SELECT deling.jwk_to_pem('{"kty": "RSA", "e": "AQAB", "n": "AAAA"}');
 
 SELECT deling.jwk_to_pem('{"kty": "RSA", "e": "AQAB", "n": "!!"}');
@@ -131,31 +150,44 @@ SELECT deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59:59+00', '2026
 
 SELECT deling.generate_synthetic(5, 1);
 
-INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, spo2_scale, on_oxygen, oxygen_flow, systolic_bp, pulse, consciousness, temperature, recorded_by, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, now(), 22, 90, 2, true, f, 100, 120, 'V', 38.5, r, u, o, 'memcheck', 'm' || n FROM deling.citizen, unnest(ARRAY[NULL, 2.5]::numeric[]) WITH ORDINALITY f(f, n), unnest(ARRAY[NULL, '9144889']) r, unnest(ARRAY[NULL, 'Hjemmetjenesten "Sentrum"']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 16;
+INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, spo2_scale, on_oxygen, oxygen_flow, systolic_bp, pulse, consciousness, temperature, recorded_by, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, now(), 22, 90, 2, true, f, 100, 120, 'V', 38.5, r, u, o, 'memcheck', 'm' || row_number() OVER () FROM deling.citizen, unnest(ARRAY[NULL, 2.5]::numeric[]) f, unnest(ARRAY[NULL, '9144889']) r, unnest(ARRAY[NULL, 'Hjemmetjenesten "Sentrum"']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 16;
 
-SELECT jsonb_array_length(deling.news2_fhir(m)), jsonb_array_length(deling.news2_fhir(m, false)) FROM deling.news2_measurement m;
+SELECT json_array_length(deling.news2_entries_json(ARRAY[m])), json_array_length(deling.news2_entries_json(ARRAY[m], false)) FROM deling.news2_measurement m;
 
 SELECT sum(deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM deling.news2_measurement, generate_series(1, 2);
 
-SELECT deling.fhir_bundle(t, (SELECT jsonb_agg(e) FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(m)) e), 16, o) FROM unnest(ARRAY['searchset', 'collection']) t, unnest(ARRAY[NULL, deling.sharing_outcome(true, false), deling.sharing_outcome(false, true)]) o;
+SELECT json_array_length(deling.news2_summary_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m ORDER BY m.measured_at DESC))) = 7 + (SELECT nullif(count(*), 0) FROM deling.news2_measurement) AS news2_summary_written, deling.news2_summary_entries_json('{}') AS no_news2_summary;
 
-SELECT deling.fhir_bundle('searchset', '[]', 0);
+SELECT deling.news2_summary_entries_json(ARRAY[ARRAY[m]]) FROM deling.news2_measurement m LIMIT 1;
 
-SELECT deling.fhir_bundle('searchset', '[]', 0, NULL, jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', '01814700034', 'since', '2026-11-20T08:00+01:00', 'reason', 'økt puls'])));
+SELECT deling.fhir_bundle_json('searchset', ARRAY['[]']::json[], 0, NULL, jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', '01814700034', 'since', '2026-11-20T08:00+01:00', 'reason', 'økt puls'])));
 
-SELECT deling.fhir_bundle('searchset', '[]', 0, NULL, '{"relation": "self"}');
+SELECT deling.fhir_bundle_json('searchset', ARRAY['[]']::json[], 0, NULL, '{"relation": "self"}');
 
-SELECT deling.fhir_bundle('history', '[]', 0);
+SELECT deling.fhir_bundle_json('history', ARRAY['[]']::json[], 0);
 
-SELECT deling.fhir_bundle('searchset', '[{"mode": "match"}]', 1);
+SELECT deling.fhir_bundle_json('searchset', ARRAY['[{"mode": "match"}]']::json[], 1);
 
-SELECT deling.fhir_bundle('searchset', '{"mode": "match"}', 1);
+SELECT deling.fhir_bundle_json('collection', ARRAY[['[]'], ['[]']]::json[], NULL);
 
-SELECT deling.fhir_bundle_parts(t, ARRAY[NULL, (SELECT jsonb_agg(e) FROM deling.news2_measurement m, jsonb_array_elements(deling.news2_fhir(m)) e), '[]'], 16, o) FROM unnest(ARRAY['searchset', 'collection']) t, unnest(ARRAY[NULL, deling.sharing_outcome(true, false)]) o;
+SELECT deling.fhir_bundle_json('collection', ARRAY['[]', '[2]']::json[], NULL);
 
-SELECT deling.fhir_bundle_parts('collection', ARRAY['[]', '[2]']::jsonb[], NULL);
+SELECT deling.fhir_name_uuid(n) FROM unnest(ARRAY['deling-unit:1804:972418013:Hjemmetjenesten', '', 'æøå', repeat('x', 5000)]) n;
 
-SELECT deling.fhir_bundle_parts('collection', ARRAY[['[]'], ['[]']]::jsonb[], NULL);
+CREATE FUNCTION pg_temp.news2_fhir(m deling.news2_measurement, vital_signs boolean) RETURNS jsonb AS '$libdir/deling', 'deling_news2_fhir' LANGUAGE C STRICT;
+
+CREATE FUNCTION pg_temp.fhir_bundle(type text, entries jsonb, matches integer, outcome jsonb, links jsonb) RETURNS jsonb AS '$libdir/deling', 'deling_fhir_bundle' LANGUAGE C;
+
+CREATE FUNCTION pg_temp.fhir_bundle_parts(type text, parts jsonb[], matches integer, outcome jsonb) RETURNS jsonb AS '$libdir/deling', 'deling_fhir_bundle_parts' LANGUAGE C;
+
+SELECT jsonb_array_length(pg_temp.news2_fhir(m, true)) AS compat_news2, jsonb_array_length(pg_temp.fhir_bundle('searchset', pg_temp.news2_fhir(m, false), 1, deling.sharing_outcome(true, false), '[]')->'entry') AS compat_bundle, jsonb_array_length(pg_temp.fhir_bundle_parts('collection', ARRAY[pg_temp.news2_fhir(m, true), NULL], NULL, NULL)->'entry') AS compat_parts FROM deling.news2_measurement m LIMIT 1;
+
+SELECT pg_temp.fhir_bundle_parts('collection', ARRAY[['[]'], ['[]']]::jsonb[], NULL, NULL);
+
+SELECT pg_temp.fhir_bundle('collection', '{"mode": "match"}', NULL, NULL, NULL);
+
+DROP FUNCTION pg_temp.news2_fhir(deling.news2_measurement, boolean), pg_temp.fhir_bundle(text, jsonb, integer, jsonb, jsonb), pg_temp.fhir_bundle_parts(text, jsonb[], integer, jsonb);
+
 
 SELECT deling.fhir_constant('system.fnr') AS fnr_system, (SELECT count(*) FROM deling.fhir_constants()) AS constant_count, deling.fhir_source_system('gerica') AS source_system;
 
@@ -165,7 +197,7 @@ SELECT deling.json_canonical('{"b": [1, 2.50, -0, 1e2, "\u00e9\n\u0001"], "a": {
 
 SELECT deling.json_canonical('"\u0000"');
 
-SELECT length(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m))::text) > 0 AS news2_entries_written, length(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m), false)::text) > 0 AS news2_totals_written, deling.news2_entries_json('{}') AS no_news2_entries;
+SELECT json_array_length(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m))) = 8 * (SELECT nullif(count(*), 0) FROM deling.news2_measurement) AS news2_entries_written, length(deling.news2_entries_json(ARRAY(SELECT m FROM deling.news2_measurement m), false)::text) > 0 AS news2_totals_written, deling.news2_entries_json('{}') AS no_news2_entries;
 
 SELECT deling.news2_entries_json(ARRAY[NULL]::deling.news2_measurement[]);
 
@@ -207,8 +239,6 @@ SELECT deling.fhir_render_entries('{"resourceType": "Basic", "id": "{{id}}", "l"
 
 SELECT deling.fhir_render_entries('{"id": "{{id}}"}', ARRAY['{}', '5']::jsonb[]);
 
-SELECT deling.news2_fhir(ROW('1804', gen_random_uuid(), NULL, now(), 16, 98, 1, false, NULL, 120, 70, 'A', 37.0, NULL, NULL, NULL, 'x', 'y', 'final', 1, now(), 0, 'low')::deling.news2_measurement);
-
 SELECT encode(deling.sha256(convert_to(repeat('deling', n), 'UTF8')), 'hex') FROM generate_series(0, 50, 7) n;
 
 SELECT deling.access_log_emit(jsonb_build_object('time', to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'), 'service', 'memcheck', 'decision', 'granted', 'kommuner', jsonb_build_array('1804'), 'n', n)) IS NOT NULL AS emitted FROM generate_series(1, 3) n;
@@ -226,6 +256,22 @@ SELECT deling.access_log_emit('{"time": "2026-11-23T15:04:05.000000Z", "service"
 SELECT coalesce(deling.access_log_problem(r), 'appendable') AS problem FROM unnest(ARRAY[convert_to('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "denied", "kommuner": ["1804"], "citizen": "x"}', 'UTF8'), convert_to('not json', 'UTF8'), convert_to('{"a": "\u0000"}', 'UTF8'), '\xff00'::bytea, convert_to('[1, 2', 'UTF8'), convert_to(repeat(' ', 17000) || '{}', 'UTF8'), convert_to(format('{"time": "2026-11-23T15:04:05.000000Z", "service": "m", "decision": "denied", "kommuner": [], "citizen": "%s"}', repeat('9', 101)), 'UTF8')]) r;
 
 SELECT deling.access_log_problem(convert_to('{"n": 1e1000000}', 'UTF8'));
+
+SELECT deling.access_log_entry('news2', '13916300004', ARRAY['1804', '1833'], 'TREAT', NULL, true, NULL, 5) - 'time' AS entry_no_context;
+
+SELECT set_config('deling.ctx_kind', 'person', false), set_config('deling.ctx_session_user', session_user, false), set_config('deling.ctx_purpose', 'ETREAT', false), set_config('deling.ctx_name', repeat('Åse ', 80), false), set_config('deling.ctx_hpr', '565501872', false), set_config('deling.ctx_decision_ref', '{"id": "d-1", "description": "  Bevisstløs  ", "x": {"y": null}}', false);
+
+SELECT deling.access_log_entry(repeat('s', 100), repeat('1', 50), ARRAY['1804', NULL], NULL, '  ', NULL, repeat('ø', 1200), NULL, '{"opened_block": null, "count": 3}') - 'time' AS entry_person;
+
+SELECT set_config('deling.ctx_decision_ref', format('{"id": "%s", "description": "%s"}', repeat('x', 300), repeat('ø', 900)), false) IS NOT NULL, deling.access_log_entry('news2', NULL, ARRAY[['1804'], ['1833']], NULL, 'grunn', true, NULL, 1, NULL) - 'time' AS entry_long_ref;
+
+SELECT set_config('deling.ctx_decision_ref', '[1, 2]', false) IS NOT NULL, deling.access_log_entry('news2', NULL, '{}', NULL, NULL, false, NULL, 0) - 'time' AS entry_array_ref;
+
+SELECT set_config('deling.ctx_decision_ref', 'not json', false) IS NOT NULL, deling.access_log_entry('news2', NULL, '{}', NULL, NULL, false, NULL, 0);
+
+SELECT deling.log_access('news2', '13916300004', ARRAY['1804'], 'TREAT', NULL, true, NULL, 1);
+
+RESET deling.ctx_kind;
 
 SELECT deling.access_log_ready() AS ready_without_worker, (deling.access_log_worker_status()).*;
 
@@ -249,13 +295,15 @@ SET deling.drop_extension_deletes_access_log = on;
 
 INSERT INTO deling.municipal_service (kommune_nr, pid, service_code, status, period_start, period_end, stops, weekly_hours, description, stay_type, unit_name, unit_orgnr, source_system, source_id) SELECT '1804', pid, c, 'active', date '2026-01-01', e, ARRAY['[2026-03-01,2026-03-05)', '[2026-02-01,)']::daterange[], h, d, t, u, o, 'memcheck', 's' || row_number() OVER () FROM deling.citizen, unnest(ARRAY['1', '15']) c, unnest(ARRAY[NULL, date '2027-01-01']) e, unnest(ARRAY[NULL, 7.5]) WITH ORDINALITY h(h, n), unnest(ARRAY[NULL, 'Hjelp "morgen" \ kveld']) d, unnest(ARRAY[NULL, 'korttidsopphold']) t, unnest(ARRAY[NULL, 'Hjemmetjenesten']) u, unnest(ARRAY[NULL, '972418013']) o LIMIT 64;
 
-SELECT jsonb_array_length(deling.municipal_services_entries(ARRAY(SELECT s FROM deling.municipal_service s))) AS service_entries;
+SELECT deling.municipal_services_entries_json(ARRAY[jsonb_populate_record(s, '{"pid": null}')]) FROM deling.municipal_service s LIMIT 1;
 
-SELECT deling.municipal_service_fhir(s, NULL, NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+CREATE FUNCTION pg_temp.municipal_service_fhir(s deling.municipal_service, status text, type_display text, kommune_name text) RETURNS jsonb AS '$libdir/deling', 'deling_municipal_service_fhir' LANGUAGE C;
 
-SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"period_start": "0044-03-15 BC"}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+SELECT bool_and(pg_temp.municipal_service_fhir(s, 'active', 'Praktisk bistand', CASE WHEN s.unit_name IS NULL THEN 'Bodø' END) ? 'resource') AS compat_episode FROM deling.municipal_service s;
 
-SELECT deling.municipal_service_fhir(jsonb_populate_record(s, '{"pid": null}'), 'active', NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+SELECT pg_temp.municipal_service_fhir(s, NULL, NULL, NULL) FROM deling.municipal_service s LIMIT 1;
+
+DROP FUNCTION pg_temp.municipal_service_fhir(deling.municipal_service, text, text, text);
 
 SELECT length(deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s))::text) > 0 AS episodes_written, length(deling.municipal_services_entries_json(ARRAY(SELECT s FROM deling.municipal_service s), '2026-03-02')::text) > 0 AS episodes_on_a_day, deling.municipal_services_entries_json('{}') AS no_episodes;
 
@@ -301,7 +349,7 @@ DROP EXTENSION deling;
 
 SELECT count(*) AS extension_left FROM pg_extension WHERE extname = 'deling';
 SQL
-$calls =~ s/@(GOOD|HS|PUB|MOD)@/$value{$1}/g;
+$calls =~ s/@(GOOD|PERSON|HS|PUB|MOD)@/$value{$1}/g;
 
 my ($log, $valgrind) = ('', "$dir/valgrind.log");
 IPC::Run::run(
@@ -331,8 +379,14 @@ like($log, qr/2026-03-29T03:00:00\+02:00/, 'the FHIR renderers ran (DST edge, ba
 ok($log =~ /Bundle type "history" is not searchset or collection/ && $log =~ /Bundle links must be a JSON array/
 	  && $log =~ /since=2026-11-20T08%3A00%2B01%3A00/,
 	'the Bundle assembler refused a bad type and links that are not an array');
-ok($log =~ /Bundle entry 1 is not an object/ && $log =~ /must be a one-dimensional array/,
+ok($log =~ /Bundle entry 1 is not an object/ && $log =~ /the parts of a Bundle must be a one-dimensional array/,
 	'the Bundle assembler from parts refused a bad entry and a 2-D array');
+ok($log =~ /news2_summary_written = "t"/ && $log =~ /NEWS2 rows must be a one-dimensional array/,
+	"the legevakt summary's NEWS2 renderer ran and refused a 2-D array");
+like($log, qr/fhir_name_uuid = "[0-9a-f]{8}-[0-9a-f]{4}-3/, 'the name-based ids were computed');
+ok(has_all(qr/\Qcompat_news2 = "8"\E/, qr/\Qcompat_bundle = "2"\E/, qr/\Qcompat_parts = "8"\E/,
+		qr/\Qcompat_episode = "t"\E/, qr/an EpisodeOfCare needs a status/),
+	"0.1.0's jsonb builders, kept for a database not yet updated, rendered through the json renderers and refused bad input");
 like($log, qr/lacks a required field/, 'the NEWS2 renderer refused a row without its pid');
 # has_all(patterns...): the output matches every one
 sub has_all { return !grep { $log !~ $_ } @_; }
@@ -356,14 +410,24 @@ ok(has_all(qr/\Qband_code = "LA6752-5"\E/, qr/unknown item .turning./,
 		qr/is 9, not one of its answers/),
 	'the instrument scorer scored every instrument, named each problem and refused bad definitions');
 like($log, qr/e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855/, 'SHA-256 ran');
+ok(has_all(qr/\Qtoken_first = "person"\E/, qr/\Qtoken_cached = "person"\E/, qr/token_cache = .*\Q"hits": 1\E/,
+		qr/does not act for an active kommune/, qr/invalid token: empty/, qr/key id "mc1" is not a trusted key/,
+		qr/must be called as a trigger/),
+	'the token cache verified, answered from the cache, refused bad tokens and a revoked key, and its trigger function refused a direct call');
 ok($log =~ /emitted = "t"/ && $log =~ /access-log entry refused: "kommuner"/,
 	'the access-log emitter wrote entries and refused malformed ones');
-ok($log =~ /service_entries = "[1-9]/ && $log =~ /an EpisodeOfCare needs a status/ && $log =~ /has no FHIR form/
-	  && $log =~ /municipal service lacks a required field/,
-	'the EpisodeOfCare renderer ran and refused a missing status, a BC date and a row without its pid');
+ok($log =~ /has no FHIR form/ && $log =~ /municipal service lacks a required field/,
+	'the EpisodeOfCare renderer refused a BC date and a row without its pid');
 ok($log =~ /more than 16384/ && $log =~ /it is not JSON/ && $log =~ /not valid UTF-8/ && $log =~ /problem = "appendable"/
 	  && $log =~ /at most 100 characters/,
 	'the access-log checks ran: too large, not JSON, not UTF-8, no \u0000, a citizen too long, an entry');
+ok(has_all(qr/entry_no_context = .*\Q"session_user": "postgres"\E/,
+		qr/entry_person = .*\Q"reason": "Bevisstløs"\E.*\Q"emergency": true\E/,
+		qr/entry_person = .*\Q[truncated, 320 characters]\E/,
+		qr/entry_long_ref = .*\Q"truncated": 1\E/, qr/entry_array_ref = .*\Q"truncated": 6\E/,
+		qr/invalid input syntax for type json/,
+		qr/the access log is not running, so no sharing-service read is allowed/),
+	'the access-log entry builder ran: no context, a person in an emergency (values clipped, nulls left out), a long and a non-object decision_ref, a refusal without the log');
 ok($log =~ /ready_without_worker = "f"/ && $log =~ /the access log is not running/ && $log =~ /has not appended every entry/,
 	'without a worker the log is not ready: reads refused, drain times out');
 ok($log =~ /ed25519_verified = "t"/ && $log =~ /an Ed25519 seed is 32 bytes/ && $log =~ /anchored = .*"valid": true/

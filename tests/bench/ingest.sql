@@ -92,13 +92,15 @@ WITH t AS (
            extract(epoch FROM :'f2'::timestamptz - :'f1'::timestamptz) AS services_floor)
 INSERT INTO bench.result (area, measure, value, unit, baseline, ratio, goal, met)
 SELECT 'ingest', format('NEWS2 direct INSERT by the DBA (floor), %s rows', floor_rows), round(floor_rows / news2_floor), 'rows/s',
-       NULL, NULL, 'above 50,000/s, or the API''s goal is out of reach', floor_rows / news2_floor >= 50000 FROM t
+       NULL, NULL, NULL, NULL FROM t
 UNION ALL
 SELECT 'ingest', format('NEWS2 batch API, %s batches of %s, Bodø EPJ (RLS)', :batches - :half, :batch), round(api_rows / news2_api), 'rows/s',
-       'direct INSERT', round((api_rows / news2_api) / (floor_rows / news2_floor), 2), '>= 50,000/s', api_rows / news2_api >= 50000 FROM t
+       'direct INSERT', round((api_rows / news2_api) / (floor_rows / news2_floor), 2), '>= 0.8 x direct INSERT',
+       (api_rows / news2_api) >= 0.8 * (floor_rows / news2_floor) FROM t
 UNION ALL
 SELECT 'ingest', format('services direct INSERT by the DBA (floor), %s rows', floor_rows), round(floor_rows / services_floor), 'rows/s',
        NULL, NULL, NULL, NULL FROM t
 UNION ALL
 SELECT 'ingest', format('services batch API, %s batches of %s, Bodø EPJ (RLS)', :batches - :half, :batch), round(api_rows / services_api), 'rows/s',
-       'direct INSERT', round((api_rows / services_api) / (floor_rows / services_floor), 2), NULL, NULL FROM t;
+       'direct INSERT', round((api_rows / services_api) / (floor_rows / services_floor), 2), '>= 0.8 x direct INSERT',
+       (api_rows / services_api) >= 0.8 * (floor_rows / services_floor) FROM t;

@@ -5,7 +5,8 @@
 -- value, so switching a read from a jsonb builder changes no byte), the
 -- renderers of the two services' entries, the Patient, a unit's
 -- Organization and the Bundle, and the template engine of new services.
--- The 0.1.0 jsonb builders stay until the reads are switched to these.
+-- Every FHIR read renders with these (21_render.sql drops the 0.1.0 jsonb
+-- builders they replace).
 -- ---------------------------------------------------------------------------
 
 -- fhir_constant: a FHIR constant (identifier or code system, profile,
@@ -48,18 +49,27 @@ COMMENT ON FUNCTION deling.json_canonical(json) IS
 -- with vital_signs, its seven vital-sign Observations (mode include); for
 -- the legevakt's trend, vital_signs => false gives the totals alone.  One
 -- call per read (an array, not a call per row); the text is, byte for
--- byte, what deling.news2_fhir's jsonb printed for each row.
+-- byte, what 0.1.0's deling.news2_fhir printed for each row.
 CREATE FUNCTION deling.news2_entries_json(rows deling.news2_measurement[], vital_signs boolean DEFAULT true) RETURNS json
     AS 'MODULE_PATHNAME', 'deling_news2_entries_json' LANGUAGE C STABLE STRICT
     SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION deling.news2_entries_json(deling.news2_measurement[], boolean) IS
     'FHIR R4 searchset entries of NEWS2 measurements as json: each total (match) and, with vital_signs, its vital signs (include)';
 
+-- news2_summary_entries_json: NEWS2 in the legevakt summary, in one call:
+-- the latest measurement (the first row) with its vital signs, the ones
+-- before it as totals alone (the trend).
+CREATE FUNCTION deling.news2_summary_entries_json(rows deling.news2_measurement[]) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_news2_summary_entries_json' LANGUAGE C STABLE STRICT
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.news2_summary_entries_json(deling.news2_measurement[]) IS
+    'NEWS2 in the legevakt summary (json): the latest measurement with its vital signs, the ones before it as totals';
+
 -- municipal_services_entries_json: the entries of municipal services: an OKT
 -- EpisodeOfCare per service (match) in the order given, with its status
 -- on day (NULL: today in Norway, deling.municipal_service_fhir_status),
 -- then the distinct Organizations of their units (include), by id.  The
--- text is deling.municipal_services_entries's jsonb printed.
+-- text is what 0.1.0's deling.municipal_services_entries printed.
 CREATE FUNCTION deling.municipal_services_entries_json(services deling.municipal_service[], day date DEFAULT NULL) RETURNS json
     AS 'MODULE_PATHNAME', 'deling_municipal_services_entries_json' LANGUAGE C STABLE
     SET search_path = pg_catalog, pg_temp;
@@ -67,7 +77,8 @@ COMMENT ON FUNCTION deling.municipal_services_entries_json(deling.municipal_serv
     'FHIR R4 searchset entries of municipal services as json: an HL7 Norway OKT EpisodeOfCare each (match), then their units'' Organizations (include)';
 
 -- fhir_unit_json: a kommune's unit as a no-basis Organization, part of its
--- kommune (deling.fhir_unit as json); NULL for a kommune not on the platform.
+-- kommune (0.1.0's deling.fhir_unit, as json); NULL for a kommune not on
+-- the platform.
 CREATE FUNCTION deling.fhir_unit_json(kommune_nr text, unit_orgnr text, unit_name text, unit_phone text) RETURNS json
     AS 'MODULE_PATHNAME', 'deling_fhir_unit_json' LANGUAGE C STABLE
     SET search_path = pg_catalog, pg_temp;
@@ -75,7 +86,8 @@ COMMENT ON FUNCTION deling.fhir_unit_json(text, text, text, text) IS
     'A unit of a kommune as a no-basis Organization (json), part of its kommune';
 
 -- fhir_patient_json: the citizen's no-basis Patient from the newest of
--- their registrations in the kommuner given (deling.fhir_patient as json).
+-- their registrations in the kommuner given (0.1.0's deling.fhir_patient,
+-- as json).
 CREATE FUNCTION deling.fhir_patient_json(pid text, kommuner text[]) RETURNS json
     AS 'MODULE_PATHNAME', 'deling_fhir_patient_json' LANGUAGE C STABLE STRICT
     SET search_path = pg_catalog, pg_temp;
@@ -98,7 +110,7 @@ COMMENT ON FUNCTION deling.fhir_entry_json(text, json) IS
 -- entry, withheld information also marks the Bundle REDACTED; links
 -- (deling.fhir_link) become Bundle.link.  No entry array when there are no
 -- entries.  The entries are parsed once, never turned into jsonb; the
--- text is what deling.fhir_bundle / fhir_bundle_parts's jsonb printed.
+-- text is what 0.1.0's deling.fhir_bundle / fhir_bundle_parts printed.
 CREATE FUNCTION deling.fhir_bundle_json(type text, parts json[], matches integer, outcome jsonb DEFAULT NULL,
                                         links jsonb DEFAULT NULL) RETURNS json
     AS 'MODULE_PATHNAME', 'deling_fhir_bundle_json' LANGUAGE C VOLATILE

@@ -169,27 +169,6 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         THEN 'source_id must be 1-200 characters' END;
 $$;
 
--- fhir_template_entries: searchset entries (mode match) of records of a
--- service whose declaration maps them with a template: each record's
--- resource is deling.fhir_render(template, the record as JSON with its
--- Patient's id and identifier and its source key's identifier system
--- added), so a template refers to the Patient as {{patient_id}} and
--- {{pid_identifier}}, and to the record's business identifier as
--- {{source_system_uri}} and {{source_id}}
-CREATE FUNCTION deling.fhir_template_entries(template jsonb, rows jsonb[]) RETURNS jsonb
-LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
-BEGIN
-    RETURN coalesce((SELECT jsonb_agg(jsonb_build_object('mode', 'match', 'resource',
-                                 deling.fhir_render(template, r || jsonb_build_object(
-                                     'patient_id', deling.fhir_patient_id(r->>'pid'),
-                                     'pid_identifier', deling.fhir_pid_identifier(r->>'pid'),
-                                     'source_system_uri', deling.fhir_source_system(r->>'source_system')))::jsonb) ORDER BY i)
-                     FROM unnest(rows) WITH ORDINALITY AS x(r, i)), '[]');
-END
-$$;
-COMMENT ON FUNCTION deling.fhir_template_entries(jsonb, jsonb[]) IS
-    'Searchset entries of records whose service maps them to FHIR with a template (deling.fhir_render)';
-
 -- what a declared service's generated item check, its fhir_in map and the
 -- ingest expressions of its fields run as the calling integration (pure
 -- helpers: they read no table)

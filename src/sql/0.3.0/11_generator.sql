@@ -42,6 +42,9 @@ BEGIN
     IF NOT coalesce(d->'fhir' ? 'template' OR d->'fhir' ? 'renderer', false) THEN
         RETURN 'fhir needs a template or a renderer';
     END IF;
+    IF d->'fhir' ? 'context' AND (jsonb_typeof(d->'fhir'->'context') IS DISTINCT FROM 'string' OR d->'fhir' ? 'renderer') THEN
+        RETURN 'fhir.context is an SQL expression over the row r (a string), for a template';
+    END IF;
     IF d ? 'synthetic' AND to_regprocedure((d->>'synthetic') || '(text, text[], integer)') IS NULL THEN
         RETURN format('synthetic must name a function (kommune_nr text, pids text[], seed integer) returning items, not %s', d->>'synthetic');
     END IF;
@@ -59,8 +62,10 @@ BEGIN
         IF bad IS NOT NULL THEN
             RETURN bad;
         END IF;
+        -- without a parser the map's values are the items' fields; a parser
+        -- may map to names of its own first and make the items from them
         bad := (SELECT string_agg(k, ', ') FROM jsonb_object_keys(d->'fhir_in'->'map') k
-                WHERE k NOT IN (SELECT x->>'name' FROM jsonb_array_elements(d->'fields') x));
+                WHERE NOT d->'fhir_in' ? 'parser' AND k NOT IN (SELECT x->>'name' FROM jsonb_array_elements(d->'fields') x));
         IF bad IS NOT NULL THEN
             RETURN format('fhir_in.map names what is not a field: %s', bad);
         END IF;
@@ -104,6 +109,10 @@ BEGIN
     IF to_regclass(format('deling.%I', (d->>'table') || '_history')) IS NULL THEN
         EXECUTE deling.service_history_sql(d);
     END IF;
+    problem := deling.renderer_problem(d);
+    IF problem IS NOT NULL THEN
+        RAISE EXCEPTION 'invalid sharing-service declaration: %', problem USING ERRCODE = '22023';
+    END IF;
     EXECUTE deling.service_ingest_sql(d);
     EXECUTE deling.service_read_sql(d);
     EXECUTE deling.legevakt_summary_sql();
@@ -111,6 +120,28 @@ END
 $$;
 COMMENT ON FUNCTION deling.declare_service(jsonb) IS
     'Release scripts: make a sharing service from its declaration: table, history, policies, grants, ingest, FHIR read, count, legevakt summary';
+
+-- renderer_problem: NULL when the renderers a declaration names (fhir and
+-- summary) take the service's rows (deling.<table>[], other arguments
+-- defaulted) and return their searchset entries as json, else what is
+-- wrong; checked once the table, and so its row type, exists
+CREATE FUNCTION deling.renderer_problem(d jsonb) RETURNS text
+LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
+    SELECT format('%s %s must be a function of the service''s rows (deling.%s[]) that returns json',
+                  k, d->k->>'renderer', d->>'table')
+    FROM unnest(ARRAY['fhir', 'summary']) k
+    WHERE d->k ? 'renderer'
+      AND NOT EXISTS (
+          SELECT FROM pg_catalog.pg_proc p
+          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+          WHERE ARRAY[n.nspname::text, p.proname::text] = parse_ident(d->k->>'renderer', false)
+            AND p.pronargs >= 1 AND p.pronargs - p.pronargdefaults <= 1
+            AND p.proargtypes[0] = to_regtype(format('deling.%I[]', d->>'table'))
+            AND p.prorettype = 'json'::regtype AND NOT p.proretset)
+    ORDER BY k LIMIT 1;
+$$;
+COMMENT ON FUNCTION deling.renderer_problem(jsonb) IS
+    'NULL when a declaration''s own renderers take its rows and return json entries, else what is wrong';
 
 -- service_vars: the names every template of a service uses
 CREATE FUNCTION deling.service_vars(d jsonb) RETURNS jsonb
@@ -489,14 +520,29 @@ BEGIN
                      || CASE WHEN paging THEN ', integer' ELSE '' END || ', text' || CASE WHEN paging THEN ', text' ELSE '' END,
         'read_comment', quote_literal(coalesce(r->>'comment', format('The %s of a citizen as a FHIR R4 searchset Bundle, through the sharing gate (duty need, purpose of use, reach, opt-in), the citizen''s blocks and the access log.', d->>'name'))));
 
-    -- a service without a renderer of its own renders its template
+    -- a service without a renderer of its own renders its template: each
+    -- record as JSON with its Patient's id and identifier and its source
+    -- key's identifier system added, so that a template refers to the
+    -- Patient as {{patient_id}} and {{pid_identifier}}, and to the record's
+    -- business identifier as {{source_system_uri}} and {{source_id}}; and
+    -- what the declared "context" (an SQL expression over the record r,
+    -- giving a JSON object) adds to it
     sql := CASE WHEN d->'fhir' ? 'renderer' THEN '' ELSE deling.fill($t$
-CREATE OR REPLACE FUNCTION deling.@svc@_entries(rows deling.@table@[]) RETURNS jsonb
+CREATE OR REPLACE FUNCTION deling.@svc@_entries(rows deling.@table@[]) RETURNS json
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
-    SELECT deling.fhir_template_entries(@template_lit@::jsonb, ARRAY(SELECT to_jsonb(x) FROM unnest(rows) x));
+    WITH patient AS (
+        SELECT p.pid, jsonb_build_object('patient_id', deling.fhir_patient_id(p.pid),
+                                         'pid_identifier', deling.fhir_pid_identifier(p.pid)) AS context
+        FROM (SELECT DISTINCT (rows[i]).pid FROM generate_subscripts(rows, 1) i) p)
+    SELECT deling.fhir_render_entries(@template_lit@::jsonb,
+               ARRAY(SELECT to_jsonb(x.r) || patient.context
+                            || jsonb_build_object('source_system_uri', deling.fhir_source_system((x.r).source_system))@context@
+                     FROM generate_subscripts(rows, 1) i CROSS JOIN LATERAL (SELECT rows[i] AS r) x
+                     JOIN patient ON patient.pid = (x.r).pid ORDER BY i));
 $f$;
 COMMENT ON FUNCTION deling.@svc@_entries(deling.@table@[]) IS @entries_comment@;
-$t$, v || jsonb_build_object('template_lit', quote_literal(d->'fhir'->>'template'))) END;
+$t$, v || jsonb_build_object('template_lit', quote_literal(d->'fhir'->>'template'),
+                             'context', CASE WHEN d->'fhir' ? 'context' THEN format(' || coalesce(%s, ''{}'')', d->'fhir'->>'context') ELSE '' END)) END;
 
     sql := sql || deling.fill($t$
 CREATE OR REPLACE FUNCTION deling.@svc@_rows(pid text, kommuner text[], blocked_k text[], blocked_c text[], current_only boolean,
@@ -519,7 +565,8 @@ DECLARE
     gate text[];
     b record;
     rows deling.@table@[];
-    entries jsonb;
+    entries json;
+    patient json;
     matches integer;
     links jsonb;
 $t$ || CASE WHEN since THEN E'    since_at timestamptz := deling.oslo_instant(since);\n' ELSE '' END
@@ -555,7 +602,7 @@ $t$ ELSE $t$    rows := ARRAY(SELECT r FROM deling.@svc@_rows(pid, b.readable, b
     entries := @render@;
     matches := cardinality(rows);
 $t$ END || $t$    IF matches > 0 THEN
-        entries := entries || jsonb_build_array(jsonb_build_object('mode', 'include', 'resource', deling.fhir_patient(pid, b.readable)));
+        patient := deling.fhir_entry_json('include', deling.fhir_patient_json(pid, b.readable));
     END IF;
     -- self: this read's arguments; next: the same with the page after this one's last row
     links := jsonb_build_array(deling.fhir_link('self', @read_lit@, @link_args@))$t$
@@ -564,9 +611,11 @@ $t$ END || $t$    IF matches > 0 THEN
                      THEN jsonb_build_array(deling.fhir_link('next', @read_lit@,
                               (@link_args@)[1:cardinality(@link_args@) - 1] || deling.page_token(rows[max].@order_col@, rows[max].@record_id@)))
                      ELSE '[]' END$t$ ELSE '' END || $t$;
-    PERFORM deling.log_access(@code_lit@, pid, gate, purpose, reason, true, NULL, jsonb_array_length(entries),
+    PERFORM deling.log_access(@code_lit@, pid, gate, purpose, reason, true, NULL,
+                              json_array_length(entries) + CASE WHEN patient IS NULL THEN 0 ELSE 1 END,
                               jsonb_build_object('opened_block', b.outcome->'issue'->0->>'code' = 'informational'));
-    RETURN deling.fhir_bundle('searchset', entries, matches, b.outcome, links)::json::api."application/fhir+json";
+    -- the entries and the Patient as two parts: the Bundle is written once
+    RETURN deling.fhir_searchset_json(entries, patient, matches, b.outcome, links)::api."application/fhir+json";
 END
 $f$;
 COMMENT ON FUNCTION api.@read@(@read_args@) IS @read_comment@;
@@ -620,7 +669,7 @@ BEGIN
         FROM (SELECT sv.declaration AS d FROM deling.service sv WHERE sv.declaration ? 'summary') x
         ORDER BY n
     LOOP
-        decl := decl || format(E'    g%1$s text[];\n    b%1$s record;\n    e%1$s jsonb;\n', s.n);
+        decl := decl || format(E'    g%1$s text[];\n    b%1$s record;\n    e%1$s json;\n', s.n);
         body := body || deling.fill($t$
     -- @name@
     g@n@ := deling.sharing_gate(@code_lit@, pid, purpose, reason, require_reach => false);
@@ -634,7 +683,7 @@ $t$, jsonb_build_object('name', s.d->>'name', 'n', s.n, 'code_lit', quote_litera
         gates := gates || format(' || g%s', s.n);
         outcomes := outcomes || format(', b%s.outcome', s.n);
         parts := parts || format(', e%s', s.n);
-        counts := counts || format(' + jsonb_array_length(e%s)', s.n);
+        counts := counts || format(' + json_array_length(e%s)', s.n);
         labels := labels || coalesce(s.d->'summary'->>'label', s.d->>'name');
     END LOOP;
     IF body = '' THEN
@@ -647,7 +696,7 @@ LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp A
 DECLARE
 @decl@    reach text[];
     outcome jsonb;
-    patient jsonb := '[]';
+    patient json;
     n integer;
 BEGIN
 @body@
@@ -659,14 +708,13 @@ BEGIN
     outcome := coalesce(NULL@outcomes@);
     n := 0@counts@;
     IF n > 0 THEN
-        patient := jsonb_build_array(jsonb_build_object('mode', 'include',
-                       'resource', deling.fhir_patient(pid, '{}'::text[]@gates@)));
+        patient := deling.fhir_entry_json('include', deling.fhir_patient_json(pid, '{}'::text[]@gates@));
         n := n + 1;
     END IF;
     PERFORM deling.log_access('legevakt-summary', pid, reach, purpose, reason, true, NULL, n,
                               jsonb_build_object('opened_block', outcome->'issue'->0->>'code' = 'informational'));
-    -- the parts in order (the Patient, then each service's) without concatenating them first
-    RETURN deling.fhir_bundle_parts('collection', ARRAY[patient@parts@], NULL, outcome)::json::api."application/fhir+json";
+    -- the parts in order (the Patient, then each service's), written into the Bundle once
+    RETURN deling.fhir_bundle_json('collection', ARRAY[patient@parts@], NULL, outcome)::api."application/fhir+json";
 END
 $f$;
 COMMENT ON FUNCTION api.legevakt_summary(text, text, text) IS @comment@;

@@ -133,7 +133,9 @@ BEGIN
     SELECT jsonb_agg(jsonb_strip_nulls(
                deling.fhir_map(r, fi->'map')
                || jsonb_build_object(
-                   'source_system', regexp_replace(r->'identifier'->0->>'system', '^https://deling\.nhn\.no/fhir/NamingSystem/source/', ''),
+                   'source_system', CASE WHEN starts_with(r->'identifier'->0->>'system', deling.fhir_constant('system.source'))
+                                         THEN substr(r->'identifier'->0->>'system', length(deling.fhir_constant('system.source')) + 1)
+                                         ELSE r->'identifier'->0->>'system' END,
                    'source_id', r->'identifier'->0->'value',
                    'pid', p.pid,
                    '_problem', p.problem))

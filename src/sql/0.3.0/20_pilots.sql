@@ -5,32 +5,10 @@
 -- version was superseded), and their hand-written ingest and read
 -- functions are replaced by the generated ones (the same API and output).
 -- What is theirs alone stays theirs: NEWS2's chart and FHIR Observations
--- (C), its trend; the services' 9151 checks, EpisodeOfCare (C) and
--- Organizations, and KPR's events.
+-- (their json renderers in C, 05_fhir_json.sql), its trend; the services'
+-- 9151 checks, EpisodeOfCare and Organizations (C, likewise), and KPR's
+-- events.
 -- ---------------------------------------------------------------------------
-
--- news2_entries: the searchset entries of measurements: each NEWS2 total
--- (match) followed by its vital signs (include)
-CREATE FUNCTION deling.news2_entries(rows deling.news2_measurement[]) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(jsonb_agg(e ORDER BY i, o), '[]')
-    FROM generate_subscripts(rows, 1) i, jsonb_array_elements(deling.news2_fhir(rows[i])) WITH ORDINALITY AS x(e, o);
-$$;
-COMMENT ON FUNCTION deling.news2_entries(deling.news2_measurement[]) IS
-    'NEWS2''s renderer: the searchset entries of measurements (each total, then its vital signs)';
-
--- news2_summary_entries: NEWS2 in the legevakt summary: the latest
--- measurement with its vital signs, the ones before it as totals (the trend)
-CREATE FUNCTION deling.news2_summary_entries(rows deling.news2_measurement[]) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN cardinality(rows) > 0 THEN
-        deling.news2_fhir(rows[1])
-        || coalesce((SELECT jsonb_agg(deling.news2_fhir(rows[i], vital_signs => false)->0 ORDER BY i)
-                     FROM generate_subscripts(rows, 1) i WHERE i > 1), '[]')
-        ELSE '[]' END;
-$$;
-COMMENT ON FUNCTION deling.news2_summary_entries(deling.news2_measurement[]) IS
-    'NEWS2 in the legevakt summary: the latest measurement with its vital signs, the ones before it as totals';
 
 -- NEWS2's history in the one shape: the old table (the chart's columns
 -- only) is copied into it; the source key of a version is its record's,
@@ -171,7 +149,7 @@ SELECT deling.declare_service($decl$
     "comment": "NEWS2 measurements of a citizen as a FHIR R4 searchset Bundle, newest first.\nsince: an ISO 8601 date or date and time; without an offset (or a bare date: its midnight) it is Norwegian time. max: measurements per page (1-1000); Bundle.link self repeats the read, next (present only when more measurements match) reads the next page (its page argument is an opaque token).\nFor health personnel with a duty need (purpose TREAT, ETREAT or COC, attested in the token or given here), across the kommuner their organisation reaches that share NEWS2; integrations read their own kommune. Each NEWS2 total Observation (SNOMED CT 1104051000000101) carries the seven sub-scores as components, the risk as interpretation and derivedFrom its vital-sign Observations. A citizen's block withholds measurements (an OperationOutcome says so); emergency access (purpose ETREAT with a reason) opens it and is flagged."
   },
   "fhir": {
-    "renderer": "deling.news2_entries"
+    "renderer": "deling.news2_entries_json"
   },
   "fhir_in": {
     "parser": "deling.news2_items_from_fhir"
@@ -179,7 +157,7 @@ SELECT deling.declare_service($decl$
   "summary": {
     "position": 20,
     "max": 5,
-    "renderer": "deling.news2_summary_entries",
+    "renderer": "deling.news2_summary_entries_json",
     "label": "NEWS2",
     "describes": "the latest NEWS2 with its vital signs and the four NEWS2 scores before it (the trend)"
   },
@@ -196,7 +174,8 @@ SELECT h.kommune_nr, h.measurement_id, h.pid, h.measured_at, h.resp_rate, h.spo2
        m.source_id, h.status, h.version, h.superseded_at, h.score, h.risk, h.superseded_at
 FROM deling.news2_measurement_history_0_2 h
 JOIN deling.news2_measurement m ON m.kommune_nr = h.kommune_nr AND m.measurement_id = h.measurement_id;
--- out of the extension first, or its pg_extension_config_dump entry stays behind
+-- out of the extension first: that also takes it off the tables pg_dump
+-- dumps (pg_extension.extconfig), which a plain DROP TABLE leaves behind
 ALTER EXTENSION deling DROP TABLE deling.news2_measurement_history_0_2;
 DROP TABLE deling.news2_measurement_history_0_2;
 
@@ -411,7 +390,7 @@ SELECT deling.declare_service($decl$
     "comment": "The municipal health and care services of a citizen as a FHIR R4 searchset Bundle (Oversikt over kommunale tjenester).\nOne EpisodeOfCare per service as HL7 Norway's OKT guide maps it (type from code list 9151, status active or onhold during a temporary stop, period, managingOrganization, weekly extent as a Ratio h / 1 wk), the responsible units as Organizations, and the Patient; across every kommune the caller's organisation reaches that shares the service. include_history adds ended, cancelled, planned and applied services. Blocked services are withheld (an OperationOutcome says so) unless emergency access (purpose ETREAT with a reason) opens them."
   },
   "fhir": {
-    "renderer": "deling.municipal_services_entries"
+    "renderer": "deling.municipal_services_entries_json"
   },
   "fhir_in": {
     "parser": "deling.municipal_services_items_from_fhir"
@@ -435,7 +414,8 @@ SELECT h.kommune_nr, h.service_id, r.pid, r.service_code, r.status, r.vedtak_dat
        r.unit_phone, r.source_system, r.source_id, h.version, coalesce(r.received_at, h.superseded_at),
        coalesce(r.registered_at, r.received_at, h.superseded_at), h.superseded_at
 FROM deling.municipal_service_history_0_2 h, jsonb_populate_record(NULL::deling.municipal_service, h.snapshot) r;
--- out of the extension first, or its pg_extension_config_dump entry stays behind
+-- out of the extension first: that also takes it off the tables pg_dump
+-- dumps (pg_extension.extconfig), which a plain DROP TABLE leaves behind
 ALTER EXTENSION deling DROP TABLE deling.municipal_service_history_0_2;
 DROP TABLE deling.municipal_service_history_0_2;
 

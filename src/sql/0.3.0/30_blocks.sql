@@ -37,8 +37,9 @@ BEGIN
         IF cardinality(service_codes) = 0 THEN
             RAISE EXCEPTION 'service_codes must name at least one code' USING ERRCODE = '22023';
         END IF;
-        -- each code checked by the service's own check; stored normalised
-        EXECUTE format('SELECT string_agg(p, ''; ''), array_agg(DISTINCT %s ORDER BY %s) FROM unnest($1) c, LATERAL (SELECT %s(c) AS p) x',
+        -- each code checked by the service's own check (a problem named by
+        -- its code, as the caller may send several); stored normalised
+        EXECUTE format('SELECT string_agg(c || '' ('' || p || '')'', ''; ''), array_agg(DISTINCT %s ORDER BY %s) FROM unnest($1) c, LATERAL (SELECT %s(c) AS p) x',
                        coalesce(spec->>'normalize' || '(c)', 'c'), coalesce(spec->>'normalize' || '(c)', 'c'), spec->>'check')
             INTO bad, codes USING service_codes;
         IF bad IS NOT NULL THEN
