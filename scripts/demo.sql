@@ -202,7 +202,69 @@ SELECT :'summary'::jsonb->'meta'->'security' AS "Bundle marker";
 SELECT deling.logout();
 RESET SESSION AUTHORIZATION;
 \echo
-\echo '== 11. KPR: Asker''s continuous XPR(ipl) 56.0.0 message, validated against the official XSD'
+\echo '== 11. The sharing services declared on the machinery (issue 19): every one with a synthetic generator'
+\echo 'The DBA opts Bærum and Asker in to each (Bodø stays out) and loads synthetic records through each service''s own ingest:'
+SELECT s.service_code AS service, s.name, s.declaration->'read'->>'function' AS "FHIR read",
+       coalesce(s.declaration->'ingest'->>'prefix', replace(s.service_code, '-', '_') || '_ingest') AS "ingest (+ _batch, _fhir)",
+       s.declaration->'fhir_in'->>'resource' AS resource
+FROM deling.service s WHERE s.declaration ? 'synthetic' ORDER BY 1;
+SELECT count(deling.enable_service(k, s.service_code)) AS enabled
+FROM deling.service s, unnest(ARRAY(SELECT kommune_nr::text FROM deling.kommune WHERE kommune_nr IN ('3201', '3203') ORDER BY 1)) k
+WHERE s.declaration ? 'synthetic' \gset
+SELECT ks.kommune_nr, k.name, string_agg(ks.service_code, ', ' ORDER BY ks.service_code) AS "shares"
+FROM deling.kommune_service ks JOIN deling.kommune k USING (kommune_nr) GROUP BY 1, 2 ORDER BY 1;
+SELECT key AS service, value AS "synthetic records written" FROM jsonb_each(deling.generate_synthetic_services()) ORDER BY 1;
+-- a Bærum citizen with records in every such service (the NEWS2 patient above when they qualify)
+SELECT format('SELECT c.pid AS svc_patient, c.given_name || '' '' || c.family_name AS svc_name FROM deling.citizen c WHERE c.kommune_nr = ''3201''%s ORDER BY c.pid = %L DESC, c.pid LIMIT 1',
+              coalesce(string_agg(format(' AND EXISTS (SELECT FROM deling.%I t WHERE t.kommune_nr = c.kommune_nr AND t.pid = c.pid)',
+                                         s.declaration->>'table'), '' ORDER BY s.service_code), ''), :'patient') AS q
+FROM deling.service s WHERE s.declaration ? 'synthetic' \gset
+:q \gset
+-- the services, for the callers below (who cannot read the catalog)
+SELECT pid AS bodo_patient FROM deling.citizen WHERE kommune_nr = '1804' ORDER BY pid LIMIT 1 \gset
+CREATE TEMP TABLE demo_svc (code text, read_fn text, ingest_fn text, bodo_item jsonb);
+SELECT format('INSERT INTO pg_temp.demo_svc SELECT %L, %L, %L, (SELECT i->0 FROM generate_series(1, 20) seed, %s(''1804'', ARRAY[%L], seed) i WHERE jsonb_array_length(i) > 0 ORDER BY seed LIMIT 1)',
+              service_code, declaration->'read'->>'function',
+              coalesce(declaration->'ingest'->>'prefix', replace(service_code, '-', '_') || '_ingest'), declaration->>'synthetic', :'bodo_patient')
+FROM deling.service WHERE declaration ? 'synthetic' \gexec
+GRANT SELECT ON demo_svc TO PUBLIC;
+SET SESSION AUTHORIZATION demo_lege;
+SELECT deling.authenticate(:'lege_token', for_session => true) IS NOT NULL AS authenticated;
+\echo 'The Asker og Bærum legevakt doctor reads each service of the Bærum citizen' :svc_name :svc_patient '(FHIR R4 searchset Bundles):'
+SELECT string_agg(format('SELECT %L AS service, %L AS "FHIR read", b->>''type'' AS bundle, b->>''total'' AS matches, '
+              '(SELECT string_agg(DISTINCT e->''resource''->>''resourceType'', '', '') FROM jsonb_array_elements(b->''entry'') e WHERE e->''search''->>''mode'' = ''match'') AS resources '
+              'FROM (SELECT api.%I(%L)::jsonb AS b) x', s.code, 'api.' || s.read_fn, s.read_fn, :'svc_patient'), ' UNION ALL ' ORDER BY s.code)
+FROM pg_temp.demo_svc s \gexec
+\echo 'The first resource of each read:'
+\pset format unaligned
+SELECT format('SELECT jsonb_pretty(e->''resource'') AS %I FROM jsonb_array_elements(api.%I(%L)::jsonb->''entry'') e WHERE e->''search''->>''mode'' = ''match'' LIMIT 1',
+              s.code || ' (api.' || s.read_fn || ')', s.read_fn, :'svc_patient')
+FROM pg_temp.demo_svc s ORDER BY s.code \gexec
+\pset format aligned
+\echo 'The one-call lookup holds them too: api.legevakt_summary, resources by type:'
+SELECT api.legevakt_summary(:'svc_patient') AS summary \gset
+SELECT e->'resource'->>'resourceType' AS resource, count(*) AS "in the summary"
+FROM jsonb_array_elements(:'summary'::jsonb->'entry') e GROUP BY 1 ORDER BY 1;
+SELECT deling.logout();
+RESET SESSION AUTHORIZATION;
+\echo 'Bodø has not opted in: its EPJ cannot record these services, and a Bodø legevakt doctor reads none of them:'
+\set ON_ERROR_STOP 0
+SET SESSION AUTHORIZATION demo_epj_bodo;
+SELECT deling.authenticate(:'epj_token', for_session => true) IS NOT NULL AS authenticated \gset
+SELECT format('SELECT api.%I(%L) IS NOT NULL AS %I', s.ingest_fn, s.bodo_item, s.code || ' recorded')
+FROM pg_temp.demo_svc s ORDER BY s.code \gexec
+SELECT deling.logout() \gset
+RESET SESSION AUTHORIZATION;
+SET SESSION AUTHORIZATION demo_lege;
+SELECT deling.authenticate(:'bodo_lege_token', for_session => true) IS NOT NULL AS authenticated \gset
+SELECT format('SELECT api.%I(%L) IS NOT NULL AS %I', s.read_fn, :'bodo_patient', s.code || ' read')
+FROM pg_temp.demo_svc s ORDER BY s.code \gexec
+\set ON_ERROR_STOP 1
+SELECT deling.logout() \gset
+RESET SESSION AUTHORIZATION;
+
+\echo
+\echo '== 12. KPR: Asker''s continuous XPR(ipl) 56.0.0 message, validated against the official XSD'
 \echo '(types 18, 19, 20, 21 and 29 are reported: the home nursing above is not, a short-term stay is;'
 \echo ' test mode: every person in the demo is a synthetic Tenor number, which production never reports)'
 SET SESSION AUTHORIZATION demo_epj_asker;
@@ -225,7 +287,7 @@ SELECT :'xpr';
 \pset tuples_only off
 SELECT kpr.validate_xpr_ipl(:'xpr') AS "XSD errors (none)";
 \echo
-\echo '== 12. Innsyn i logg: the citizen sees who read their information; the DBA verifies the log'
+\echo '== 13. Innsyn i logg: the citizen sees who read their information; the DBA verifies the log'
 SELECT deling.access_log_drain() >= 0 AS drained;
 SET SESSION AUTHORIZATION demo_innbygger;
 SELECT deling.authenticate(:'citizen_token', for_session => true) IS NOT NULL AS authenticated;

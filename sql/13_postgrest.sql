@@ -258,6 +258,10 @@ SELECT 'Bearer ' || split_part(:'lege_tok', '.', 1) || '.' || split_part(:'lege_
 SELECT pg_temp.aeson(jsonb_build_object('pid', :'pid', 'max', 1)) AS body \gset
 \set show
 \i sql/include/pgrst_request.psql
+\set path /rpc/municipal_services
+SELECT pg_temp.aeson(jsonb_build_object('pid', :'moved_pid', 'include_history', true)) AS body \gset
+\i sql/include/pgrst_request.psql
+\set path /rpc/news2_observations
 \echo '--- GET on a VOLATILE function: READ ONLY too, so its write fails (25006: 405)'
 \set method GET
 \set accept 'application/json'
@@ -335,6 +339,156 @@ SELECT deling_test.claims('lege_ab', '{"role": "nhn:deling/helsepersonell"}') AS
 \set qs 'pid=' :moved_pid '&include_history=true'
 \i sql/include/pgrst_request.psql
 \set dialect 13
+
+\echo '=== every sharing service declared with a synthetic generator (deling.service, none named here): its FHIR read, ingest, batch and FHIR Bundle'
+-- The DBA opts Bærum (the EPJ's kommune, which the doctor's legevakt
+-- reaches) in to each; Bodø stays out.  Each service's requests come from
+-- a psql file generated from the declarations, so a service declared later
+-- is sent the same requests without a line of this file changing: the
+-- Bærum EPJ records one item and a batch (from the service's generator)
+-- and a batch it refuses, reads them back, and sends the read's own Bundle
+-- to the FHIR ingest (as a collection, its entries in the order of their
+-- identifiers: the read orders records of the same time by their random
+-- ids); the doctor reads them (GET with application/fhir+json, POST, GET
+-- with application/json); anonymous callers, Bodø's EPJ (not opted in)
+-- and the doctor's write are refused.
+SELECT max(pid) AS svc_pid FROM deling.citizen WHERE kommune_nr = '3201' \gset
+SELECT deling_test.claims('epj_bodo') AS p \gset
+\set epj_bodo_tok `tests/tools/mint-jwt RS256 k1 :'p'`
+CREATE TEMP TABLE pgrst_svc_reads (service text, bundle jsonb);
+SELECT count(deling.enable_service('3201', s.service_code)) AS enabled FROM deling.service s WHERE s.declaration ? 'synthetic' \gset
+SELECT s.service_code AS service, ks.kommune_nr AS enabled_in FROM deling.service s
+JOIN deling.kommune_service ks USING (service_code) WHERE s.declaration ? 'synthetic' ORDER BY 1, 2;
+\set ECHO none
+SELECT string_agg(format($inc$
+\set ECHO none
+\echo '--- %1$s: GET/POST /rpc/%2$s, POST /rpc/%3$s, /rpc/%3$s_batch, /rpc/%3$s_fhir (the read''s Bundle as a collection)'
+SELECT pg_temp.aeson(jsonb_build_object(%4$L, i->0 || '{"source_id": "pgrst-%1$s-1"}')) AS b_svc_item,
+       pg_temp.aeson(jsonb_build_object(%5$L, i)) AS b_svc_batch,
+       pg_temp.aeson(jsonb_build_object(%5$L, jsonb_build_array(jsonb_build_object('pid', :'svc_pid', 'source_system', 'pgrst', 'source_id', 'bad')))) AS b_svc_bad
+FROM (SELECT %6$s('3201', ARRAY[:'svc_pid'], seed) AS i FROM generate_series(1, 50) seed
+      WHERE jsonb_array_length(%6$s('3201', ARRAY[:'svc_pid'], seed)) > 0 ORDER BY seed LIMIT 1) x \gset
+\set authorization 'Bearer ' :epj_tok
+\set method POST
+\set accept 'application/json'
+\set qs ''
+\set path /rpc/%3$s
+\set body :b_svc_item
+\i sql/include/pgrst_request.psql
+\set path /rpc/%3$s_batch
+\set body :b_svc_batch
+\i sql/include/pgrst_request.psql
+\set body :b_svc_bad
+\i sql/include/pgrst_request.psql
+\set method GET
+\set accept 'application/fhir+json'
+\set path /rpc/%2$s
+\set qs 'pid=' :svc_pid
+\set body ''
+\i sql/include/pgrst_request.psql
+SELECT pg_temp.aeson(jsonb_build_object('bundle', b - 'total' - 'link' || jsonb_build_object('type', 'collection',
+           'entry', (SELECT jsonb_agg(e - 'search' ORDER BY e->'resource'->'identifier'->0->>'value', o)
+                     FROM jsonb_array_elements(b->'entry') WITH ORDINALITY x(e, o))))) AS b_svc_fhir
+FROM (SELECT (:'resp_body')::jsonb AS b) x \gset
+\set method POST
+\set accept 'application/json'
+\set path /rpc/%3$s_fhir
+\set qs ''
+\set body :b_svc_fhir
+\i sql/include/pgrst_request.psql
+\set authorization 'Bearer ' :lege_tok
+\set method GET
+\set accept 'application/fhir+json'
+\set path /rpc/%2$s
+\set qs 'pid=' :svc_pid
+\set body ''
+\i sql/include/pgrst_request.psql
+SELECT :'resp_body' \g (format=unaligned tuples_only=on) :fhir_dir/pgrst_%1$s.json
+INSERT INTO pg_temp.pgrst_svc_reads VALUES (%1$L, (:'resp_body')::jsonb);
+\set accept 'application/json'
+\i sql/include/pgrst_request.psql
+\set method POST
+\set accept 'application/fhir+json'
+\set qs ''
+SELECT pg_temp.aeson(jsonb_build_object('pid', :'svc_pid')) AS body \gset
+\i sql/include/pgrst_request.psql
+\set authorization ''
+\set method GET
+\set qs 'pid=' :svc_pid
+\set body ''
+\i sql/include/pgrst_request.psql
+\set authorization 'Bearer ' :lege_tok
+\set method POST
+\set accept 'application/json'
+\set path /rpc/%3$s
+\set qs ''
+\set body :b_svc_item
+\i sql/include/pgrst_request.psql
+\set authorization 'Bearer ' :epj_bodo_tok
+\i sql/include/pgrst_request.psql
+\set ECHO all
+$inc$, s.service_code, s.declaration->'read'->>'function',
+       coalesce(s.declaration->'ingest'->>'prefix', replace(s.service_code, '-', '_') || '_ingest'),
+       coalesce(s.declaration->'ingest'->>'item_param', 'item'), coalesce(s.declaration->'ingest'->>'batch_param', 'items'),
+       s.declaration->>'synthetic'), '' ORDER BY s.service_code)
+FROM deling.service s WHERE s.declaration ? 'synthetic' \g (format=unaligned tuples_only=on) results/pgrst_declared_services.psql
+\set ECHO all
+\i results/pgrst_declared_services.psql
+\echo '--- the doctor''s one-call lookup holds every one of them'
+\set authorization 'Bearer ' :lege_tok
+\set method GET
+\set accept 'application/fhir+json'
+\set path /rpc/legevakt_summary
+\set qs 'pid=' :svc_pid
+\set body ''
+\i sql/include/pgrst_request.psql
+SELECT :'resp_body' \g (format=unaligned tuples_only=on) :fhir_dir/pgrst_legevakt_summary_services.json
+SELECT :'resp_body' AS svc_summary \gset
+-- how many of each read's resources the summary holds (all, or fewer for
+-- a service whose summary shows current records only), and that every
+-- resource of the service's type in the summary is one its read gave
+SELECT s.service_code AS service,
+       (SELECT count(*) FROM jsonb_array_elements(r.bundle->'entry') e WHERE e->'search'->>'mode' = 'match') AS read_resources,
+       (SELECT count(*) FROM jsonb_array_elements(r.bundle->'entry') e
+        WHERE e->'search'->>'mode' = 'match'
+          AND e->'resource' IN (SELECT x->'resource' FROM jsonb_array_elements((:'svc_summary')::jsonb->'entry') x)) AS in_summary,
+       (SELECT count(*) FROM jsonb_array_elements((:'svc_summary')::jsonb->'entry') x
+        WHERE x->'resource'->>'resourceType' = s.declaration->'fhir_in'->>'resource'
+          AND x->'resource' NOT IN (SELECT e->'resource' FROM jsonb_array_elements(r.bundle->'entry') e)) AS in_summary_not_read
+FROM deling.service s, pg_temp.pgrst_svc_reads r WHERE s.declaration ? 'synthetic' AND r.service = s.service_code ORDER BY 1;
+SELECT count(deling.disable_service('3201', s.service_code)) AS disabled FROM deling.service s WHERE s.declaration ? 'synthetic' \gset
+SELECT count(*) AS still_enabled_in_baerum FROM deling.kommune_service ks JOIN deling.service s USING (service_code)
+WHERE ks.kommune_nr = '3201' AND s.declaration ? 'synthetic';
+
+-- every declared service (the pilots by the requests further up, the
+-- others by their generated ones) was sent, as PostgREST sends them: its
+-- FHIR read with GET and application/fhir+json and with POST, answered 200;
+-- its ingest, batch and FHIR Bundle ingest as an integration, answered by
+-- the database (200, or 400 for a batch it refused); and its api functions
+-- are in the OpenAPI description (a COMMENT each) for the roles that may call them
+SELECT s.service_code AS service,
+       coalesce(bool_or(l.method = 'GET' AND l.path = '/rpc/' || n.rd AND l.accept = 'application/fhir+json'
+                        AND l.answer LIKE '200 application/fhir+json,%'), false) AS read_get,
+       coalesce(bool_or(l.method = 'POST' AND l.path = '/rpc/' || n.rd AND l.answer LIKE '200 %'), false) AS read_post,
+       coalesce(bool_or(l.method = 'POST' AND l.path = '/rpc/' || n.pf AND l.role = 'nhn:deling/integrasjon' AND l.answer ~ '^(200 |400 \(22023\))'), false) AS ingest,
+       coalesce(bool_or(l.method = 'POST' AND l.path = '/rpc/' || n.pf || '_batch' AND l.role = 'nhn:deling/integrasjon' AND l.answer ~ '^(200 |400 \(22023\))'), false) AS batch,
+       coalesce(bool_or(l.method = 'POST' AND l.path = '/rpc/' || n.pf || '_fhir' AND l.role = 'nhn:deling/integrasjon' AND l.answer ~ '^(200 |400 \(22023\))'), false) AS fhir,
+       (SELECT bool_and(obj_description(p.oid, 'pg_proc') <> '') AND count(*) = 4 FROM pg_proc p
+        WHERE p.pronamespace = 'api'::regnamespace AND p.proname IN (n.rd, n.pf, n.pf || '_batch', n.pf || '_fhir')) AS commented,
+       (SELECT bool_and(has_function_privilege('deling_helsepersonell', p.oid, 'EXECUTE') = (p.proname = n.rd)
+                        AND has_function_privilege('deling_integrasjon', p.oid, 'EXECUTE')
+                        AND NOT has_function_privilege('deling_innbygger', p.oid, 'EXECUTE')
+                        AND NOT has_function_privilege('deling_kpr', p.oid, 'EXECUTE')
+                        AND NOT has_function_privilege('deling_anon', p.oid, 'EXECUTE')) FROM pg_proc p
+        WHERE p.pronamespace = 'api'::regnamespace AND p.proname IN (n.rd, n.pf, n.pf || '_batch', n.pf || '_fhir')) AS granted_as_documented,
+       EXISTS (SELECT FROM pg_temp.pgrst_media_handlers h WHERE h.target_schema = 'api' AND h.target_name = n.rd
+               AND h.media_type = 'application/fhir+json') AS fhir_handler
+FROM deling.service s
+CROSS JOIN LATERAL (SELECT s.declaration->'read'->>'function' AS rd,
+                           coalesce(s.declaration->'ingest'->>'prefix', replace(s.service_code, '-', '_') || '_ingest') AS pf) n
+LEFT JOIN pg_temp.pgrst_log l ON l.path IN ('/rpc/' || n.rd, '/rpc/' || n.pf, '/rpc/' || n.pf || '_batch', '/rpc/' || n.pf || '_fhir')
+WHERE s.declaration IS NOT NULL
+GROUP BY s.service_code, n.rd, n.pf ORDER BY 1;
 
 -- the exposed surface: every api object has a COMMENT (PostgREST's OpenAPI
 -- summary is its first line); GET runs every function READ ONLY, POST

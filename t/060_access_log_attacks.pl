@@ -161,6 +161,13 @@ ok(waits('SELECT gap FROM deling.status', 't', 10), 'the restarted worker finds 
 $out = read_verbose('reader_baerum');
 ok($out =~ /55000: the access log has a gap no DBA has acknowledged/ && $out =~ /HINT:.*deling\.access_log_acknowledge_gap/,
 	'reads are refused (55000), the hint names the acknowledgement') or diag($out);
+# every declared service's read (found in deling.service) and the legevakt summary: the same gate
+for my $fn ((split /\n/, su(q{SELECT declaration->'read'->>'function' FROM deling.service WHERE declaration IS NOT NULL ORDER BY 1})),
+	'legevakt_summary')
+{
+	like(as('reader_baerum', "SELECT api.$fn('$pid')", '-v', 'VERBOSITY=verbose'), qr/55000: the access log has a gap no DBA has acknowledged/,
+		"api.$fn is refused (55000) too");
+}
 is(as('dba', "SELECT refused_reads > 0 AND gap_cause LIKE '%advanced%' AND NOT ready FROM deling.status"), 't',
 	'deling.status counts the refused reads and names the cause');
 my $ack = as('dba', "SELECT deling.access_log_acknowledge_gap('advanced by the replicator login during the attack test')");

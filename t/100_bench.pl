@@ -24,7 +24,7 @@ my $rc = $? >> 8;
 ok($rc == 0, "make bench's harness runs every benchmark to the end (SCALE=tiny)")
   or diag(join "\n", (split /\n/, $out)[-20 .. -1]);
 sub val { my ($rc, $o) = $node->psql('postgres', $_[0]); return $o; }
-for my $area ('load', 'NEWS2 scoring', 'tenant isolation', 'ingest', 'FHIR rendering', 'legevakt lookup', 'memory')
+for my $area ('load', 'NEWS2 scoring', 'tenant isolation', 'ingest', 'FHIR rendering', 'legevakt lookup', 'memory', 'sharing services')
 {
 	cmp_ok(val("SELECT count(*) FROM bench.result WHERE area = '$area'") || 0, '>', 0, "the table has rows for $area");
 }
@@ -36,6 +36,10 @@ is(val('SELECT count(*) FROM bench.result WHERE (ratio IS NULL) <> (baseline IS 
 is(val('SELECT count(*) FROM bench.result WHERE goal IS NOT NULL AND met IS NULL'), '0', 'every goal has a verdict');
 is(val(q{SELECT count(*) FROM bench.result WHERE area = 'NEWS2 scoring' AND measure LIKE '% of 20000 stored rows'}), '4',
 	'scan, C, SQL CASE and PL/pgSQL each scored all 20000 stored rows');
+
+is(val(q{SELECT string_agg(s.service_code, ', ') FROM deling.service s WHERE s.declaration ? 'synthetic'
+	AND (SELECT count(*) FROM bench.result r WHERE r.area = 'sharing services' AND r.measure LIKE s.service_code || ' %') < 10}), '',
+	'every declared service with a generator has its load, ingest and its floor, and read and its floor in the table');
 
 $node->stop;
 done_testing();

@@ -25,6 +25,9 @@ DISCARD ALL;
 SELECT sec.ok(deling.whoami()->>'kind' IS NULL, 'DISCARD ALL ends the session context');
 SELECT sec.ok(sec.sqlstate(format('SELECT api.news2_observations(%L)', :'baerum_pid')) = '42501',
               'after DISCARD ALL a sharing read is refused');
+SELECT sec.ok(sec.sqlstate(format('SELECT api.%I(%L)', s.read_fn, :'baerum_pid')) = '42501',
+              format('after DISCARD ALL %s (api.%s) is refused', s.code, s.read_fn))
+FROM sec.services() s;
 SELECT (deling.authenticate(:'lege_tok', for_session => true))->>'kind' AS kind \gset
 RESET ALL;
 SELECT sec.ok(deling.whoami()->>'kind' IS NULL, 'RESET ALL ends the session context');
@@ -51,6 +54,9 @@ SELECT sec.claims('lege_baerum', jsonb_build_object('helseid://claims/client/cla
 SELECT deling.authenticate(:'borrowed_tok', for_session => true) IS NOT NULL AS authenticated \gset
 SELECT coalesce(sec.error(format('SELECT api.news2_observations(%L)', :'baerum_pid')), 'no error') AS err \gset
 SELECT sec.ok(:'err' LIKE '%(orgnr_child) is not registered under%', 'a unit under another parent gives no reach: ' || :'err');
+SELECT sec.ok(coalesce(sec.error(format('SELECT api.%I(%L)', s.read_fn, :'baerum_pid')), 'no error') LIKE '%(orgnr_child) is not registered under%',
+              format('a unit under another parent gives no reach to %s (api.%s)', s.code, s.read_fn))
+FROM sec.services() s;
 SELECT sec.ok(sec.sqlstate(format('SELECT api.legevakt_summary(%L)', :'baerum_pid')) = '42501',
               'the legevakt summary refuses it too');
 -- a legevakt whose kommune shares neither service: the summary's own
