@@ -58,30 +58,8 @@ is($target->safe_psql('platform', "SELECT (deling.verify_access_log(NULL, '$anch
 
 # the restored platform works: a new slot, the chain goes on
 ok(wait_access_log($target, 'platform'), 'the access log takes entries in the restored database');
-my $claims = $target->safe_psql('platform', q{
-	SELECT jsonb_build_object('iss', 'https://helseid-sts.nhn.no', 'aud', 'nhn:deling',
-	  'iat', extract(epoch FROM now())::int - 10, 'exp', extract(epoch FROM now())::int + 600, 'jti', 'after-restore',
-	  'scope', jsonb_build_array('nhn:deling/helsepersonell'),
-	  'helseid://claims/identity/pid', '13916300004', 'helseid://claims/identity/security_level', '4',
-	  'helseid://claims/identity/assurance_level', 'high', 'helseid://claims/hpr/hpr_number', '565501872',
-	  'helseid://claims/client/claims/orgnr_parent', (SELECT orgnr FROM deling.kommune WHERE kommune_nr = '1804'),
-	  'helseid://claims/client/claims/orgnr_child', (SELECT orgnr FROM deling.organisation WHERE name = 'Bodø legevakt'),
-	  'authorization_details', jsonb_build_object('type', 'nhn:tillitsrammeverk:parameters',
-	    'toa', extract(epoch FROM now())::int - 60,
-	    'care_relationship', jsonb_build_object('purpose_of_use', jsonb_build_object('code', 'TREAT'))))});
-my $token = `${\ repo_path('tests/tools/mint-jwt')} RS256 load1 '$claims'`;
-chomp $token;
-my $pid = $target->safe_psql('platform', "SELECT min(pid) FROM deling.citizen WHERE kommune_nr = '1804'");
-my $seq = $target->safe_psql('platform', 'SELECT max(seq) FROM deling.access_log');
-is($target->safe_psql('platform', qq{
-	SET SESSION AUTHORIZATION load_lege;
-	SELECT deling.authenticate('$token', for_session => true) IS NOT NULL;
-	SELECT (api.legevakt_summary('$pid'))::jsonb->>'resourceType';}),
-	"t\nBundle", "a doctor's read works in the restored database");
-$target->safe_psql('platform', 'SELECT deling.access_log_drain()');
-is($target->safe_psql('platform',
-		"SELECT count(*) FROM deling.access_log WHERE seq > $seq AND entry->>'citizen' = '$pid' AND entry->>'service' = 'legevakt-summary'"),
-	'1', 'and it is logged there, continuing the restored chain');
+doctor_read_is_logged($target, 'platform', 'after-restore', "a doctor's read works in the restored database",
+	'and it is logged there, continuing the restored chain');
 is($target->safe_psql('platform', "SELECT (deling.verify_access_log(NULL)->>'valid')::boolean"), 't',
 	'the chain still verifies');
 # identity columns go on after the restored rows

@@ -18,7 +18,7 @@ use Test::More;
 use Time::HiRes qw(usleep);
 
 our @EXPORT = qw(deling_node plain_node deling_settings wait_access_log wait_for
-  psql_as sql_as mint_token repo_path);
+  psql_as sql_as mint_token doctor_read_is_logged repo_path);
 
 $ENV{PGUSER} = 'postgres';
 
@@ -124,6 +124,39 @@ sub mint_token
 	  or die "mint-jwt @args[0,1] failed: $err";
 	chomp $out;
 	return $out;
+}
+
+# doctor_read_is_logged(node, database, jti, works, logged): the platform
+# loaded by tests/upgrade/load.sql serves a doctor: a Bodø legevakt doctor's
+# HelseID token (key load1) authenticates load_lege, api.legevakt_summary of
+# a Bodø citizen gives a Bundle (assertion `works`), and after a drain the
+# read is exactly one new entry in the access log (assertion `logged`)
+sub doctor_read_is_logged
+{
+	my ($node, $db, $jti, $works, $logged) = @_;
+	my $claims = $node->safe_psql($db, qq{
+	SELECT jsonb_build_object('iss', 'https://helseid-sts.nhn.no', 'aud', 'nhn:deling',
+	  'iat', extract(epoch FROM now())::int - 10, 'exp', extract(epoch FROM now())::int + 600, 'jti', '$jti',
+	  'scope', jsonb_build_array('nhn:deling/helsepersonell'),
+	  'helseid://claims/identity/pid', '13916300004', 'helseid://claims/identity/security_level', '4',
+	  'helseid://claims/identity/assurance_level', 'high', 'helseid://claims/hpr/hpr_number', '565501872',
+	  'helseid://claims/client/claims/orgnr_parent', (SELECT orgnr FROM deling.kommune WHERE kommune_nr = '1804'),
+	  'helseid://claims/client/claims/orgnr_child', (SELECT orgnr FROM deling.organisation WHERE name = 'Bodø legevakt'),
+	  'authorization_details', jsonb_build_object('type', 'nhn:tillitsrammeverk:parameters',
+	    'toa', extract(epoch FROM now())::int - 60,
+	    'care_relationship', jsonb_build_object('purpose_of_use', jsonb_build_object('code', 'TREAT'))))});
+	my $token = mint_token('RS256', 'load1', $claims);
+	my $pid = $node->safe_psql($db, "SELECT min(pid) FROM deling.citizen WHERE kommune_nr = '1804'");
+	my $seq = $node->safe_psql($db, 'SELECT max(seq) FROM deling.access_log');
+	is($node->safe_psql($db, qq{
+	SET SESSION AUTHORIZATION load_lege;
+	SELECT deling.authenticate('$token', for_session => true) IS NOT NULL;
+	SELECT (api.legevakt_summary('$pid'))::jsonb->>'resourceType';}),
+		"t\nBundle", $works);
+	$node->safe_psql($db, 'SELECT deling.access_log_drain()');
+	is($node->safe_psql($db,
+			"SELECT count(*) FROM deling.access_log WHERE seq > $seq AND entry->>'citizen' = '$pid' AND entry->>'service' = 'legevakt-summary'"),
+		'1', $logged);
 }
 
 1;
