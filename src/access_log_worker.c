@@ -476,31 +476,27 @@ transient_error(int sqlerrcode)
 }
 
 /*
- * try_append: append entries [from, from + n) in a subtransaction; returns
- * NULL when they are in the log, else the error (a transient one is
- * re-thrown).
+ * in_subtransaction: run step(arg) in a subtransaction, kept when it
+ * returns true, rolled back when it returns false or fails with an error
+ * that stays with the entries (then *failure says what); a transient error
+ * is re-thrown.  True when the step's work was kept.
  */
-static char *
-try_append(int from, int n)
+static bool
+in_subtransaction(bool (*step) (void *arg), void *arg, char **failure)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
-	Oid			types[2] = {PG_LSNARRAYOID, BYTEAARRAYOID};
-	Datum		values[2];
-	char	   *volatile failure = NULL;
+	volatile bool kept = false;
 
-	values[0] = PointerGetDatum(construct_array(batch.lsns + from, n, PG_LSNOID, sizeof(XLogRecPtr), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[1] = PointerGetDatum(construct_array(batch.raws + from, n, BYTEAOID, -1, false, TYPALIGN_INT));
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(cxt);
 	PG_TRY();
 	{
-		int			rc = SPI_execute_with_args("SELECT deling.access_log_append($1, $2)",
-											   2, types, values, NULL, false, 0);
-
-		if (rc != SPI_OK_SELECT)
-			elog(ERROR, "deling.access_log_append failed: %s", SPI_result_code_string(rc));
-		ReleaseCurrentSubTransaction();
+		kept = step(arg);
+		if (kept)
+			ReleaseCurrentSubTransaction();
+		else
+			RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
 	}
@@ -516,11 +512,51 @@ try_append(int from, int n)
 		RollbackAndReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(cxt);
 		CurrentResourceOwner = owner;
-		failure = psprintf("%s: %s", unpack_sql_state(error->sqlerrcode), error->message);
+		kept = false;
+		if (failure)
+			*failure = psprintf("%s: %s", unpack_sql_state(error->sqlerrcode), error->message);
 		FreeErrorData(error);
 	}
 	PG_END_TRY();
-	return failure;
+	return kept;
+}
+
+/* the entries [from, from + n) of the round, for append_sql */
+typedef struct EntryRange
+{
+	int			from;
+	int			n;
+} EntryRange;
+
+/* append_sql: append a range of entries with deling.access_log_append */
+static bool
+append_sql(void *arg)
+{
+	EntryRange *range = (EntryRange *) arg;
+	Oid			types[2] = {PG_LSNARRAYOID, BYTEAARRAYOID};
+	Datum		values[2];
+	int			rc;
+
+	values[0] = PointerGetDatum(construct_array(batch.lsns + range->from, range->n, PG_LSNOID, sizeof(XLogRecPtr), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(batch.raws + range->from, range->n, BYTEAOID, -1, false, TYPALIGN_INT));
+	rc = SPI_execute_with_args("SELECT deling.access_log_append($1, $2)", 2, types, values, NULL, false, 0);
+	if (rc != SPI_OK_SELECT)
+		elog(ERROR, "deling.access_log_append failed: %s", SPI_result_code_string(rc));
+	return true;
+}
+
+/*
+ * try_append: append entries [from, from + n) in a subtransaction; returns
+ * NULL when they are in the log, else the error (a transient one is
+ * re-thrown).
+ */
+static char *
+try_append(int from, int n)
+{
+	EntryRange	range = {from, n};
+	char	   *failure = NULL;
+
+	return in_subtransaction(append_sql, &range, &failure) ? NULL : failure;
 }
 
 /*
@@ -540,6 +576,22 @@ quarantine(int i, const char *reason)
 	spi_exec("SELECT deling.access_log_quarantine($1, $2, $3)", 3, types, values, SPI_OK_SELECT);
 }
 
+/* the head's move for append_entries: from confirmed to upto */
+typedef struct HeadMove
+{
+	XLogRecPtr	confirmed;
+	XLogRecPtr	upto;
+} HeadMove;
+
+/* append_entries: the round's entries the C way; false if it cannot take them */
+static bool
+append_entries(void *arg)
+{
+	HeadMove   *move = (HeadMove *) arg;
+
+	return access_log_append_entries(batch.n, batch.lsns, batch.raws, move->confirmed, move->upto) >= 0;
+}
+
 /*
  * try_append_entries: append the round's entries the C way
  * (access_log_append_entries) in a subtransaction, moving the head to
@@ -550,38 +602,9 @@ quarantine(int i, const char *reason)
 static bool
 try_append_entries(XLogRecPtr confirmed, XLogRecPtr upto)
 {
-	MemoryContext cxt = CurrentMemoryContext;
-	ResourceOwner owner = CurrentResourceOwner;
-	volatile bool done = false;
+	HeadMove	move = {confirmed, upto};
 
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(cxt);
-	PG_TRY();
-	{
-		done = access_log_append_entries(batch.n, batch.lsns, batch.raws, confirmed, upto) >= 0;
-		if (done)
-			ReleaseCurrentSubTransaction();
-		else
-			RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *error;
-
-		MemoryContextSwitchTo(cxt);
-		error = CopyErrorData();
-		if (transient_error(error->sqlerrcode))
-			PG_RE_THROW();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(cxt);
-		CurrentResourceOwner = owner;
-		FreeErrorData(error);
-	}
-	PG_END_TRY();
-	return done;
+	return in_subtransaction(append_entries, &move, NULL);
 }
 
 /*
