@@ -721,6 +721,16 @@ fw_source_identifier(JsonWriter *w, const char *source_system, const char *sourc
 	jw_array_end(w);
 }
 
+/* {"value": orgnr, "system": <orgnr system>}, an organisation's Identifier */
+void
+fw_orgnr_identifier(JsonWriter *w, const char *orgnr)
+{
+	jw_object_begin(w);
+	jw_kv_string(w, "value", orgnr);
+	jw_kv_string(w, "system", FHIR_SYSTEM_ORGNR);
+	jw_object_end(w);
+}
+
 /* "key": {"reference": "urn:uuid:<uuid>", "display": d} (display when given) */
 void
 fw_reference(JsonWriter *w, const char *key, const char *uuid, const char *display)

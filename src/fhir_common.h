@@ -109,6 +109,7 @@ extern void fw_profile(JsonWriter *w, const char *profile);
 extern void fw_pid_identifier(JsonWriter *w, const char *pid, const char *kind);
 extern void fw_patient_reference(JsonWriter *w, const char *key, const char *pid, const char *kind);
 extern void fw_source_identifier(JsonWriter *w, const char *source_system, const char *source_id);
+extern void fw_orgnr_identifier(JsonWriter *w, const char *orgnr);
 extern void fw_reference(JsonWriter *w, const char *key, const char *uuid, const char *display);
 
 #endif							/* FHIR_COMMON_H */

@@ -71,10 +71,7 @@ common_fields(JsonWriter *w, const Measurement *m)
 			if (m->unit_orgnr)
 			{
 				jw_key(w, "identifier");
-				jw_object_begin(w);
-				jw_kv_string(w, "value", m->unit_orgnr);
-				jw_kv_string(w, "system", FHIR_SYSTEM_ORGNR);
-				jw_object_end(w);
+				fw_orgnr_identifier(w, m->unit_orgnr);
 			}
 			jw_object_end(w);
 		}

@@ -147,10 +147,7 @@ write_unit(JsonWriter *w, const Kommune *k, const char *orgnr, const char *name,
 		jw_object_begin(w);
 		jw_kv_string(w, "display", kommune);
 		jw_key(w, "identifier");
-		jw_object_begin(w);
-		jw_kv_string(w, "value", k->orgnr);
-		jw_kv_string(w, "system", FHIR_SYSTEM_ORGNR);
-		jw_object_end(w);
+		fw_orgnr_identifier(w, k->orgnr);
 		jw_object_end(w);
 	}
 	if (phone)
@@ -168,10 +165,7 @@ write_unit(JsonWriter *w, const Kommune *k, const char *orgnr, const char *name,
 	{
 		jw_key(w, "identifier");
 		jw_array_begin(w);
-		jw_object_begin(w);
-		jw_kv_string(w, "value", orgnr);
-		jw_kv_string(w, "system", FHIR_SYSTEM_ORGNR);
-		jw_object_end(w);
+		fw_orgnr_identifier(w, orgnr);
 		jw_array_end(w);
 	}
 	jw_kv_string(w, "resourceType", "Organization");
