@@ -423,6 +423,20 @@ bundle_parts(ArrayType *array, Oid elemtype, int *nparts)
 	return parts;
 }
 
+/*
+ * bundle_of_args: build_bundle with the SQL functions' common trailing
+ * arguments: matches (2), outcome (3) and, where the function has it, links
+ * (4), each NULL for none
+ */
+static text *
+bundle_of_args(FunctionCallInfo fcinfo, text *type_text, text **parts, int nparts)
+{
+	return build_bundle(type_text, parts, nparts, !PG_ARGISNULL(2),
+						PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
+						PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
+						PG_NARGS() < 5 || PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
+}
+
 PG_FUNCTION_INFO_V1(deling_fhir_bundle_json);
 
 /*
@@ -440,10 +454,7 @@ deling_fhir_bundle_json(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a Bundle needs a type and its entries")));
 	parts = bundle_parts(PG_GETARG_ARRAYTYPE_P(1), JSONOID, &nparts);
-	PG_RETURN_TEXT_P(build_bundle(PG_GETARG_TEXT_PP(0), parts, nparts, !PG_ARGISNULL(2),
-								  PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
-								  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
-								  PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4)));
+	PG_RETURN_TEXT_P(bundle_of_args(fcinfo, PG_GETARG_TEXT_PP(0), parts, nparts));
 }
 
 PG_FUNCTION_INFO_V1(deling_fhir_searchset_json);
@@ -462,10 +473,7 @@ deling_fhir_searchset_json(PG_FUNCTION_ARGS)
 
 	parts[0] = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
 	parts[1] = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
-	PG_RETURN_TEXT_P(build_bundle(cstring_to_text("searchset"), parts, 2, !PG_ARGISNULL(2),
-								  PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
-								  PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
-								  PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4)));
+	PG_RETURN_TEXT_P(bundle_of_args(fcinfo, cstring_to_text("searchset"), parts, 2));
 }
 
 PG_FUNCTION_INFO_V1(deling_fhir_entry_json);
@@ -532,10 +540,7 @@ deling_fhir_bundle(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a Bundle needs a type and its entries")));
 	entries = jsonb_text(PG_GETARG_JSONB_P(1));
-	return fhir_json_to_jsonb(build_bundle(PG_GETARG_TEXT_PP(0), &entries, 1, !PG_ARGISNULL(2),
-										   PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
-										   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
-										   PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4)));
+	return fhir_json_to_jsonb(bundle_of_args(fcinfo, PG_GETARG_TEXT_PP(0), &entries, 1));
 }
 
 PG_FUNCTION_INFO_V1(deling_fhir_bundle_parts);
@@ -551,7 +556,5 @@ deling_fhir_bundle_parts(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("a Bundle needs a type and its entries")));
 	parts = bundle_parts(PG_GETARG_ARRAYTYPE_P(1), JSONBOID, &nparts);
-	return fhir_json_to_jsonb(build_bundle(PG_GETARG_TEXT_PP(0), parts, nparts, !PG_ARGISNULL(2),
-										   PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
-										   PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3), NULL));
+	return fhir_json_to_jsonb(bundle_of_args(fcinfo, PG_GETARG_TEXT_PP(0), parts, nparts));
 }
