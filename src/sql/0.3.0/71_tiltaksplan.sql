@@ -208,6 +208,8 @@ CREATE FUNCTION deling.tiltaksplan_problem(item jsonb) RETURNS text
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     bad text;
+    el jsonb;
+    pos bigint;
     refs jsonb := item->'addresses';
     acts jsonb := item->'activities';
 BEGIN
@@ -221,13 +223,12 @@ BEGIN
         IF jsonb_array_length(refs) > 50 THEN
             RETURN format('addresses has %s references; a plan has at most 50', jsonb_array_length(refs));
         END IF;
-        SELECT deling.tiltaksplan_reference_problem(r, format('addresses[%s]', o - 1)) INTO bad
-        FROM jsonb_array_elements(refs) WITH ORDINALITY x(r, o)
-        WHERE deling.tiltaksplan_reference_problem(r, format('addresses[%s]', o - 1)) IS NOT NULL
-        ORDER BY o LIMIT 1;
-        IF bad IS NOT NULL THEN
-            RETURN bad;
-        END IF;
+        FOR el, pos IN SELECT * FROM jsonb_array_elements(refs) WITH ORDINALITY LOOP
+            bad := deling.tiltaksplan_reference_problem(el, format('addresses[%s]', pos - 1));
+            IF bad IS NOT NULL THEN
+                RETURN bad;
+            END IF;
+        END LOOP;
         SELECT format('addresses[%s] names the same record as addresses[%s]', o - 1, first - 1) INTO bad
         FROM (SELECT o, min(o) OVER (PARTITION BY r->>'service', deling.tiltaksplan_source_system(r, item->>'source_system'), r->>'source_id') AS first
               FROM jsonb_array_elements(refs) WITH ORDINALITY x(r, o)) d
@@ -243,13 +244,12 @@ BEGIN
         IF jsonb_array_length(acts) > 100 THEN
             RETURN format('activities has %s activities; a plan has at most 100', jsonb_array_length(acts));
         END IF;
-        SELECT deling.tiltaksplan_activity_problem(a, format('activities[%s]', o - 1)) INTO bad
-        FROM jsonb_array_elements(acts) WITH ORDINALITY x(a, o)
-        WHERE deling.tiltaksplan_activity_problem(a, format('activities[%s]', o - 1)) IS NOT NULL
-        ORDER BY o LIMIT 1;
-        IF bad IS NOT NULL THEN
-            RETURN bad;
-        END IF;
+        FOR el, pos IN SELECT * FROM jsonb_array_elements(acts) WITH ORDINALITY LOOP
+            bad := deling.tiltaksplan_activity_problem(el, format('activities[%s]', pos - 1));
+            IF bad IS NOT NULL THEN
+                RETURN bad;
+            END IF;
+        END LOOP;
     END IF;
     RETURN NULL;
 END
