@@ -28,7 +28,7 @@ SET client_min_messages = warning;
 CREATE TABLE bench.svc AS
 SELECT s.service_code::text AS code, replace(s.service_code, '-', '_') AS svc, s.declaration AS d,
        s.declaration->>'table' AS tbl, s.declaration->>'synthetic' AS generator,
-       coalesce(s.declaration->'ingest'->>'items_function', replace(s.service_code, '-', '_') || '_ingest_items') AS items_fn,
+       deling.service_vars(s.declaration)->>'items_fn' AS items_fn,
        s.declaration->'read'->>'function' AS read_fn
 FROM deling.service s WHERE s.declaration ? 'synthetic' ORDER BY 1;
 GRANT SELECT ON bench.svc TO PUBLIC;

@@ -154,6 +154,7 @@ LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
         'table', d->>'table',
         'record_id', d->>'record_id',
         'order_col', d->'order'->0->>'column',
+        'items_fn', coalesce(d->'ingest'->>'items_function', replace(d->>'code', '-', '_') || '_ingest_items'),
         'item_problem_comment', quote_literal(format('NULL when a JSON item is a valid %s item, else what is wrong (generated from the declaration)', d->>'name')),
         'items_comment', quote_literal(format('Validate and write a JSON array of %s items for the caller''s kommune, all or nothing (generated from the declaration)', d->>'name')),
         'entries_comment', quote_literal(format('The searchset entries of %s records: their FHIR resources from the declaration''s template (generated)', d->>'name')),
@@ -254,7 +255,6 @@ DECLARE
     sql text := '';
 BEGIN
     v := v || jsonb_build_object(
-        'items_fn', coalesce(i->>'items_function', svc || '_ingest_items'),
         'prefix', coalesce(i->>'prefix', svc || '_ingest'),
         'item_param', coalesce(i->>'item_param', 'item'),
         'batch_param', coalesce(i->>'batch_param', 'items'),

@@ -38,8 +38,7 @@ BEGIN
         RAISE EXCEPTION 'no synthetic generator is declared for: %', deling.clip(unknown, 200) USING ERRCODE = '22023';
     END IF;
     FOR s IN SELECT v.service_code, v.declaration->>'synthetic' AS generator,
-                    format('deling.%I', coalesce(v.declaration->'ingest'->>'items_function',
-                                                 replace(v.service_code, '-', '_') || '_ingest_items')) AS items_fn
+                    format('deling.%I', deling.service_vars(v.declaration)->>'items_fn') AS items_fn
              FROM deling.service v
              WHERE v.declaration ? 'synthetic' AND (services IS NULL OR v.service_code = ANY (services))
              ORDER BY v.service_code
