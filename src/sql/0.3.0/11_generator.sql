@@ -437,6 +437,13 @@ DECLARE
     whole text[];
     any_block boolean;
 BEGIN
+    -- most citizens block nothing: then every kommune that holds them is readable
+    IF coalesce(jsonb_array_length(person.blocks), 0) = 0 THEN
+        readable := deling.holding_kommuner(pid, kommuner);
+        blocked_k := '{}';
+        blocked_c := '{}';
+        RETURN;
+    END IF;
     -- the blocks that apply to the caller for this service in these kommuner (as deling.blocks_for)
     SELECT coalesce(jsonb_agg(x ORDER BY x->>'kommune_nr'), '[]') INTO blocks
     FROM jsonb_array_elements(person.blocks) x
@@ -551,8 +558,14 @@ BEGIN
     -- giving a JSON object) adds to it
     sql := CASE WHEN d->'fhir' ? 'renderer' THEN '' ELSE deling.fill($t$
 CREATE OR REPLACE FUNCTION deling.@svc@_entries(rows deling.@table@[]) RETURNS json
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
-    WITH patient AS (
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $f$
+BEGIN
+    -- PL/pgSQL, so that its plan is kept for the session (an SQL function
+    -- that cannot be inlined is parsed and planned at every call)
+    IF coalesce(cardinality(rows), 0) = 0 THEN
+        RETURN '[]';
+    END IF;
+    RETURN (WITH patient AS (
         SELECT p.pid, jsonb_build_object('patient_id', deling.fhir_patient_id(p.pid),
                                          'pid_identifier', deling.fhir_pid_identifier(p.pid)) AS context
         FROM (SELECT DISTINCT (rows[i]).pid FROM generate_subscripts(rows, 1) i) p)
@@ -560,7 +573,8 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $f$
                ARRAY(SELECT to_jsonb(x.r) || patient.context
                             || jsonb_build_object('source_system_uri', deling.fhir_source_system((x.r).source_system))@context@
                      FROM generate_subscripts(rows, 1) i CROSS JOIN LATERAL (SELECT rows[i] AS r) x
-                     JOIN patient ON patient.pid = (x.r).pid ORDER BY i));
+                     JOIN patient ON patient.pid = (x.r).pid ORDER BY i)));
+END
 $f$;
 COMMENT ON FUNCTION deling.@svc@_entries(deling.@table@[]) IS @entries_comment@;
 $t$, v || jsonb_build_object('template_lit', quote_literal(d->'fhir'->>'template'),
@@ -718,19 +732,22 @@ BEGIN
         FROM (SELECT sv.declaration AS d FROM deling.service sv WHERE sv.declaration ? 'summary') x
         ORDER BY n
     LOOP
-        decl := decl || format(E'    g%1$s text[];\n    b%1$s record;\n    e%1$s json;\n', s.n);
+        decl := decl || format(E'    g%1$s text[];\n    b%1$s record;\n    o%1$s jsonb;\n    e%1$s json := \'[]\';\n', s.n);
         body := body || deling.fill($t$
-    -- @name@
+    -- @name@ (nothing to read where the caller reaches no kommune that shares it)
     g@n@ := deling.sharing_gate(@code_lit@, pid, purpose, reason, require_reach => false);
-    b@n@ := deling.blocks_of(@code_lit@, pid, g@n@, purpose);
-    e@n@ := @render@(ARRAY(SELECT r FROM deling.@svc@_rows(pid, b@n@.readable, b@n@.blocked_k, b@n@.blocked_c, @current@,
-                                                             NULL, @max@, NULL, NULL) r));
+    IF g@n@ <> '{}' THEN
+        b@n@ := deling.blocks_of(@code_lit@, pid, g@n@, purpose);
+        o@n@ := b@n@.outcome;
+        e@n@ := @render@(ARRAY(SELECT r FROM deling.@svc@_rows(pid, b@n@.readable, b@n@.blocked_k, b@n@.blocked_c, @current@,
+                                                                 NULL, @max@, NULL, NULL) r));
+    END IF;
 $t$, jsonb_build_object('name', s.d->>'name', 'n', s.n, 'code_lit', quote_literal(s.d->>'code'), 'svc', s.svc,
                         'current', coalesce(s.d->'summary'->>'current', 'false'),
                         'max', coalesce(s.d->'summary'->>'max', 'NULL'),
                         'render', coalesce(s.d->'summary'->>'renderer', deling.service_entries_fn(s.d))));
         gates := gates || format(' || g%s', s.n);
-        outcomes := outcomes || format(', b%s.outcome', s.n);
+        outcomes := outcomes || format(', o%s', s.n);
         parts := parts || format(', e%s', s.n);
         counts := counts || format(' + json_array_length(e%s)', s.n);
         labels := labels || coalesce(s.d->'summary'->>'label', s.d->>'name');
