@@ -158,3 +158,11 @@ WHERE s.declaration IS NOT NULL ORDER BY 1;
 SELECT deling.generate_synthetic_services(ARRAY['news2']);
 SELECT deling.generate_synthetic_services(citizens => -1);
 SELECT jsonb_typeof(deling.generate_synthetic_services(ARRAY[]::text[])) AS nothing_asked;
+
+-- 6. the legevakt summary: the caller is checked once (the first service's
+-- gate); each later service is checked to be available and read only where
+-- the caller reaches a kommune that shares it
+SELECT deling.sharing_reach('no-such-service');
+SELECT count(*) FILTER (WHERE pg_get_functiondef('api.legevakt_summary(text, text, text)'::regprocedure) ~ 'sharing_gate\(') AS gates,
+       (SELECT count(*) FROM deling.service s WHERE s.declaration ? 'summary') - 1
+       = (SELECT count(*) FROM regexp_matches(pg_get_functiondef('api.legevakt_summary(text, text, text)'::regprocedure), 'sharing_reach\(', 'g')) AS later_services_reach;

@@ -710,6 +710,24 @@ $$;
 COMMENT ON FUNCTION deling.service_read_sql(jsonb) IS
     'The generator: a service''s rows function, FHIR searchset read and count, from its declaration';
 
+-- sharing_reach: the summary's gate for its second and later services.
+-- What deling.sharing_gate checks of the caller (the token's HPR number and
+-- organisation, the purpose of use, the reason, the identity number) does
+-- not depend on the service, and the summary's first gate has checked it
+-- (or refused the read); what is left per service is that it is available
+-- and the kommuner that share it with the caller.
+CREATE FUNCTION deling.sharing_reach(service text) RETURNS text[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM deling.service s WHERE s.service_code = sharing_reach.service AND s.available) THEN
+        RAISE EXCEPTION 'unknown sharing service "%"', deling.clip(service, 40) USING ERRCODE = '22023';
+    END IF;
+    RETURN deling.reach_for(service);
+END
+$$;
+COMMENT ON FUNCTION deling.sharing_reach(text) IS
+    'The kommuner that share an available service with the caller, once deling.sharing_gate has checked the caller for another service of the same read';
+
 -- legevakt_summary_sql: api.legevakt_summary over every declared service
 -- that appears in it (its "summary", in order of position): per service the
 -- gate (a service the caller's organisation does not reach adds nothing),
@@ -735,7 +753,7 @@ BEGIN
         decl := decl || format(E'    g%1$s text[];\n    b%1$s record;\n    o%1$s jsonb;\n    e%1$s json := \'[]\';\n', s.n);
         body := body || deling.fill($t$
     -- @name@ (nothing to read where the caller reaches no kommune that shares it)
-    g@n@ := deling.sharing_gate(@code_lit@, pid, purpose, reason, require_reach => false);
+    g@n@ := @gate@;
     IF g@n@ <> '{}' THEN
         b@n@ := deling.blocks_of(@code_lit@, pid, g@n@, purpose);
         o@n@ := b@n@.outcome;
@@ -743,6 +761,8 @@ BEGIN
                                                                  NULL, @max@, NULL, NULL) r));
     END IF;
 $t$, jsonb_build_object('name', s.d->>'name', 'n', s.n, 'code_lit', quote_literal(s.d->>'code'), 'svc', s.svc,
+                        'gate', CASE WHEN s.n = 1 THEN format('deling.sharing_gate(%L, pid, purpose, reason, require_reach => false)', s.d->>'code')
+                                     ELSE format('deling.sharing_reach(%L)', s.d->>'code') END,
                         'current', coalesce(s.d->'summary'->>'current', 'false'),
                         'max', coalesce(s.d->'summary'->>'max', 'NULL'),
                         'render', coalesce(s.d->'summary'->>'renderer', deling.service_entries_fn(s.d))));
