@@ -47,6 +47,12 @@ RETURNS int LANGUAGE sql IMMUTABLE AS $$
          + CASE WHEN t <= 35.0 THEN 3 WHEN t <= 36.0 THEN 1 WHEN t <= 38.0 THEN 0 WHEN t <= 39.0 THEN 1 ELSE 2 END
 $$;
 
+-- the same C function without the search_path pin (a measuring instrument
+-- of this benchmark only: deling's own functions all pin it, issue 15),
+-- to show what the pin costs a row
+CREATE FUNCTION bench.news2_score_unpinned(rr int, s int, scale int, o2 boolean, bp int, hr int, c text, t numeric)
+RETURNS int AS '$libdir/deling', 'deling_news2_score' LANGUAGE C IMMUTABLE STRICT;
+
 -- correctness first: every row scores the same three ways
 DO $$
 DECLARE
@@ -57,6 +63,8 @@ BEGIN
           <> bench.news2_sql(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)
        OR deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)
           <> bench.news2_plpgsql(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)
+       OR deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)
+          <> bench.news2_score_unpinned(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)
        OR deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature) <> score;
     IF bad > 0 THEN
         RAISE EXCEPTION 'BENCH FAILED: the scoring variants disagree on % rows', bad;
@@ -73,7 +81,8 @@ $$;
 CREATE TEMP TABLE scan_c AS
 SELECT bench.best_ms($$SELECT sum(resp_rate + spo2 + spo2_scale + systolic_bp + pulse + on_oxygen::int), count(consciousness), count(temperature) FROM deling.news2_measurement$$, 1) AS scan,
        bench.best_ms($$SELECT sum(deling.news2_score(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM deling.news2_measurement$$, 1) AS c,
-       bench.best_ms($$SELECT count(temperature) FROM deling.news2_measurement$$, 1) AS bare
+       bench.best_ms($$SELECT count(temperature) FROM deling.news2_measurement$$, 1) AS bare,
+       bench.best_ms($$SELECT sum(bench.news2_score_unpinned(resp_rate, spo2, spo2_scale, on_oxygen, systolic_bp, pulse, consciousness, temperature)) FROM deling.news2_measurement$$, 1) AS c_unpinned
 FROM generate_series(1, 7);
 WITH r AS (
     SELECT 'plain scan of the same columns' AS variant, 1 AS o, (SELECT min(scan) FROM scan_c) AS ms
@@ -101,3 +110,17 @@ SELECT 'NEWS2 scoring', 'PL/pgSQL over the bare scan: the most any scoring could
 FROM bench.result p, bench.result b
 WHERE p.o = (SELECT max(o) FROM bench.result WHERE area = 'NEWS2 scoring' AND measure LIKE 'PL/pgSQL of %')
   AND b.o = (SELECT max(o) FROM bench.result WHERE area = 'NEWS2 scoring' AND measure LIKE 'bare scan %');
+
+-- what the pin costs: the same C function unpinned, and the floor that
+-- follows: the plain scan plus the pin's cost per row, which every function
+-- of deling pays (fmgr's setting and resetting search_path around each call)
+INSERT INTO bench.result (area, measure, value, unit, baseline, ratio, goal, met)
+SELECT 'NEWS2 scoring', format('the same C function without the search_path pin (bench.news2_score_unpinned), of %s stored rows', :rows),
+       min(c_unpinned), 'ms', 'plain scan', round(min(c_unpinned) / min(scan), 2), NULL, NULL
+FROM scan_c;
+INSERT INTO bench.result (area, measure, value, unit, baseline, ratio, goal, met)
+SELECT 'NEWS2 scoring', 'floor: the plain scan plus what the pin alone costs (C - C unpinned), which issue 15 requires of every function',
+       round(min(scan) + min(c) - min(c_unpinned), 2), 'ms', 'plain scan',
+       round((min(scan) + min(c) - min(c_unpinned)) / min(scan), 2),
+       '<= 1.1 x plain scan, or the C goal is out of reach', min(scan) + min(c) - min(c_unpinned) <= 1.1 * min(scan)
+FROM scan_c;
