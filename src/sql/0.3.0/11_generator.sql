@@ -565,7 +565,7 @@ BEGIN
     IF coalesce(cardinality(rows), 0) = 0 THEN
         RETURN '[]';
     END IF;
-    RETURN (WITH patient AS (
+    RETURN (WITH patient AS MATERIALIZED (
         SELECT p.pid, jsonb_build_object('patient_id', deling.fhir_patient_id(p.pid),
                                          'pid_identifier', deling.fhir_pid_identifier(p.pid)) AS context
         FROM (SELECT DISTINCT (rows[i]).pid FROM generate_subscripts(rows, 1) i) p)

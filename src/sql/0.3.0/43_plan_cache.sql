@@ -52,3 +52,64 @@ BEGIN
         ELSE 'active' END;
 END
 $$;
+
+-- the helpers every generated read and template renderer calls: a Patient's
+-- identifier (per entry of a template), the links of a searchset, its page
+-- token, and the research reach of fhir_patient_id
+CREATE OR REPLACE FUNCTION deling.fhir_pid_identifier(pid text) RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    k text := deling.fnr_kind(pid);
+BEGIN
+    RETURN CASE WHEN pid IS NOT NULL THEN
+        jsonb_build_object('system', deling.fhir_constant(CASE WHEN k IN ('fnr', 'dnr', 'fhnr') THEN 'system.' || k ELSE 'system.hnr' END),
+                           'value', pid)
+        || CASE WHEN k = 'hnr' THEN jsonb_build_object('type', jsonb_build_object('coding', jsonb_build_array(
+               jsonb_build_object('system', deling.fhir_constant('codesystem.8327'), 'code', 'HNR')))) ELSE '{}' END END;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION deling.url_encode(v text) RETURNS text
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE STRICT SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    -- most values need no escape
+    IF v ~ '^[A-Za-z0-9._~-]*$' THEN
+        RETURN v;
+    END IF;
+    RETURN (SELECT coalesce(string_agg(CASE WHEN c ~ '^[A-Za-z0-9._~-]$' THEN c
+                                            ELSE regexp_replace(upper(encode(convert_to(c, 'UTF8'), 'hex')), '(..)', '%\1', 'g') END,
+                                       '' ORDER BY o), '')
+            FROM regexp_split_to_table(v, '') WITH ORDINALITY AS t(c, o));
+END
+$$;
+
+CREATE OR REPLACE FUNCTION deling.fhir_link(relation text, fn text, args text[]) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT jsonb_build_object('relation', relation, 'url', 'rpc/' || fn || coalesce('?' || string_agg(
+                       args[i] || '=' || deling.url_encode(args[i + 1]), '&' ORDER BY i), ''))
+            FROM generate_series(1, coalesce(cardinality(args), 0), 2) i
+            WHERE args[i + 1] IS NOT NULL);
+END
+$$;
+
+CREATE OR REPLACE FUNCTION deling.page_after(page text, OUT after_at timestamptz, OUT after_id uuid)
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF page ~ '^-?[0-9]{1,16}\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' THEN
+        after_at := timestamptz 'epoch' + split_part(page, '.', 1)::bigint * interval '1 microsecond';
+        after_id := split_part(page, '.', 2)::uuid;
+    END IF;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION deling.research_kommuner() RETURNS text[]
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT coalesce(array_agg(DISTINCT k), '{}')
+            FROM deling.research_study s, unnest(s.kommuner) k
+            WHERE s.researcher = deling.outer_role() AND s.revoked_at IS NULL
+              AND (s.expires_on IS NULL OR s.expires_on >= (now() AT TIME ZONE 'Europe/Oslo')::date)
+              AND deling.pure_researcher(s.researcher));
+END
+$$;
