@@ -17,10 +17,12 @@
 -- deling.instrument, else what is wrong (the item check of "instrument",
 -- and the check of a citizen's block by instrument)
 CREATE FUNCTION deling.kartlegginger_instrument_problem(code text) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN NOT EXISTS (SELECT FROM deling.instrument i WHERE i.code = kartlegginger_instrument_problem.code)
-                THEN format('instrument "%s" is not one of %s', deling.clip(code, 40),
-                            (SELECT string_agg(i.code, ', ' ORDER BY i.code) FROM deling.instrument i)) END;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT CASE WHEN NOT EXISTS (SELECT FROM deling.instrument i WHERE i.code = kartlegginger_instrument_problem.code)
+                    THEN format('instrument "%s" is not one of %s', deling.clip(code, 40),
+                                (SELECT string_agg(i.code, ', ' ORDER BY i.code) FROM deling.instrument i)) END);
+END
 $$;
 COMMENT ON FUNCTION deling.kartlegginger_instrument_problem(text) IS
     'kartlegginger: NULL for the code of an instrument in deling.instrument, else what is wrong';
@@ -28,8 +30,10 @@ COMMENT ON FUNCTION deling.kartlegginger_instrument_problem(text) IS
 -- kartlegginger_definition: the definition of an item's instrument (NULL
 -- for an unknown one)
 CREATE FUNCTION deling.kartlegginger_definition(item jsonb) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT i.definition FROM deling.instrument i WHERE i.code = item->>'instrument';
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT i.definition FROM deling.instrument i WHERE i.code = item->>'instrument');
+END
 $$;
 COMMENT ON FUNCTION deling.kartlegginger_definition(jsonb) IS
     'kartlegginger: the definition of the instrument an assessment item names';
@@ -69,17 +73,21 @@ COMMENT ON FUNCTION deling.kartlegginger_check(jsonb) IS
 -- the same assessment sent with answer codes or with points is the same
 -- record (idempotent whichever form the sender uses)
 CREATE FUNCTION deling.kartlegginger_items(item jsonb) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT jsonb_object_agg(e->>'item', CASE WHEN e ? 'unit' THEN e->'value' ELSE e->'points' END)
-    FROM jsonb_array_elements(deling.instrument_items(deling.kartlegginger_definition(item), item->'items')) e;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT jsonb_object_agg(e->>'item', CASE WHEN e ? 'unit' THEN e->'value' ELSE e->'points' END)
+        FROM jsonb_array_elements(deling.instrument_items(deling.kartlegginger_definition(item), item->'items')) e);
+END
 $$;
 COMMENT ON FUNCTION deling.kartlegginger_items(jsonb) IS
     'kartlegginger ingest: the items of a checked assessment as stored (points, or the measurement of a measured item)';
 
 -- kartlegginger_score: a checked item's total and band
 CREATE FUNCTION deling.kartlegginger_score(item jsonb) RETURNS deling.instrument_result
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT deling.instrument_score(deling.kartlegginger_definition(item), item->'items');
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT deling.instrument_score(deling.kartlegginger_definition(item), item->'items'));
+END
 $$;
 COMMENT ON FUNCTION deling.kartlegginger_score(jsonb) IS
     'kartlegginger ingest: the total and band the platform computes for a checked assessment';
@@ -87,9 +95,11 @@ COMMENT ON FUNCTION deling.kartlegginger_score(jsonb) IS
 -- kartlegginger_variable: the variable an assessment by an instrument
 -- without a total (IPLOS) is of; NULL for an instrument with a total
 CREATE FUNCTION deling.kartlegginger_variable(item jsonb) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN jsonb_typeof(deling.kartlegginger_definition(item)->'total') IS DISTINCT FROM 'object'
-                THEN (SELECT e.key FROM jsonb_each(item->'items') e WHERE e.value <> 'null' LIMIT 1) END;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT CASE WHEN jsonb_typeof(deling.kartlegginger_definition(item)->'total') IS DISTINCT FROM 'object'
+                    THEN (SELECT e.key FROM jsonb_each(item->'items') e WHERE e.value <> 'null' LIMIT 1) END);
+END
 $$;
 COMMENT ON FUNCTION deling.kartlegginger_variable(jsonb) IS
     'kartlegginger ingest: the variable of an assessment by an instrument without a total (IPLOS), else NULL';
@@ -265,27 +275,29 @@ COMMENT ON FUNCTION deling.kartlegginger_synthetic_items(text, text[], integer) 
 -- stored items no longer score, leaves its Observations without what it
 -- cannot give (no components), rather than failing the read.
 CREATE FUNCTION deling.kartlegginger_fhir_context(r jsonb) RETURNS jsonb
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT jsonb_build_object(
-        'code', CASE WHEN scored THEN jsonb_path_query_array(jsonb_build_array(d->'total', d->'panel'), '$[*] ? (@.type() == "object")')
-                     ELSE jsonb_build_array(comps->0->'coding') END,
-        'code_text', coalesce(CASE WHEN scored THEN d->>'name' ELSE comps->0->'coding'->>'display' END, r->>'instrument'),
-        'scale', d->'scale',
-        'has_total', scored AND r->'total' <> 'null',
-        'has_unit', r->'unit_name' <> 'null' OR r->'unit_orgnr' <> 'null',
-        'band_coding', (SELECT jsonb_strip_nulls(jsonb_build_object('system', b->'system', 'code', b->'code', 'display', b->'display'))
-                        FROM jsonb_array_elements(d->'bands') b WHERE b->>'band' = r->>'band' AND b ? 'code' LIMIT 1),
-        'band_display', coalesce((SELECT b->>'display' FROM jsonb_array_elements(d->'bands') b WHERE b->>'band' = r->>'band' LIMIT 1),
-                                 r->>'band'),
-        'components', CASE WHEN scored THEN comps END,
-        'value', CASE WHEN NOT scored THEN comps->0 END)
-    FROM (SELECT i.definition AS d, coalesce(jsonb_typeof(i.definition->'total') = 'object', false) AS scored
-          FROM (SELECT) one LEFT JOIN deling.instrument i ON i.code = r->>'instrument') x,
-         LATERAL (SELECT (SELECT jsonb_agg(e || jsonb_build_object('kind', CASE WHEN e ? 'unit' THEN 'measured'
-                                                                             WHEN e->'answer' ? 'code' THEN 'coded'
-                                                                             ELSE 'points' END) ORDER BY o)
-                          FROM jsonb_array_elements(CASE WHEN deling.instrument_problem(x.d, r->'items') IS NULL
-                                                         THEN deling.instrument_items(x.d, r->'items') END) WITH ORDINALITY AS c(e, o)) AS comps) y;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT jsonb_build_object(
+            'code', CASE WHEN scored THEN jsonb_path_query_array(jsonb_build_array(d->'total', d->'panel'), '$[*] ? (@.type() == "object")')
+                         ELSE jsonb_build_array(comps->0->'coding') END,
+            'code_text', coalesce(CASE WHEN scored THEN d->>'name' ELSE comps->0->'coding'->>'display' END, r->>'instrument'),
+            'scale', d->'scale',
+            'has_total', scored AND r->'total' <> 'null',
+            'has_unit', r->'unit_name' <> 'null' OR r->'unit_orgnr' <> 'null',
+            'band_coding', (SELECT jsonb_strip_nulls(jsonb_build_object('system', b->'system', 'code', b->'code', 'display', b->'display'))
+                            FROM jsonb_array_elements(d->'bands') b WHERE b->>'band' = r->>'band' AND b ? 'code' LIMIT 1),
+            'band_display', coalesce((SELECT b->>'display' FROM jsonb_array_elements(d->'bands') b WHERE b->>'band' = r->>'band' LIMIT 1),
+                                     r->>'band'),
+            'components', CASE WHEN scored THEN comps END,
+            'value', CASE WHEN NOT scored THEN comps->0 END)
+        FROM (SELECT i.definition AS d, coalesce(jsonb_typeof(i.definition->'total') = 'object', false) AS scored
+              FROM (SELECT) one LEFT JOIN deling.instrument i ON i.code = r->>'instrument') x,
+             LATERAL (SELECT (SELECT jsonb_agg(e || jsonb_build_object('kind', CASE WHEN e ? 'unit' THEN 'measured'
+                                                                                 WHEN e->'answer' ? 'code' THEN 'coded'
+                                                                                 ELSE 'points' END) ORDER BY o)
+                              FROM jsonb_array_elements(CASE WHEN deling.instrument_problem(x.d, r->'items') IS NULL
+                                                             THEN deling.instrument_items(x.d, r->'items') END) WITH ORDINALITY AS c(e, o)) AS comps) y);
+END
 $$;
 COMMENT ON FUNCTION deling.kartlegginger_fhir_context(jsonb) IS
     'kartlegginger FHIR output: what an assessment''s Observation takes from its instrument''s definition (codes, components, band)';

@@ -194,10 +194,12 @@ COMMENT ON FUNCTION deling.tiltaksplan_reference_problem(jsonb, text) IS
 -- stored: the plan's own when the reference names none, without deling's
 -- NamingSystem prefix when a FHIR sender wrote it as an identifier system
 CREATE FUNCTION deling.tiltaksplan_source_system(ref jsonb, plan_source_system text) RETURNS text
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE WHEN starts_with(s, deling.fhir_constant('system.source'))
-                THEN substr(s, length(deling.fhir_constant('system.source')) + 1) ELSE s END
-    FROM (SELECT coalesce(nullif(ref->>'source_system', ''), plan_source_system) AS s) x;
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT CASE WHEN starts_with(s, deling.fhir_constant('system.source'))
+                    THEN substr(s, length(deling.fhir_constant('system.source')) + 1) ELSE s END
+        FROM (SELECT coalesce(nullif(ref->>'source_system', ''), plan_source_system) AS s) x);
+END
 $$;
 COMMENT ON FUNCTION deling.tiltaksplan_source_system(jsonb, text) IS
     'The source system of a record a tiltaksplan references, as stored (the plan''s own when none is named)';
@@ -262,20 +264,24 @@ COMMENT ON FUNCTION deling.tiltaksplan_problem(jsonb) IS
 -- reference with its source system and that system's FHIR identifier
 -- system, which the read's template writes)
 CREATE FUNCTION deling.tiltaksplan_addresses(refs jsonb, plan_source_system text) RETURNS jsonb
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
-               'service', r->>'service', 'source_system', s, 'source_id', r->>'source_id',
-               'display', nullif(btrim(r->>'display'), ''), 'system', deling.fhir_source_system(s))) ORDER BY o), '[]')
-    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(refs) = 'array' THEN refs ELSE '[]' END) WITH ORDINALITY x(r, o),
-         LATERAL (SELECT deling.tiltaksplan_source_system(r, plan_source_system) AS s) y;
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+                   'service', r->>'service', 'source_system', s, 'source_id', r->>'source_id',
+                   'display', nullif(btrim(r->>'display'), ''), 'system', deling.fhir_source_system(s))) ORDER BY o), '[]')
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(refs) = 'array' THEN refs ELSE '[]' END) WITH ORDINALITY x(r, o),
+             LATERAL (SELECT deling.tiltaksplan_source_system(r, plan_source_system) AS s) y);
+END
 $$;
 COMMENT ON FUNCTION deling.tiltaksplan_addresses(jsonb, text) IS
     'A tiltaksplan''s references as stored: service, source key and display, and the identifier system of the source key';
 
 CREATE FUNCTION deling.tiltaksplan_activities(acts jsonb) RETURNS jsonb
-LANGUAGE sql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT coalesce(jsonb_agg(jsonb_strip_nulls(a) ORDER BY o), '[]')
-    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(acts) = 'array' THEN acts ELSE '[]' END) WITH ORDINALITY x(a, o);
+LANGUAGE plpgsql IMMUTABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(jsonb_strip_nulls(a) ORDER BY o), '[]')
+        FROM jsonb_array_elements(CASE WHEN jsonb_typeof(acts) = 'array' THEN acts ELSE '[]' END) WITH ORDINALITY x(a, o));
+END
 $$;
 COMMENT ON FUNCTION deling.tiltaksplan_activities(jsonb) IS 'A tiltaksplan''s activities as stored (nulls dropped)';
 

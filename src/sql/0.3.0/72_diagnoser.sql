@@ -15,11 +15,13 @@
 -- a UTC offset as the instant in Norwegian time with its offset (so an
 -- instant written two ways is stored once)
 CREATE FUNCTION deling.diagnoser_when(v text) RETURNS text
-LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE
-        WHEN v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN to_char(deling.iso_date(v), 'YYYY-MM-DD')
-        WHEN v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})$'
-        THEN deling.fhir_datetime(deling.try_timestamptz(v)) END;
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT CASE
+            WHEN v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}$' THEN to_char(deling.iso_date(v), 'YYYY-MM-DD')
+            WHEN v ~ '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})$'
+            THEN deling.fhir_datetime(deling.try_timestamptz(v)) END);
+END
 $$;
 COMMENT ON FUNCTION deling.diagnoser_when(text) IS
     'Diagnoser: a FHIR date (YYYY-MM-DD, kept) or dateTime with a UTC offset (stored in Norwegian time with its offset); NULL for anything else';
@@ -27,8 +29,10 @@ COMMENT ON FUNCTION deling.diagnoser_when(text) IS
 -- diagnoser_instant: the instant a diagnoser date or dateTime names (a date:
 -- its midnight in Norway), for ordering and comparing
 CREATE FUNCTION deling.diagnoser_instant(v text) RETURNS timestamptz
-LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT deling.oslo_instant(deling.diagnoser_when(v));
+LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT deling.oslo_instant(deling.diagnoser_when(v)));
+END
 $$;
 COMMENT ON FUNCTION deling.diagnoser_instant(text) IS
     'Diagnoser: the instant a FHIR date or dateTime names (a date: its midnight in Norway); NULL when it is neither';
@@ -36,16 +40,18 @@ COMMENT ON FUNCTION deling.diagnoser_instant(text) IS
 -- diagnoser_when_problem: NULL when a field holds a FHIR date or dateTime
 -- between 1900 and now, else what is wrong (named by the field)
 CREATE FUNCTION deling.diagnoser_when_problem(name text, v text) RETURNS text
-LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT CASE
-        WHEN v IS NULL THEN NULL
-        WHEN deling.diagnoser_when(v) IS NULL
-        THEN format('%s "%s" must be a date (YYYY-MM-DD) or an ISO 8601 date and time with a UTC offset (2026-11-20T08:15:00+01:00)',
-                    name, deling.clip(v, 40))
-        WHEN deling.diagnoser_instant(v) > now() + interval '5 minutes'
-          OR (length(v) = 10 AND v::date > (now() AT TIME ZONE 'Europe/Oslo')::date)
-        THEN format('%s %s is in the future', name, v)
-        ELSE deling.date_bound_problem(name, (deling.diagnoser_instant(v) AT TIME ZONE 'Europe/Oslo')::date, 0) END;
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN (SELECT CASE
+            WHEN v IS NULL THEN NULL
+            WHEN deling.diagnoser_when(v) IS NULL
+            THEN format('%s "%s" must be a date (YYYY-MM-DD) or an ISO 8601 date and time with a UTC offset (2026-11-20T08:15:00+01:00)',
+                        name, deling.clip(v, 40))
+            WHEN deling.diagnoser_instant(v) > now() + interval '5 minutes'
+              OR (length(v) = 10 AND v::date > (now() AT TIME ZONE 'Europe/Oslo')::date)
+            THEN format('%s %s is in the future', name, v)
+            ELSE deling.date_bound_problem(name, (deling.diagnoser_instant(v) AT TIME ZONE 'Europe/Oslo')::date, 0) END);
+END
 $$;
 COMMENT ON FUNCTION deling.diagnoser_when_problem(text, text) IS
     'Diagnoser: NULL when a value is a FHIR date or dateTime (with a UTC offset) from 1900 until now, else what is wrong';
