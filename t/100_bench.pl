@@ -34,8 +34,12 @@ is(val(q{SELECT count(*) FILTER (WHERE met) || '/' || count(*) FROM bench.result
 is(val('SELECT count(*) FROM bench.result WHERE (ratio IS NULL) <> (baseline IS NULL)'), '0',
 	'every ratio is the value over a baseline of the same run');
 is(val('SELECT count(*) FROM bench.result WHERE goal IS NOT NULL AND met IS NULL'), '0', 'every goal has a verdict');
-is(val(q{SELECT count(*) FROM bench.result WHERE area = 'NEWS2 scoring' AND measure LIKE '% of 20000 stored rows'}), '4',
-	'scan, C, SQL CASE and PL/pgSQL each scored all 20000 stored rows');
+is(val(q{SELECT count(*) FROM bench.result WHERE area = 'NEWS2 scoring' AND measure LIKE '% of 20000 stored rows'}), '5',
+	'scan, C, C without the pin, SQL CASE and PL/pgSQL each scored all 20000 stored rows');
+is(val(q{SELECT count(*) FROM bench.result WHERE area = 'tenant isolation' AND measure LIKE 'floor: %' AND met IS NOT NULL}), '1',
+	"tenant isolation's floor (no RLS and the pin's cost) has its verdict");
+is(val(q{SELECT count(*) FROM pg_proc WHERE pronamespace IN ('deling'::regnamespace, 'api'::regnamespace) AND proconfig IS NULL}), '0',
+	"the benchmarks leave every function of deling pinned (tenant isolation unpins one for a round)");
 
 is(val(q{SELECT string_agg(s.service_code, ', ') FROM deling.service s WHERE s.declaration ? 'synthetic'
 	AND (SELECT count(*) FROM bench.result r WHERE r.area = 'sharing services' AND r.measure LIKE s.service_code || ' %') < 10}), '',
