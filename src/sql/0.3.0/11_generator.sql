@@ -612,6 +612,7 @@ DECLARE
     entries json;
     patient json;
     matches integer;
+    resources integer;
     links jsonb;
 $t$ || CASE WHEN since THEN E'    since_at timestamptz := deling.oslo_instant(since);\n' ELSE '' END
     || CASE WHEN paging THEN E'    after_at timestamptz;\n    after_id uuid;\n' ELSE '' END || $t$BEGIN
@@ -660,8 +661,11 @@ $t$ END || $t$    IF matches > 0 THEN
                      THEN jsonb_build_array(deling.fhir_link('next', @read_lit@,
                               (@link_args@)[1:cardinality(@link_args@) - 1] || deling.page_token(rows[max].@order_col@, rows[max].@record_id@)))
                      ELSE '[]' END$t$ ELSE '' END || $t$;
-    PERFORM deling.log_access(@code_lit@, pid, gate, purpose, reason, true, NULL,
-                              json_array_length(entries) + CASE WHEN patient IS NULL THEN 0 ELSE 1 END,
+    -- the resources counted in an assignment, not in the PERFORM: its
+    -- query's custom plan would copy the entries into itself as a constant
+    -- (ten megabytes for the largest read)
+    resources := json_array_length(entries) + CASE WHEN patient IS NULL THEN 0 ELSE 1 END;
+    PERFORM deling.log_access(@code_lit@, pid, gate, purpose, reason, true, NULL, resources,
                               jsonb_build_object('opened_block', b.outcome->'issue'->0->>'code' = 'informational'));
     -- the entries and the Patient as two parts: the Bundle is written once
     RETURN deling.fhir_searchset_json(entries, patient, matches, b.outcome, links)::api."application/fhir+json";
