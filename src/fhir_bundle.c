@@ -611,6 +611,7 @@ ec_field_start(void *state, char *fname, bool isnull)
 		c->entries = 0;			/* of repeated keys the last counts */
 }
 
+/* ec_element_start: an element of the top level's "entry" is an entry */
 static void
 ec_element_start(void *state, bool isnull)
 {
