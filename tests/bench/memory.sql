@@ -51,7 +51,7 @@ DECLARE
     matches integer := (SELECT count(*) FROM deling.news2_rows(p, k, '{}', '{}', false, NULL, NULL, NULL, NULL));
     links jsonb := jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', p, 'max', '1000']));
 BEGIN
-    RETURN deling.fhir_searchset_json(deling.news2_entries_json(rows[1:1000]),
+    RETURN deling.fhir_searchset_of('deling.news2_entries_json', rows[1:1000],
                deling.fhir_entry_json('include', deling.fhir_patient_json(p, k)), matches, NULL, links);
 END
 $$;
@@ -125,7 +125,7 @@ SELECT pg_column_size(bench.render_read(:'big')) AS json_bytes \gset
 \set rss_json :rss
 SELECT (:hwm_json - :rss_json) - (:hwm_json_base - :rss_json_base) AS json_kib \gset
 INSERT INTO bench.result (area, measure, value, unit, baseline, ratio, goal, met) VALUES
-    ('memory', format('peak backend memory, the largest read''s rendering alone (%s MB of JSON), json renderers (news2_entries_json, fhir_searchset_json)',
+    ('memory', format('peak backend memory, the largest read''s rendering alone (%s MB of JSON), json renderers (news2_entries_json, fhir_searchset_of)',
                       round(:json_bytes / 1e6, 1)), round(:json_kib / 1024.0, 1), 'MiB', NULL, NULL,
      format('at most 4 x the JSON returned (%s MiB)', round(4 * :json_bytes / 1048576.0, 1)), :json_kib * 1024.0 <= 4 * :json_bytes);
 
