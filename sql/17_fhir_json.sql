@@ -201,6 +201,34 @@ FROM (VALUES ('history', '{"[]"}'), ('collection', '{"{\"mode\": \"match\"}"}'),
              ('collection', '{"[[]]"}'), ('collection', '{"5"}'), ('collection', '{{"[]"}, {"[]"}}')) x(t, v);
 SELECT deling.fhir_searchset_json(NULL, NULL, 0)::jsonb - 'id' - 'meta' - 'timestamp' AS empty_searchset,
        deling_test.try($$SELECT deling.fhir_searchset_json('[1]', NULL, 1)$$) AS searchset_entry_not_an_object;
+-- fhir_searchset_of: a read's Bundle with the entries its renderer gives
+-- for the rows rendered inside it: the same as fhir_searchset_json of
+-- them, the renderer's other arguments defaulted (an SQL one too), no
+-- entries for NULL rows; what is not a renderer of those rows refused.
+-- fhir_bundle_entries counts a Bundle's entries (the top level's "entry")
+CREATE FUNCTION pg_temp.totals(rows deling.news2_measurement[], extra integer DEFAULT 2) RETURNS json
+LANGUAGE sql AS $$ SELECT deling.news2_entries_json(rows, false) $$;
+WITH r AS (SELECT ARRAY(SELECT m FROM deling.news2_measurement m ORDER BY m.measurement_id) AS rows,
+                  deling.fhir_entry_json('include', '{"resourceType": "Patient", "id": "p1"}') AS inc,
+                  jsonb_build_array(deling.fhir_link('self', 'news2_observations', ARRAY['pid', 'a b'])) AS links,
+                  deling.sharing_outcome(true, false) AS o)
+SELECT cardinality(rows) > 0 AND o IS NOT NULL AS has_rows_and_outcome,
+       pg_temp.unid(deling.fhir_searchset_of('deling.news2_entries_json', rows, inc, 16, o, links)::text)
+       = pg_temp.unid(deling.fhir_searchset_json(deling.news2_entries_json(rows), inc, 16, o, links)::text) AS same_as_searchset_json,
+       pg_temp.unid(deling.fhir_searchset_of('pg_temp.totals', rows, NULL, 3)::text)
+       = pg_temp.unid(deling.fhir_searchset_json(deling.news2_entries_json(rows, false), NULL, 3)::text) AS same_with_an_sql_renderer,
+       pg_temp.unid(deling.fhir_searchset_of('deling.news2_entries_json', NULL::deling.news2_measurement[], inc, 0)::text)
+       = pg_temp.unid(deling.fhir_searchset_json(NULL, inc, 0)::text) AS no_rows_no_entries,
+       deling.fhir_bundle_entries(deling.fhir_searchset_of('deling.news2_entries_json', rows, inc, 16, o, links))
+       = json_array_length(deling.news2_entries_json(rows)) + 2 AS entries_counted
+FROM r;
+SELECT deling_test.try(format('SELECT deling.fhir_searchset_of(%L, ARRAY(SELECT m FROM deling.news2_measurement m), NULL, 1)', f)) AS not_a_renderer
+FROM unnest(ARRAY['deling.fhir_constant', 'deling.municipal_services_entries_json', 'deling.fhir_render_entries', NULL]) f;
+SELECT j, deling.fhir_bundle_entries(j::json) AS entries
+FROM unnest(ARRAY['{"entry": [1, 2, 3]}', '{ "entry" : [1, {"entry": [1, 2]}] , "link": [1, 2]}', E'{\n"entry"\t:\n[1, 2]}',
+                  '{"xentry": [1]}', '{"a\"entry": [1]}', '{"a": "\"entry", "b": [1]}', '{"a": {"entry": [1, 2]}, "entry": [5]}',
+                  '{"entry": [1], "entry": [1, 2]}', '{"link": [1], "entry": []}', '[{"entry": [1]}]', '{}']) j;
+SELECT deling_test.try($$SELECT deling.fhir_bundle_entries('{"entry": [1,')$$) AS not_json;
 SELECT deling_test.try($$SELECT deling.fhir_bundle_json('searchset', '{}', 0, NULL, '{"relation": "self"}')$$) AS links_not_an_array,
        deling_test.try($$SELECT deling.fhir_bundle_json('searchset', '{}', 0, '[1]')$$) AS outcome_not_an_object,
        deling_test.try($$SELECT deling.fhir_bundle_json(NULL, '{}', 0)$$) AS no_type;

@@ -278,4 +278,10 @@ SELECT deling.renderer_problem(d || '{"table": "municipal_service", "fhir": {"re
        deling.renderer_problem(d || '{"summary": {"position": 30, "renderer": "deling.news2_summary"}}') AS no_such_summary_renderer,
        deling.renderer_problem(d) AS the_probe_itself
 FROM probe;
+-- the read names its renderer (regproc): one of several of that name is refused
+CREATE FUNCTION deling_test.overloaded(rows deling.news2_measurement[]) RETURNS json LANGUAGE sql AS $$ SELECT '[]'::json $$;
+CREATE FUNCTION deling_test.overloaded(n integer) RETURNS json LANGUAGE sql AS $$ SELECT '[]'::json $$;
+SELECT deling.renderer_problem(d || '{"fhir": {"renderer": "deling_test.overloaded"}}') AS overloaded,
+       deling.renderer_problem(d || '{"summary": {"position": 30, "renderer": "deling_test.overloaded"}}') AS overloaded_summary_renderer
+FROM probe;
 ROLLBACK;

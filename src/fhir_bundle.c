@@ -14,13 +14,22 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/xact.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "common/jsonapi.h"
+#include "executor/executor.h"
+#include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
 #include "utils/jsonfuncs.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
 #include "utils/uuid.h"
 
 #include "fhir_common.h"
@@ -424,17 +433,24 @@ bundle_parts(ArrayType *array, Oid elemtype, int *nparts)
 }
 
 /*
- * bundle_of_args: build_bundle with the SQL functions' common trailing
- * arguments: matches (2), outcome (3) and, where the function has it, links
- * (4), each NULL for none
+ * bundle_of_args_at: build_bundle with the SQL functions' common trailing
+ * arguments from argument m on: matches (m), outcome (m + 1) and, where the
+ * function has it, links (m + 2), each NULL for none
  */
+static text *
+bundle_of_args_at(FunctionCallInfo fcinfo, int m, text *type_text, text **parts, int nparts)
+{
+	return build_bundle(type_text, parts, nparts, !PG_ARGISNULL(m),
+						PG_ARGISNULL(m) ? 0 : PG_GETARG_INT32(m),
+						PG_ARGISNULL(m + 1) ? NULL : PG_GETARG_JSONB_P(m + 1),
+						PG_NARGS() < m + 3 || PG_ARGISNULL(m + 2) ? NULL : PG_GETARG_JSONB_P(m + 2));
+}
+
+/* bundle_of_args: bundle_of_args_at with matches the third argument */
 static text *
 bundle_of_args(FunctionCallInfo fcinfo, text *type_text, text **parts, int nparts)
 {
-	return build_bundle(type_text, parts, nparts, !PG_ARGISNULL(2),
-						PG_ARGISNULL(2) ? 0 : PG_GETARG_INT32(2),
-						PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3),
-						PG_NARGS() < 5 || PG_ARGISNULL(4) ? NULL : PG_GETARG_JSONB_P(4));
+	return bundle_of_args_at(fcinfo, 2, type_text, parts, nparts);
 }
 
 PG_FUNCTION_INFO_V1(deling_fhir_bundle_json);
@@ -474,6 +490,158 @@ deling_fhir_searchset_json(PG_FUNCTION_ARGS)
 	parts[0] = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
 	parts[1] = PG_ARGISNULL(1) ? NULL : PG_GETARG_TEXT_PP(1);
 	PG_RETURN_TEXT_P(bundle_of_args(fcinfo, cstring_to_text("searchset"), parts, 2));
+}
+
+/*
+ * render_entries: the entries a renderer (a function of rows_type, its other
+ * arguments defaulted, returning json) gives for rows, evaluated as the
+ * call renderer(rows) would be in SQL (its EXECUTE privilege checked, its
+ * defaults filled in), in CurrentMemoryContext; NULL when it returns NULL.
+ */
+static text *
+render_entries(Oid renderer, Datum rows, Oid rows_type)
+{
+	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(renderer));
+	Form_pg_proc proc;
+	FuncExpr   *call;
+	ExprState  *state;
+	ExprContext *econtext;
+	Datum		entries;
+	bool		isnull;
+
+	if (!HeapTupleIsValid(tuple))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("renderer %u does not exist", renderer)));
+	proc = (Form_pg_proc) GETSTRUCT(tuple);
+	if (proc->prorettype != JSONOID || proc->proretset || proc->pronargs < 1 ||
+		proc->proargtypes.values[0] != rows_type || proc->pronargs - proc->pronargdefaults > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("renderer %s must be a function of %s (its other arguments defaulted) that returns json",
+						format_procedure(renderer), format_type_be(rows_type))));
+	call = makeFuncExpr(renderer, JSONOID,
+						list_make1(makeConst(rows_type, -1, InvalidOid, -1, rows, false, false)),
+						InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+	call->args = expand_function_arguments(call->args, false, JSONOID, tuple);
+	ReleaseSysCache(tuple);
+
+	econtext = CreateStandaloneExprContext();
+	state = ExecInitExpr((Expr *) call, NULL);
+	entries = ExecEvalExpr(state, econtext, &isnull);
+	FreeExprContext(econtext, true);
+	return isnull ? NULL : DatumGetTextPP(entries);
+}
+
+PG_FUNCTION_INFO_V1(deling_fhir_searchset_of);
+
+/*
+ * fhir_searchset_of(renderer regproc, rows anyarray, include json, matches,
+ * outcome, links): fhir_searchset_json(renderer(rows), include, ...), the
+ * entries rendered here in a memory context of their own that is freed as
+ * soon as the Bundle is written, so that a read does not hold them while
+ * its Bundle is returned (for the largest read ten megabytes less at its
+ * peak).  NULL rows: no entries.
+ */
+Datum
+deling_fhir_searchset_of(PG_FUNCTION_ARGS)
+{
+	MemoryContext render_cxt;
+	MemoryContext old;
+	text	   *parts[2];
+	text	   *bundle;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("a searchset needs the renderer of its entries")));
+	render_cxt = AllocSetContextCreate(CurrentMemoryContext, "fhir_searchset_of entries",
+									   ALLOCSET_DEFAULT_SIZES);
+	old = MemoryContextSwitchTo(render_cxt);
+	parts[0] = PG_ARGISNULL(1) ? NULL
+		: render_entries(PG_GETARG_OID(0), PG_GETARG_DATUM(1), get_fn_expr_argtype(fcinfo->flinfo, 1));
+	MemoryContextSwitchTo(old);
+	parts[1] = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
+	bundle = bundle_of_args_at(fcinfo, 3, cstring_to_text("searchset"), parts, 2);
+	MemoryContextDelete(render_cxt);
+	PG_RETURN_TEXT_P(bundle);
+}
+
+/* the counting of fhir_bundle_entries: the elements of the top level's "entry" */
+typedef struct EntryCount
+{
+	JsonLexContext *lex;
+	bool		in_entry;
+	int			entries;
+} EntryCount;
+
+/* json_space: JSON's whitespace */
+static inline bool
+json_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/*
+ * ec_field_start: whether this top-level member is "entry", read from the
+ * input: the parser is past the member's colon (prev_token_terminator) and
+ * gives no key without de-escaping every string.  The key is "entry" when
+ * the colon follows "entry" whose opening quote follows the object's { or
+ * a comma (a key's first quote can follow nothing else), whitespace apart.
+ */
+static void
+ec_field_start(void *state, char *fname, bool isnull)
+{
+	EntryCount *c = state;
+	const char *start = c->lex->input;
+	const char *p = c->lex->prev_token_terminator - 2;	/* before the colon */
+
+	if (c->lex->lex_level != 1)
+		return;
+	while (p >= start && json_space(*p))
+		p--;
+	c->in_entry = p - start >= 6 && memcmp(p - 6, "\"entry\"", 7) == 0;
+	if (c->in_entry)
+	{
+		for (p -= 7; p >= start && json_space(*p); p--)
+			;
+		c->in_entry = p >= start && (*p == '{' || *p == ',');
+	}
+	if (c->in_entry)
+		c->entries = 0;			/* of repeated keys the last counts */
+}
+
+/* ec_element_start: an element of the top level's "entry" is an entry */
+static void
+ec_element_start(void *state, bool isnull)
+{
+	EntryCount *c = state;
+
+	if (c->in_entry && c->lex->lex_level == 2)
+		c->entries++;
+}
+
+PG_FUNCTION_INFO_V1(deling_fhir_bundle_entries);
+
+/*
+ * fhir_bundle_entries(bundle json): the number of a Bundle's entries
+ * (elements of its top-level "entry"), counted in one pass of the JSON
+ * parser without a copy of the Bundle or of its strings; 0 when it has
+ * none.
+ */
+Datum
+deling_fhir_bundle_entries(PG_FUNCTION_ARGS)
+{
+	JsonLexContext *lex = makeJsonLexContext(PG_GETARG_TEXT_PP(0), false);
+	JsonSemAction sem = {0};
+	EntryCount	c = {0};
+
+	c.lex = lex;
+	sem.semstate = &c;
+	sem.object_field_start = ec_field_start;
+	sem.array_element_start = ec_element_start;
+	pg_parse_json_or_ereport(lex, &sem);
+	PG_RETURN_INT32(c.entries);
 }
 
 PG_FUNCTION_INFO_V1(deling_fhir_entry_json);

@@ -217,6 +217,14 @@ SELECT length(deling.fhir_searchset_json(deling.news2_entries_json(ARRAY(SELECT 
 
 SELECT deling.fhir_searchset_json('{"resource": {}}', NULL, 1);
 
+SELECT length(deling.fhir_searchset_of('deling.news2_entries_json', ARRAY(SELECT m FROM deling.news2_measurement m), deling.fhir_entry_json('include', deling.fhir_patient_json((SELECT min(pid) FROM deling.citizen), ARRAY['1804'])), 16, deling.sharing_outcome(true, false), '[]')::text) > 0 AS searchset_of_written;
+
+SELECT deling.fhir_bundle_entries(deling.fhir_searchset_of('deling.news2_entries_json', ARRAY(SELECT m FROM deling.news2_measurement m), NULL, 16)) AS bundle_entries_counted;
+
+SELECT deling.fhir_searchset_of('deling.fhir_constant', ARRAY(SELECT m FROM deling.news2_measurement m), NULL, 1);
+
+SELECT deling.fhir_bundle_entries('{"a\"entry": [1], "entry": [1, 2');
+
 SELECT deling.fhir_bundle_json('collection', ARRAY['{"resource": {}}']::json[], NULL);
 
 SELECT deling.fhir_bundle_json('collection', ARRAY['[{"resource": "p"}]']::json[], NULL);

@@ -129,6 +129,29 @@ CREATE FUNCTION deling.fhir_searchset_json(entries json, include json, matches i
 COMMENT ON FUNCTION deling.fhir_searchset_json(json, json, integer, jsonb, jsonb) IS
     'A read''s FHIR R4 searchset Bundle (json) from its entries and includes, with total, links and an OperationOutcome';
 
+-- fhir_searchset_of: fhir_searchset_json(renderer(rows), include, ...),
+-- the entries rendered inside it and freed as soon as the Bundle is
+-- written: a read that renders its entries itself holds them while
+-- PL/pgSQL copies its Bundle out (one more copy of the entries at the
+-- read's peak, 10 MB for the largest NEWS2 read).  The renderer is a
+-- service's (its rows in, json entries out, other arguments defaulted),
+-- called with the caller's privileges.  The generated reads call this one.
+CREATE FUNCTION deling.fhir_searchset_of(renderer regproc, rows anyarray, include json, matches integer,
+                                         outcome jsonb DEFAULT NULL, links jsonb DEFAULT NULL) RETURNS json
+    AS 'MODULE_PATHNAME', 'deling_fhir_searchset_of' LANGUAGE C VOLATILE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.fhir_searchset_of(regproc, anyarray, json, integer, jsonb, jsonb) IS
+    'A read''s FHIR R4 searchset Bundle (json) from its rows and their renderer, which renders the entries into it';
+
+-- fhir_bundle_entries: the number of a Bundle's entries, counted in one
+-- pass of the JSON parser (no copy of the Bundle, as json->'entry' makes);
+-- a read's access-log entry counts its resources with it.
+CREATE FUNCTION deling.fhir_bundle_entries(bundle json) RETURNS integer
+    AS 'MODULE_PATHNAME', 'deling_fhir_bundle_entries' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.fhir_bundle_entries(json) IS
+    'The number of entries of a FHIR Bundle (json), counted without copying it';
+
 -- fhir_render: the template engine of new services (machinery-spec section
 -- 2; src/fhir_template.c): template rendered against the context object,
 -- as json; NULL when it renders nothing.  "{{path}}" keeps the value's

@@ -123,21 +123,25 @@ COMMENT ON FUNCTION deling.declare_service(jsonb) IS
 
 -- renderer_problem: NULL when the renderers a declaration names (fhir and
 -- summary) take the service's rows (deling.<table>[], other arguments
--- defaulted) and return their searchset entries as json, else what is
--- wrong; checked once the table, and so its row type, exists
+-- defaulted) and return their searchset entries as json, and the fhir one
+-- is the only function of its name (the read names it: regproc), else what
+-- is wrong; checked once the table, and so its row type, exists
 CREATE FUNCTION deling.renderer_problem(d jsonb) RETURNS text
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
-    SELECT format('%s %s must be a function of the service''s rows (deling.%s[]) that returns json',
-                  k, d->k->>'renderer', d->>'table')
+    SELECT CASE WHEN x.fits = 0
+                THEN format('%s %s must be a function of the service''s rows (deling.%s[]) that returns json',
+                            k, d->k->>'renderer', d->>'table')
+                ELSE format('%s %s must be the only function of its name (the read names it)', k, d->k->>'renderer') END
     FROM unnest(ARRAY['fhir', 'summary']) k
-    WHERE d->k ? 'renderer'
-      AND NOT EXISTS (
-          SELECT FROM pg_catalog.pg_proc p
-          JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
-          WHERE ARRAY[n.nspname::text, p.proname::text] = parse_ident(d->k->>'renderer', false)
-            AND p.pronargs >= 1 AND p.pronargs - p.pronargdefaults <= 1
-            AND p.proargtypes[0] = to_regtype(format('deling.%I[]', d->>'table'))
-            AND p.prorettype = 'json'::regtype AND NOT p.proretset)
+    CROSS JOIN LATERAL (
+        SELECT count(*) FILTER (WHERE p.pronargs >= 1 AND p.pronargs - p.pronargdefaults <= 1
+                                  AND p.proargtypes[0] = to_regtype(format('deling.%I[]', d->>'table'))
+                                  AND p.prorettype = 'json'::regtype AND NOT p.proretset) AS fits,
+               count(*) AS named
+        FROM pg_catalog.pg_proc p
+        JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
+        WHERE ARRAY[n.nspname::text, p.proname::text] = parse_ident(d->k->>'renderer', false)) x
+    WHERE d->k ? 'renderer' AND (x.fits = 0 OR (k = 'fhir' AND x.named > 1))
     ORDER BY k LIMIT 1;
 $$;
 COMMENT ON FUNCTION deling.renderer_problem(jsonb) IS
@@ -538,7 +542,8 @@ BEGIN
         'max_limit', coalesce(r->>'max_limit', '1000'),
         'current_only', CASE WHEN hist IS NOT NULL THEN format('NOT coalesce(%I, false)', hist) ELSE 'false' END,
         'since_at', CASE WHEN since THEN 'since_at' ELSE 'NULL' END,
-        'render', format('%s(rows[1:%s])', deling.service_entries_fn(d), CASE WHEN paging THEN 'max' ELSE 'cardinality(rows)' END),
+        'renderer', format('%L::regproc', deling.service_entries_fn(d)),
+        'render_rows', format('rows[1:%s]', CASE WHEN paging THEN 'max' ELSE 'cardinality(rows)' END),
         'link_args', 'ARRAY[''pid'', pid, ''purpose'', purpose'
                      || CASE WHEN since THEN ', ''since'', since' ELSE '' END
                      || CASE WHEN hist IS NOT NULL THEN format(', %L, %I::text', hist, hist) ELSE '' END
@@ -623,10 +628,11 @@ DECLARE
     gate text[];
     b record;
     rows deling.@table@[];
-    entries json;
     patient json;
     matches integer;
     links jsonb;
+    bundle api."application/fhir+json";
+    resources integer;
 $t$ || CASE WHEN since THEN E'    since_at timestamptz := deling.oslo_instant(since);\n' ELSE '' END
     || CASE WHEN paging THEN E'    after_at timestamptz;\n    after_id uuid;\n' ELSE '' END || $t$BEGIN
 $t$ || CASE WHEN paging THEN $t$    IF max IS NULL OR max < 1 OR max > @max_limit@ THEN
@@ -651,7 +657,6 @@ $t$ ELSE '' END || $t$    gate := deling.sharing_gate(@code_lit@, pid, purpose, 
 $t$ || CASE WHEN paging THEN $t$    -- one more than a page: whether a next page exists
     rows := ARRAY(SELECT r FROM deling.@svc@_rows(pid, b.readable, b.blocked_k, b.blocked_c, @current_only@, @since_at@,
                                                   max + 1, after_at, after_id) r);
-    entries := @render@;
     -- Bundle.total counts every match, also those beyond max and on other
     -- pages: counted again unless this first page holds them all
     IF after_at IS NULL AND cardinality(rows) <= max THEN
@@ -662,7 +667,6 @@ $t$ || CASE WHEN paging THEN $t$    -- one more than a page: whether a next page
     END IF;
 $t$ ELSE $t$    rows := ARRAY(SELECT r FROM deling.@svc@_rows(pid, b.readable, b.blocked_k, b.blocked_c, @current_only@, @since_at@,
                                                   NULL, NULL, NULL) r);
-    entries := @render@;
     matches := cardinality(rows);
 $t$ END || $t$    IF matches > 0 THEN
         patient := deling.fhir_entry_json('include', deling.fhir_patient_json(pid, b.readable));
@@ -674,11 +678,16 @@ $t$ END || $t$    IF matches > 0 THEN
                      THEN jsonb_build_array(deling.fhir_link('next', @read_lit@,
                               (@link_args@)[1:cardinality(@link_args@) - 1] || deling.page_token(rows[max].@order_col@, rows[max].@record_id@)))
                      ELSE '[]' END$t$ ELSE '' END || $t$;
-    PERFORM deling.log_access(@code_lit@, pid, gate, purpose, reason, true, NULL,
-                              json_array_length(entries) + CASE WHEN patient IS NULL THEN 0 ELSE 1 END,
+    -- the Bundle written once, the entries rendered into it and the Patient
+    -- (fhir_searchset_of frees the entries before the Bundle is returned)
+    bundle := deling.fhir_searchset_of(@renderer@, @render_rows@, patient, matches, b.outcome, links);
+    -- its resources, the OperationOutcome's entry not counted: counted in an
+    -- assignment, not in the PERFORM, whose query's custom plan would copy
+    -- the Bundle into itself as a constant
+    resources := deling.fhir_bundle_entries(bundle) - CASE WHEN b.outcome IS NULL THEN 0 ELSE 1 END;
+    PERFORM deling.log_access(@code_lit@, pid, gate, purpose, reason, true, NULL, resources,
                               jsonb_build_object('opened_block', b.outcome->'issue'->0->>'code' = 'informational'));
-    -- the entries and the Patient as two parts: the Bundle is written once
-    RETURN deling.fhir_searchset_json(entries, patient, matches, b.outcome, links)::api."application/fhir+json";
+    RETURN bundle;
 END
 $f$;
 COMMENT ON FUNCTION api.@read@(@read_args@) IS @read_comment@;
