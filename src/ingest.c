@@ -110,11 +110,54 @@ item_of(Jsonb *jb, JsonbValue *item)
 	}
 }
 
-/* get: item->key (NULL when the key is absent) */
+/* cget: obj->key of an object container (NULL when the key is absent) */
 static JsonbValue *
-get(JsonbContainer *obj, const char *key)
+cget(JsonbContainer *obj, const char *key)
 {
 	return getKeyJsonValueFromContainer(obj, key, strlen(key), NULL);
+}
+
+/*
+ * Fields: an item's members, read in one pass: the checks look a field up
+ * several dozen times, and a search of the container recomputes offsets
+ */
+typedef struct Fields
+{
+	int			n;
+	JsonbValue *keys;
+	JsonbValue *vals;
+} Fields;
+
+static void
+fields_of(JsonbContainer *obj, Fields *f)
+{
+	JsonbIterator *it = JsonbIteratorInit(obj);
+	JsonbValue	v;
+	JsonbIteratorToken tok;
+	int			size = JsonContainerSize(obj);
+
+	f->n = 0;
+	f->keys = palloc(sizeof(JsonbValue) * Max(size, 1));
+	f->vals = palloc(sizeof(JsonbValue) * Max(size, 1));
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	{
+		if (tok == WJB_KEY)
+			f->keys[f->n] = v;
+		else if (tok == WJB_VALUE)
+			f->vals[f->n++] = v;
+	}
+}
+
+/* get: item->key (NULL when the key is absent) */
+static JsonbValue *
+get(Fields *f, const char *key)
+{
+	int			len = strlen(key);
+
+	for (int i = 0; i < f->n; i++)
+		if (f->keys[i].val.string.len == len && memcmp(f->keys[i].val.string.val, key, len) == 0)
+			return &f->vals[i];
+	return NULL;
 }
 
 /* is_null: item->key is absent or JSON null (coalesce(jsonb_typeof(...), 'null') = 'null') */
@@ -319,30 +362,26 @@ date_bound_problem(CheckClock *clock, const char *what, const char *d, int jd, i
  * fields that are missing or null, in their order; NULL when neither
  */
 static char *
-fields_problem(JsonbContainer *obj, const char *const *allowed, const char *const *required)
+fields_problem(Fields *obj, const char *const *allowed, const char *const *required)
 {
-	JsonbIterator *it = JsonbIteratorInit(obj);
-	JsonbValue	v;
-	JsonbIteratorToken tok;
 	char	  **bad = NULL;
 	int			nbad = 0;
 	StringInfoData buf;
 
-	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+	for (int k = 0; k < obj->n; k++)
 	{
+		JsonbValue *v = &obj->keys[k];
 		bool		known = false;
 
-		if (tok != WJB_KEY)
-			continue;
-		if (v.val.string.len > 0 && v.val.string.val[0] == '_')
+		if (v->val.string.len > 0 && v->val.string.val[0] == '_')
 			continue;
 		for (const char *const *a = allowed; *a && !known; a++)
-			known = (int) strlen(*a) == v.val.string.len && memcmp(*a, v.val.string.val, v.val.string.len) == 0;
+			known = (int) strlen(*a) == v->val.string.len && memcmp(*a, v->val.string.val, v->val.string.len) == 0;
 		if (known)
 			continue;
 		if (bad == NULL)
-			bad = palloc(sizeof(char *) * JsonContainerSize(obj));
-		bad[nbad++] = pnstrdup(v.val.string.val, v.val.string.len);
+			bad = palloc(sizeof(char *) * obj->n);
+		bad[nbad++] = pnstrdup(v->val.string.val, v->val.string.len);
 	}
 	initStringInfo(&buf);
 	if (nbad > 0)
@@ -368,17 +407,16 @@ fields_problem(JsonbContainer *obj, const char *const *allowed, const char *cons
 	return buf.len ? buf.data : NULL;
 }
 
-/* the checks every item check starts with; *done when they decided */
+/* the checks every item check starts with (and its fields read); *done when they decided */
 static char *
-item_start(JsonbValue *item, bool *done)
+item_start(JsonbValue *item, Fields *obj, bool *done)
 {
-	JsonbContainer *obj;
 	JsonbValue *v;
 
 	*done = true;
 	if (!is_object(item))
 		return pstrdup("item is not a JSON object");
-	obj = item->val.binary.data;
+	fields_of(item->val.binary.data, obj);
 	if ((v = get(obj, "_unresolved")) != NULL)
 		return psprintf("reference \"%s\" is not a resource in the Bundle", shown(clipped(v, 200)));
 	if ((v = get(obj, "_problem")) != NULL)
@@ -389,7 +427,7 @@ item_start(JsonbValue *item, bool *done)
 
 /* string_problem: '%s must be a string' for the first field that is neither null nor a string */
 static char *
-string_problem(JsonbContainer *obj, const char *const *fields)
+string_problem(Fields *obj, const char *const *fields)
 {
 	for (; *fields; fields++)
 	{
@@ -403,7 +441,7 @@ string_problem(JsonbContainer *obj, const char *const *fields)
 
 /* source_problem: the source key's checks (after string_problem) */
 static char *
-source_problem(JsonbContainer *obj)
+source_problem(Fields *obj)
 {
 	JsonbValue *sys = get(obj, "source_system");
 	JsonbValue *id = get(obj, "source_id");
@@ -482,7 +520,8 @@ news2_check(JsonbValue *item, CheckClock *clock)
 	static const char *const strings[] = {"pid", "measured_at", "consciousness", "source_system", "source_id",
 	"recorded_by", "unit_name", "unit_orgnr", "status", NULL};
 	static const char *const statuses[] = {"final", "entered-in-error", NULL};
-	JsonbContainer *obj;
+	Fields		fields;
+	Fields	   *obj = &fields;
 	JsonbValue *v;
 	JsonbValue *flow;
 	JsonbValue *on_oxygen;
@@ -492,10 +531,9 @@ news2_check(JsonbValue *item, CheckClock *clock)
 	bool		done;
 	TimestampTz ts;
 
-	problem = item_start(item, &done);
+	problem = item_start(item, obj, &done);
 	if (done)
 		return problem;
-	obj = item->val.binary.data;
 	if ((problem = fields_problem(obj, allowed, required)) != NULL)
 		return problem;
 	for (int i = 0; ints[i]; i++)
@@ -624,7 +662,7 @@ stop_cmp(const void *a, const void *b)
 static char *
 member_text(JsonbValue *v, const char *key)
 {
-	return is_object(v) ? value_text(get(v->val.binary.data, key)) : NULL;
+	return is_object(v) ? value_text(cget(v->val.binary.data, key)) : NULL;
 }
 
 /* stops_problem: the stops' checks of municipal_service_item_problem */
@@ -670,7 +708,7 @@ stops_problem(JsonbValue *stops, CheckClock *clock, const char *start, const cha
 
 		if (!bad)
 		{
-			JsonbValue *tv = get(stop->val.binary.data, "to");
+			JsonbValue *tv = cget(stop->val.binary.data, "to");
 
 			if (!is_null(tv) && !has_to)
 				bad = true;
@@ -718,7 +756,8 @@ services_check(JsonbValue *item, CheckClock *clock)
 	static const char *const dates[] = {"vedtak_date", "period_start", "period_end", NULL};
 	static const int years[] = {1, 1, 10};
 	static const char *const stays[] = {"dagopphold", "nattopphold", "korttidsopphold", "langtidsopphold", NULL};
-	JsonbContainer *obj;
+	Fields		fields;
+	Fields	   *obj = &fields;
 	JsonbValue *v;
 	char	   *problem;
 	char	   *date_text[3];
@@ -727,10 +766,9 @@ services_check(JsonbValue *item, CheckClock *clock)
 	bool		done;
 	bool		ended;
 
-	problem = item_start(item, &done);
+	problem = item_start(item, obj, &done);
 	if (done)
 		return problem;
-	obj = item->val.binary.data;
 	if ((problem = fields_problem(obj, allowed, required)) != NULL)
 		return problem;
 	if ((problem = string_problem(obj, strings)) != NULL)
@@ -963,9 +1001,9 @@ deling_ingest_problems(PG_FUNCTION_ARGS)
 		b[n].ord = n + 1;
 		if (is_object(&v))
 		{
-			b[n].source_system = value_text(get(v.val.binary.data, "source_system"));
-			b[n].source_id = value_text(get(v.val.binary.data, "source_id"));
-			k = get(v.val.binary.data, "kommune_nr");
+			b[n].source_system = value_text(cget(v.val.binary.data, "source_system"));
+			b[n].source_id = value_text(cget(v.val.binary.data, "source_id"));
+			k = cget(v.val.binary.data, "kommune_nr");
 			if (k != NULL)
 			{
 				char	   *kt = value_text(k);
