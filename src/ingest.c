@@ -87,6 +87,7 @@ typedef struct CheckClock
 /* an item check: NULL when the item is valid, else what is wrong */
 typedef char *(*ItemCheck) (JsonbValue *item, CheckClock *clock);
 
+/* clock_init: the batch's now and Norway's date, read once */
 static void
 clock_init(CheckClock *clock)
 {
@@ -128,6 +129,7 @@ typedef struct Fields
 	JsonbValue *vals;
 } Fields;
 
+/* fields_of: the members of an object container, in one iteration */
 static void
 fields_of(JsonbContainer *obj, Fields *f)
 {
