@@ -163,12 +163,13 @@ FROM n2, LATERAL (VALUES (jsonb_build_array(b, b || '{"kommune_nr": "0301"}', b 
                          (jsonb_build_array(b || '{"kommune_nr": null}', b || '{"kommune_nr": "0301"}')),
                          (jsonb_build_array(b || jsonb_build_object('kommune_nr', repeat('9', 30)))),
                          (jsonb_build_array(b || '{"kommune_nr": "1804"}'))) v(items);
--- the report: each bad item by position, with its source_id; a source key
--- twice refuses both items unless one has a problem of its own; the same
--- source_id in another source system is another key
+-- the report: each bad item by position, with its source_id (bounded); a
+-- source key twice refuses both items unless one has a problem of its own;
+-- the same source_id in another source system is another key
 SELECT jsonb_pretty(deling.ingest_problems(jsonb_build_array(
     b, '"not an item"', b || '{"source_id": "x2", "pulse": "70"}', b || '{"source_id": "x2"}', b || '{"source_id": "x3"}',
-    b || '{"source_id": "x3"}', b || '{"source_id": "x4", "source_system": "other-epj"}', b || '{"source_id": "x4"}'),
+    b || '{"source_id": "x3"}', b || '{"source_id": "x4", "source_system": "other-epj"}', b || '{"source_id": "x4"}',
+    b || jsonb_build_object('source_id', repeat('y', 250))),
     '1804', 'deling.news2_item_problem')) AS report
 FROM n2;
 SELECT deling.ingest_problems(jsonb_build_array(b, b || '{"source_id": "s2"}'), '1804', 'deling.municipal_service_item_problem') AS valid_batch

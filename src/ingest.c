@@ -949,7 +949,8 @@ PG_FUNCTION_INFO_V1(deling_ingest_problems);
  * per-item problems ([{item, source_id, error}] by position), or NULL.  A
  * batch that is no array or has 0 or more than max_items items is refused
  * (22023); an item naming another kommune refuses it (42501).  Two items
- * with one source key are both refused unless they have another problem.
+ * with one source key are both refused unless they have another problem;
+ * the report bounds a source_id as deling.clip(v, 200) does.
  * The pilots' C item checks run directly, any other once per item.
  */
 Datum
@@ -1088,7 +1089,8 @@ deling_ingest_problems(PG_FUNCTION_ARGS)
 		val.type = jbvNumeric;
 		val.val.numeric = int64_to_numeric(b[i].ord);
 		pushJsonbValue(&state, WJB_VALUE, &val);
-		push_text(&state, "source_id", b[i].source_id);
+		/* a valid source_id has at most 200 characters: bound the others */
+		push_text(&state, "source_id", deling_clip(b[i].source_id, 200));
 		push_text(&state, "error", b[i].problem);
 		pushJsonbValue(&state, WJB_END_OBJECT, NULL);
 	}
