@@ -29,12 +29,12 @@
 #include "deling.h"
 
 /*
- * clip: a caller-supplied text bounded as deling.clip(v, max) bounds it:
+ * deling_clip: a caller-supplied text bounded as deling.clip(v, max) bounds it:
  * whole when at most max characters, else its first max characters and
  * "…[truncated, N characters]".  NULL for NULL.
  */
-static char *
-clip(const char *v, int max)
+char *
+deling_clip(const char *v, int max)
 {
 	int			len;
 	int			chars;
@@ -234,8 +234,8 @@ decision_ref(const char *kind)
 		JsonbValue	v;
 
 		(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-		push_string(&state, "id", clip(field_text(ref, "id"), 200));
-		push_string(&state, "description", clip(field_text(ref, "description"), 500));
+		push_string(&state, "id", deling_clip(field_text(ref, "id"), 200));
+		push_string(&state, "description", deling_clip(field_text(ref, "description"), 500));
 		k.type = jbvString;
 		k.val.string.val = "truncated";
 		k.val.string.len = strlen("truncated");
@@ -280,11 +280,11 @@ build_entry(FunctionCallInfo fcinfo)
 
 	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
 	push_string(&state, "time", now_utc());
-	push_string(&state, "service", PG_ARGISNULL(0) ? NULL : clip(text_to_cstring(PG_GETARG_TEXT_PP(0)), 64));
-	push_string(&state, "citizen", PG_ARGISNULL(1) ? NULL : clip(text_to_cstring(PG_GETARG_TEXT_PP(1)), 32));
+	push_string(&state, "service", PG_ARGISNULL(0) ? NULL : deling_clip(text_to_cstring(PG_GETARG_TEXT_PP(0)), 64));
+	push_string(&state, "citizen", PG_ARGISNULL(1) ? NULL : deling_clip(text_to_cstring(PG_GETARG_TEXT_PP(1)), 32));
 	push_jsonb(&state, "kommuner", kommuner_jsonb(PG_ARGISNULL(2) ? NULL : PG_GETARG_ARRAYTYPE_P(2)));
 	push_string(&state, "decision", !PG_ARGISNULL(5) && PG_GETARG_BOOL(5) ? "granted" : "denied");
-	push_string(&state, "why", PG_ARGISNULL(6) ? NULL : clip(text_to_cstring(PG_GETARG_TEXT_PP(6)), 1000));
+	push_string(&state, "why", PG_ARGISNULL(6) ? NULL : deling_clip(text_to_cstring(PG_GETARG_TEXT_PP(6)), 1000));
 	if (!PG_ARGISNULL(7))
 	{
 		k.type = jbvString;
@@ -299,17 +299,17 @@ build_entry(FunctionCallInfo fcinfo)
 	push_string(&state, "role", GetUserNameFromId(GetOuterUserId(), false));
 	if (ctx)
 	{
-		push_string(&state, "hpr", clip(setting("deling.ctx_hpr"), 32));
-		push_string(&state, "actor_pid", clip(setting("deling.ctx_pid"), 32));
-		push_string(&state, "name", clip(setting("deling.ctx_name"), 200));
-		push_string(&state, "orgnr_parent", clip(setting("deling.ctx_orgnr_parent"), 32));
-		push_string(&state, "orgnr_child", clip(setting("deling.ctx_orgnr_child"), 32));
-		push_string(&state, "client_id", clip(setting("deling.ctx_client_id"), 200));
-		push_string(&state, "token_id", clip(setting("deling.ctx_token_id"), 200));
-		push_string(&state, "request_id", clip(setting("deling.ctx_request_id"), 200));
+		push_string(&state, "hpr", deling_clip(setting("deling.ctx_hpr"), 32));
+		push_string(&state, "actor_pid", deling_clip(setting("deling.ctx_pid"), 32));
+		push_string(&state, "name", deling_clip(setting("deling.ctx_name"), 200));
+		push_string(&state, "orgnr_parent", deling_clip(setting("deling.ctx_orgnr_parent"), 32));
+		push_string(&state, "orgnr_child", deling_clip(setting("deling.ctx_orgnr_child"), 32));
+		push_string(&state, "client_id", deling_clip(setting("deling.ctx_client_id"), 200));
+		push_string(&state, "token_id", deling_clip(setting("deling.ctx_token_id"), 200));
+		push_string(&state, "request_id", deling_clip(setting("deling.ctx_request_id"), 200));
 	}
 	push_string(&state, "acting_for", acting_for ? text_to_cstring(acting_for) : NULL);
-	push_string(&state, "purpose", clip(effective, 20));
+	push_string(&state, "purpose", deling_clip(effective, 20));
 	if (ref != NULL)
 		push_jsonb(&state, "decision_ref", ref);
 	if (etreat && person)
@@ -331,7 +331,7 @@ build_entry(FunctionCallInfo fcinfo)
 			why = trimmed(field_text(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 																		CStringGetDatum(setting("deling.ctx_decision_ref")))),
 									 "description"));
-		push_string(&state, "reason", clip(why, 1000));
+		push_string(&state, "reason", deling_clip(why, 1000));
 	}
 	push_string(&state, "session_user", GetUserNameFromId(GetSessionUserId(), false));
 	entry = JsonbValueToJsonb(pushJsonbValue(&state, WJB_END_OBJECT, NULL));

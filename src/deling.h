@@ -48,4 +48,12 @@ typedef struct News2Values
 } News2Values;
 extern void deling_news2_chart(const News2Values *v, int sub[7], int *total, const char **risk);
 
+/* identifiers.c, news2.c: the item checks of batch ingest (ingest.c) call them directly */
+extern Datum deling_fnr_problem(PG_FUNCTION_ARGS);
+extern Datum deling_orgnr_valid(PG_FUNCTION_ARGS);
+extern Datum deling_news2_problem(PG_FUNCTION_ARGS);
+
+/* access_log_entry.c: a caller-supplied text bounded as deling.clip bounds it */
+extern char *deling_clip(const char *v, int max);
+
 #endif							/* DELING_H */

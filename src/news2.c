@@ -498,9 +498,14 @@ PG_FUNCTION_INFO_V1(deling_news2_acvpu);
 Datum
 deling_news2_acvpu(PG_FUNCTION_ARGS)
 {
-	char		level = parse_acvpu(PG_GETARG_TEXT_PP(0));
-	char		buf[2] = {level, '\0'};
+	char		level;
+	char		buf[2];
 
+	if (t_min == NULL)			/* the letters' table, as news2_read_args */
+		news2_init();
+	level = parse_acvpu(PG_GETARG_TEXT_PP(0));
+	buf[0] = level;
+	buf[1] = '\0';
 	if (level == 0)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(buf));

@@ -140,6 +140,16 @@ SELECT deling.instrument_score('{"code": "x"}', '{}');
 
 SELECT deling.try_timestamptz(v) FROM unnest(ARRAY['2026-11-20T08:00:00+01:00', '2026-13-01T00:00:00Z', 'garbage', '', repeat('9', 500)]) v;
 
+SELECT deling.news2_item_problem(b || e::jsonb) AS news2_item FROM (SELECT jsonb_build_object('pid', deling.synthetic_fnr('1980-05-17', 0), 'measured_at', '2026-11-20T08:00:00+01:00', 'resp_rate', 16, 'spo2', 98, 'on_oxygen', false, 'systolic_bp', 120, 'pulse', 70, 'consciousness', 'A', 'temperature', 37.0, 'source_system', 'test-epj', 'source_id', 'x1') AS b) x, unnest(ARRAY['{}', '{"zz": 1, "aa": 2}', '{"pulse": null}', '{"pulse": 70.5}', '{"pid": "02013299998"}', '{"measured_at": "2026-13-20T08:00:00+01:00"}', '{"on_oxygen": true, "oxygen_flow": 61}', '{"unit_orgnr": "974760674"}', '{"consciousness": "asleep"}', '{"_unresolved": "urn:x"}']) e;
+
+SELECT deling.municipal_service_item_problem(b || e::jsonb) AS services_item FROM (SELECT jsonb_build_object('pid', deling.synthetic_fnr('1980-05-17', 0), 'service_code', '15', 'status', 'active', 'period_start', '2026-10-15', 'period_end', '2026-12-31', 'source_system', 'test-epj', 'source_id', 's1') AS b) x, unnest(ARRAY['{}', '{"stops": [{"from": "2026-11-10", "to": "2026-11-12"}, {"from": "2026-11-01", "to": "2026-11-11"}]}', '{"stops": [{"from": "2026-11-01", "x": 1}]}', '{"vedtak_date": "2099-01-01"}', '{"registered_at": "2026-11-01T08:00:00"}', '{"unit_phone": "12"}', '{"weekly_hours": 169}']) e;
+
+SELECT deling.ingest_problems(jsonb_build_array(b, b, '"x"', b || '{"source_id": "x2", "pulse": "70"}'), '1804', 'deling.news2_item_problem') AS batch_problems FROM (SELECT jsonb_build_object('pid', deling.synthetic_fnr('1980-05-17', 0), 'measured_at', '2026-11-20T08:00:00+01:00', 'resp_rate', 16, 'spo2', 98, 'on_oxygen', false, 'systolic_bp', 120, 'pulse', 70, 'consciousness', 'A', 'temperature', 37.0, 'source_system', 'test-epj', 'source_id', 'x1') AS b) x;
+
+SELECT deling.ingest_problems('[{"source_system": "a", "source_id": "1"}, {"source_system": "a b", "source_id": "2"}, 7]', '1804', 'deling.source_problem') AS own_check_problems;
+
+SELECT deling.ingest_problems('[{"kommune_nr": "0301"}]', '1804', 'deling.news2_item_problem');
+
 SELECT deling.set_context_value('deling.ctx_kind', 'integration', false), deling.set_context_value('deling.ctx_kommune_nr', '1804', true);
 
 SELECT deling.set_context_value('search_path', 'x', false);
@@ -436,6 +446,10 @@ ok(has_all(qr/entry_no_context = .*\Q"session_user": "postgres"\E/,
 		qr/invalid input syntax for type json/,
 		qr/the access log is not running, so no sharing-service read is allowed/),
 	'the access-log entry builder ran: no context, a person in an emergency (values clipped, nulls left out), a long and a non-object decision_ref, a refusal without the log');
+ok(has_all(qr/unknown field\(s\): aa, zz/, qr/stop from 2026-11-10 overlaps the stop before it/,
+		qr/source_id appears more than once in the batch/, qr/source_system \\"a b\\" must be 1-100/,
+		qr/item 1 is for kommune 0301/),
+	'the item checks and the batch check named every problem');
 ok($log =~ /ready_without_worker = "f"/ && $log =~ /the access log is not running/ && $log =~ /has not appended every entry/,
 	'without a worker the log is not ready: reads refused, drain times out');
 ok($log =~ /ed25519_verified = "t"/ && $log =~ /an Ed25519 seed is 32 bytes/ && $log =~ /anchored = .*"valid": true/

@@ -377,12 +377,13 @@ BEGIN
                'created', count(*) FILTER (WHERE w.created),
                'amended', count(*) FILTER (WHERE w.source_id IS NOT NULL AND NOT w.created),
                'unchanged', count(*) FILTER (WHERE w.source_id IS NULL),
-               'items', jsonb_agg(jsonb_strip_nulls(jsonb_build_object(
+               -- the items' null members left out in one pass over the array
+               'items', jsonb_strip_nulls(jsonb_agg(jsonb_build_object(
                    'item', i.ord,
                    'source_id', i.source_id,
                    'result', CASE WHEN w.source_id IS NULL THEN 'unchanged' WHEN w.created THEN 'created' ELSE 'amended' END,
-                   '@record_id@', coalesce(w.@record_id@, cur.@record_id@)@report@))
-                   ORDER BY i.ord))
+                   '@record_id@', coalesce(w.@record_id@, cur.@record_id@)@report@)
+                   ORDER BY i.ord)))
     INTO report
     FROM input i
     LEFT JOIN written w ON w.source_system = i.source_system AND w.source_id = i.source_id

@@ -23,6 +23,9 @@ DROP FUNCTION deling.news2_readable(text, text[], text);
 DROP FUNCTION deling.news2_page_token(deling.news2_measurement);
 DROP FUNCTION deling.news2_page_after(text);
 
+-- the ingest expressions read items that passed the item check: the
+-- consciousness letters are stored as they are (deling.news2_acvpu, a
+-- pinned call per row, only for the words)
 SELECT deling.declare_service($decl$
 {
   "code": "news2",
@@ -75,7 +78,7 @@ SELECT deling.declare_service($decl$
       "name": "consciousness",
       "type": "text",
       "required": true,
-      "ingest": "deling.news2_acvpu(item->>'consciousness')"
+      "ingest": "CASE WHEN item->>'consciousness' IN ('A', 'C', 'V', 'P', 'U') THEN item->>'consciousness' ELSE deling.news2_acvpu(item->>'consciousness') END"
     },
     {
       "name": "temperature",
@@ -225,7 +228,9 @@ $$;
 
 -- municipal_services_code_problems: a new service needs an active 9151
 -- code (corrections of an existing one may keep a withdrawn code); the
--- per-item problems of a batch, or NULL
+-- per-item problems of a batch, or NULL.  It runs on a batch whose items
+-- passed their check, so every service_code is 1-4 digits, not all zeros:
+-- what deling.code_9151 makes of it is the code without leading zeros
 CREATE FUNCTION deling.municipal_services_code_problems(items jsonb, kommune text) RETURNS jsonb
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -240,7 +245,7 @@ BEGIN
                                         'replaced_by', t.replaced_by) ORDER BY e.ord)
     INTO candidates
     FROM jsonb_array_elements(items) WITH ORDINALITY AS e(item, ord)
-    LEFT JOIN deling.service_type t ON t.code = deling.code_9151(e.item->>'service_code')
+    LEFT JOIN deling.service_type t ON t.code = nullif(ltrim(e.item->>'service_code', '0'), '')
     WHERE t.code IS NULL OR t.status <> 'active';
     IF candidates IS NULL THEN
         RETURN NULL;
@@ -282,6 +287,10 @@ ALTER TABLE deling.municipal_service_history RENAME TO municipal_service_history
 ALTER INDEX deling.municipal_service_history_pkey RENAME TO municipal_service_history_0_2_pkey;
 DROP FUNCTION deling.municipal_services_of(text, text[], text, boolean);
 
+-- the ingest expressions read items that passed the item check: a
+-- service_code of 1-4 digits, not all zeros (without its leading zeros it
+-- is deling.code_9151's value, without a pinned call per row); dates and
+-- registered_at strict ISO 8601 (plain casts read them to the same value)
 SELECT deling.declare_service($decl$
 {
   "code": "municipal-services",
@@ -294,7 +303,7 @@ SELECT deling.declare_service($decl$
       "name": "service_code",
       "type": "text",
       "required": true,
-      "ingest": "deling.code_9151(item->>'service_code')"
+      "ingest": "nullif(ltrim(item->>'service_code', '0'), '')"
     },
     {
       "name": "status",
@@ -317,7 +326,7 @@ SELECT deling.declare_service($decl$
     {
       "name": "stops",
       "type": "daterange[]",
-      "ingest": "ARRAY(SELECT daterange(deling.iso_date(s->>'from'), deling.iso_date(s->>'to'), '[]') FROM jsonb_array_elements(coalesce(item->'stops', '[]')) s ORDER BY s->>'from')"
+      "ingest": "ARRAY(SELECT daterange((s->>'from')::date, (s->>'to')::date, '[]') FROM jsonb_array_elements(coalesce(item->'stops', '[]')) s ORDER BY s->>'from')"
     },
     {
       "name": "weekly_hours",
@@ -351,7 +360,7 @@ SELECT deling.declare_service($decl$
       "name": "registered_at",
       "type": "timestamptz",
       "compare": false,
-      "ingest": "coalesce(deling.try_timestamptz(item->>'registered_at'), now())"
+      "ingest": "coalesce((item->>'registered_at')::timestamptz, now())"
     }
   ],
   "status": {
