@@ -8,6 +8,7 @@ SET SESSION AUTHORIZATION regress_epj_bodo;
 SELECT deling_test.mask(api.news2_ingest(deling_test.m('bodo-1')));
 SELECT deling_test.mask(api.news2_ingest(deling_test.m('bodo-1')));
 SELECT deling_test.mask(api.news2_ingest(deling_test.m('bodo-1', '{"temperature": 37.00}')));  -- same value
+SELECT deling_test.mask(api.news2_ingest(deling_test.m('bodo-1', '{"pulse": 70.0, "resp_rate": 16.00, "spo2_scale": 1.0}')));  -- same whole numbers
 SELECT deling_test.mask(api.news2_ingest(deling_test.m('bodo-1', '{"temperature": 39.2, "pulse": 112}')));
 SELECT version, status, temperature, pulse, score, risk FROM deling.news2_measurement WHERE source_id = 'bodo-1';
 SELECT version, status, temperature, pulse, score, risk FROM deling.news2_measurement_history

@@ -67,8 +67,11 @@ FROM n2, (VALUES
     ('chart: consciousness',       '{"consciousness": "asleep"}'),
     ('chart: a word',              '{"consciousness": " New confusion "}')
 ) v(label, e);
--- as SQL casts it: 70.0 passes as a whole number, and the cast to integer refuses it
-SELECT deling_test.try(format('SELECT deling.news2_item_problem(%L)', b || '{"pulse": 70.0}')) FROM n2;
+-- a whole number written with a fraction is that number (JSON has one number type): 70.0 is 70
+SELECT deling.news2_item_problem(b || '{"pulse": 70.0, "resp_rate": 16.000}') AS whole_with_fraction,
+       deling.news2_item_problem(b || '{"pulse": 70.5}') AS not_whole,
+       deling.news2_item_problem(b || '{"pulse": 2147483647.0}') AS largest,
+       deling.news2_item_problem(b || '{"pulse": 2147483648.0}') AS too_large FROM n2;
 -- the clock: five minutes of skew are allowed
 SELECT deling.news2_item_problem(b || jsonb_build_object('measured_at', to_char(now() + interval '4 minutes', 'YYYY-MM-DD"T"HH24:MI:SSOF'))) AS four_minutes_ahead,
        deling.news2_item_problem(b || jsonb_build_object('measured_at', to_char(now() + interval '10 minutes', 'YYYY-MM-DD"T"HH24:MI:SSOF'))) LIKE 'measured_at % is in the future' AS ten_minutes_ahead

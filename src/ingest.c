@@ -506,6 +506,15 @@ whole_int4(const char *s)
 	return intlen < 10 || (intlen == 10 && strncmp(d, "2147483647", 10) <= 0);
 }
 
+/* whole_int4_value: the value of a text whole_int4 accepted (its integer part) */
+static int32
+whole_int4_value(const char *s)
+{
+	const char *dot = strchr(s, '.');
+
+	return pg_strtoint32(dot ? pnstrdup(s, dot - s) : s);
+}
+
 PG_FUNCTION_INFO_V1(deling_news2_item_problem);
 
 /* news2_check: deling.news2_item_problem of one item */
@@ -596,9 +605,9 @@ news2_check(JsonbValue *item, CheckClock *clock)
 		Datum		r;
 		int32		n[5];
 
-		/* (item->>f)::int, as SQL casts it (70.0 is no integer) */
+		/* the whole numbers checked above (70.0 is 70, as the ingest stores it) */
 		for (int i = 0; ints[i]; i++)
-			n[i] = int_text[i] ? pg_strtoint32(int_text[i]) : 1;
+			n[i] = int_text[i] ? whole_int4_value(int_text[i]) : 1;
 		InitFunctionCallInfoData(*fcinfo, NULL, 8, InvalidOid, NULL, NULL);
 		fcinfo->args[0].value = Int32GetDatum(n[0]);
 		fcinfo->args[1].value = Int32GetDatum(n[1]);

@@ -61,7 +61,7 @@ LANGUAGE sql IMMUTABLE STRICT SET search_path = pg_catalog, pg_temp AS $$
               WHEN 'text' THEN format('item->>%L', f->>'name')
               WHEN 'hpr' THEN format('item->>%L', f->>'name')
               WHEN 'orgnr' THEN format('item->>%L', f->>'name')
-              WHEN 'integer' THEN format('(item->>%L)::integer', f->>'name')
+              WHEN 'integer' THEN format('(item->>%L)::numeric::integer', f->>'name')
               WHEN 'numeric' THEN format('(item->>%L)::numeric', f->>'name')
               WHEN 'boolean' THEN format('(item->>%L)::boolean', f->>'name')
               WHEN 'date' THEN format('(item->>%L)::date', f->>'name')

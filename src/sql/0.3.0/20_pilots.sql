@@ -53,7 +53,7 @@ SELECT deling.declare_service($decl$
     {
       "name": "spo2_scale",
       "type": "integer",
-      "ingest": "coalesce((item->>'spo2_scale')::int, 1)"
+      "ingest": "coalesce((item->>'spo2_scale')::numeric::int, 1)"
     },
     {
       "name": "on_oxygen",
@@ -135,7 +135,7 @@ SELECT deling.declare_service($decl$
       },
       {
         "key": "warning",
-        "expr": "CASE WHEN (i.item->>'_sender_total')::int IS DISTINCT FROM coalesce(w.score, cur.score) AND i.item ? '_sender_total' THEN format('the sender''s total %s differs from the chart''s %s; stored %s', i.item->>'_sender_total', coalesce(w.score, cur.score), coalesce(w.score, cur.score)) END"
+        "expr": "CASE WHEN (i.item->>'_sender_total')::numeric IS DISTINCT FROM coalesce(w.score, cur.score) AND i.item ? '_sender_total' THEN format('the sender''s total %s differs from the chart''s %s; stored %s', i.item->>'_sender_total', coalesce(w.score, cur.score), coalesce(w.score, cur.score)) END"
       }
     ],
     "comments": {
