@@ -205,7 +205,9 @@ LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp AS $$
     picked AS (
         SELECT c.pid, c.o, c.birth, c.upto, j,
                (SELECT e.n FROM catalog e
-                WHERE make_interval(years => e.min_age) <= age(c.upto, c.birth)
+                -- by date: an interval's months count as 30 days, so age() would
+                -- let a citizen a day short of the age through
+                WHERE (c.birth + make_interval(years => e.min_age))::date <= c.upto
                 ORDER BY md5(format('%s:%s:%s:%s', seed, c.pid, j, e.n)) LIMIT 1) AS n,
                ('x' || substr(md5(format('%s:%s:%s:when', seed, c.pid, j)), 1, 7))::bit(28)::int AS h
         FROM citizen c, generate_series(1, 3) j
