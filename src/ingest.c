@@ -626,12 +626,11 @@ news2_check(JsonbValue *item, CheckClock *clock)
 }
 
 /*
- * news2_item_problem(jsonb): NULL when a JSON item is a valid NEWS2
- * measurement, else what is wrong (the first problem, in the order the
- * checks are listed in the ingest documentation)
+ * item_problem: an item check's SQL entry point: NULL when the item (the
+ * argument) passes check, else the first problem it names
  */
-Datum
-deling_news2_item_problem(PG_FUNCTION_ARGS)
+static Datum
+item_problem(FunctionCallInfo fcinfo, char *(*check) (JsonbValue *, CheckClock *))
 {
 	JsonbValue	item;
 	CheckClock	clock = {0};
@@ -640,10 +639,21 @@ deling_news2_item_problem(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(0))
 		PG_RETURN_TEXT_P(cstring_to_text("item is not a JSON object"));
 	item_of(PG_GETARG_JSONB_P(0), &item);
-	problem = news2_check(&item, &clock);
+	problem = check(&item, &clock);
 	if (problem == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(problem));
+}
+
+/*
+ * news2_item_problem(jsonb): NULL when a JSON item is a valid NEWS2
+ * measurement, else what is wrong (the first problem, in the order the
+ * checks are listed in the ingest documentation)
+ */
+Datum
+deling_news2_item_problem(PG_FUNCTION_ARGS)
+{
+	return item_problem(fcinfo, news2_check);
 }
 
 /* a stop of a municipal service, in the order the check reads them */
@@ -861,17 +871,7 @@ services_check(JsonbValue *item, CheckClock *clock)
 Datum
 deling_municipal_service_item_problem(PG_FUNCTION_ARGS)
 {
-	JsonbValue	item;
-	CheckClock	clock = {0};
-	char	   *problem;
-
-	if (PG_ARGISNULL(0))
-		PG_RETURN_TEXT_P(cstring_to_text("item is not a JSON object"));
-	item_of(PG_GETARG_JSONB_P(0), &item);
-	problem = services_check(&item, &clock);
-	if (problem == NULL)
-		PG_RETURN_NULL();
-	PG_RETURN_TEXT_P(cstring_to_text(problem));
+	return item_problem(fcinfo, services_check);
 }
 
 /* ---------------------------------------------------------------------------
