@@ -435,20 +435,23 @@ CREATE FUNCTION deling.blocks_of(service text, pid text, kommuner text[], purpos
                                  OUT readable text[], OUT blocked_k text[], OUT blocked_c text[], OUT outcome jsonb)
 LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    emergency boolean := deling.is_emergency(purpose);
-    orgs text[] := ARRAY[nullif(current_setting('deling.ctx_orgnr_child'), ''), nullif(current_setting('deling.ctx_orgnr_parent'), '')];
     person record := deling.person_state(pid);
+    emergency boolean;
+    orgs text[];
     blocks jsonb;
     whole text[];
     any_block boolean;
 BEGIN
-    -- most citizens block nothing: then every kommune that holds them is readable
+    -- most citizens block nothing: then every kommune that holds them is
+    -- readable, and neither the purpose nor the caller's organisation matters
     IF coalesce(jsonb_array_length(person.blocks), 0) = 0 THEN
         readable := deling.holding_kommuner(pid, kommuner);
         blocked_k := '{}';
         blocked_c := '{}';
         RETURN;
     END IF;
+    emergency := deling.is_emergency(purpose);
+    orgs := ARRAY[nullif(current_setting('deling.ctx_orgnr_child'), ''), nullif(current_setting('deling.ctx_orgnr_parent'), '')];
     -- the blocks that apply to the caller for this service in these kommuner (as deling.blocks_for)
     SELECT coalesce(jsonb_agg(x ORDER BY x->>'kommune_nr'), '[]') INTO blocks
     FROM jsonb_array_elements(person.blocks) x
