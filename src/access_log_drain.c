@@ -1,36 +1,44 @@
 /*
  * access_log_drain.c
  *	  The drain worker's append in C: the entries one round decoded are
- *	  checked, hashed and chained here, then written with one INSERT and the
- *	  head moved on with one UPDATE, both through plans kept for the worker's
- *	  life.
+ *	  checked, hashed and chained here, the head moved on with one UPDATE
+ *	  through a plan kept for the worker's life, then the rows inserted
+ *	  straight into the table and its indexes, as logical replication's
+ *	  apply worker inserts (no plan and no executor per round).
  *
  * The rows are exactly those deling.access_log_append (SQL) writes: the
  * same content hash (SHA-256 of kind, LSN and the entry as jsonb text, as
  * deling.access_log_content computes it), the same chain, the same derived
- * columns (computed by the INSERT from the entry, as deling.verify_access_log
- * recomputes them).  A round with a message the log cannot take, or whose
- * INSERT fails, goes the SQL way instead, which quarantines what it must.
+ * columns (logged_at, citizen_pid and kommuner taken from the entry as
+ * deling.verify_access_log recomputes them).  A round with a message the
+ * log cannot take, or whose insert fails, goes the SQL way instead, which
+ * quarantines what it must.
  */
 #include "postgres.h"
 
 #include <openssl/evp.h>
 
+#include "access/table.h"
+#include "access/xact.h"
 #include "access/xlogdefs.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/pg_lsn.h"
+#include "utils/rel.h"
+#include "utils/timestamp.h"
 
 #include "access_log.h"
 
 #define SHA256_LEN 32
 
 static SPIPlanPtr head_plan = NULL;
-static SPIPlanPtr insert_plan = NULL;
 static SPIPlanPtr move_plan = NULL;
 static SPIPlanPtr confirm_plan = NULL;
 
@@ -153,6 +161,141 @@ chain_start(int64 *base, unsigned char *start)
 	return true;
 }
 
+/* column: the attribute number of a column of deling.access_log */
+static AttrNumber
+column(Relation rel, const char *name)
+{
+	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
+
+	if (attnum == InvalidAttrNumber)
+		elog(ERROR, "deling access log: deling.access_log has no column \"%s\"", name);
+	return attnum;
+}
+
+/* entry_string: the entry's string at key as text, or NULL when it has none */
+static text *
+entry_string(Jsonb *entry, const char *key)
+{
+	JsonbValue	v;
+
+	if (!getKeyJsonValueFromContainer(&entry->root, key, strlen(key), &v) || v.type != jbvString)
+		return NULL;
+	return cstring_to_text_with_len(v.val.string.val, v.val.string.len);
+}
+
+/*
+ * entry_kommuner: the entry's "kommuner" as text[], as
+ * ARRAY(SELECT jsonb_array_elements_text(entry->'kommuner')) gives it
+ * (access_log_raw_problem made sure it is an array of strings).
+ */
+static Datum
+entry_kommuner(Jsonb *entry)
+{
+	JsonbValue	v;
+	JsonbIterator *it;
+	JsonbIteratorToken tok;
+	int			n = 0;
+	Datum	   *items;
+
+	if (!getKeyJsonValueFromContainer(&entry->root, "kommuner", 8, &v) || v.type != jbvBinary)
+		elog(ERROR, "deling access log: an entry without kommuner reached the append");
+	items = palloc(sizeof(Datum) * Max(JsonContainerSize(v.val.binary.data), 1));
+	it = JsonbIteratorInit(v.val.binary.data);
+	while ((tok = JsonbIteratorNext(&it, &v, true)) != WJB_DONE)
+		if (tok == WJB_ELEM)
+			items[n++] = PointerGetDatum(cstring_to_text_with_len(v.val.string.val, v.val.string.len));
+	return PointerGetDatum(construct_array(items, n, TEXTOID, -1, false, TYPALIGN_INT));
+}
+
+/*
+ * insert_rows: insert a round's m rows (kind access) into deling.access_log
+ * and its indexes, checking its constraints, as logical replication's apply
+ * worker inserts: a plan and an executor per round cost the worker more
+ * than the rows.  Row triggers fire; the statement trigger that makes a
+ * restored log's head follow its last entry (access_log_restored_head) has
+ * nothing to do here, the append moved the head itself.
+ */
+static void
+insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
+			const Datum *contents, const Datum *prevs, const Datum *chains)
+{
+	Oid			relid = get_relname_relid("access_log", get_namespace_oid("deling", false));
+	Relation	rel;
+	EState	   *estate = CreateExecutorState();
+	RangeTblEntry *rte = makeNode(RangeTblEntry);
+	ResultRelInfo *info = makeNode(ResultRelInfo);
+	TupleTableSlot *slot;
+	Datum		appended_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	Datum		kind = CStringGetTextDatum("access");
+	AttrNumber	seq, lsn, kind_col, logged_at, appended_col, citizen_pid, kommuner, entry,
+				content_hash, prev_hash, chain_hash;
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "deling access log: deling.access_log is missing");
+	rel = table_open(relid, RowExclusiveLock);
+	slot = table_slot_create(rel, &estate->es_tupleTable);
+	seq = column(rel, "seq");
+	lsn = column(rel, "lsn");
+	kind_col = column(rel, "kind");
+	logged_at = column(rel, "logged_at");
+	appended_col = column(rel, "appended_at");
+	citizen_pid = column(rel, "citizen_pid");
+	kommuner = column(rel, "kommuner");
+	entry = column(rel, "entry");
+	content_hash = column(rel, "content_hash");
+	prev_hash = column(rel, "prev_hash");
+	chain_hash = column(rel, "chain_hash");
+
+	rte->rtekind = RTE_RELATION;
+	rte->relid = relid;
+	rte->relkind = rel->rd_rel->relkind;
+	rte->rellockmode = RowExclusiveLock;
+	ExecInitRangeTable(estate, list_make1(rte));
+	InitResultRelInfo(info, rel, 1, NULL, 0);
+	estate->es_output_cid = GetCurrentCommandId(true);
+	ExecOpenIndices(info, false);
+	AfterTriggerBeginQuery();
+
+	for (int i = 0; i < m; i++)
+	{
+		Datum	   *values = slot->tts_values;
+		bool	   *nulls = slot->tts_isnull;
+		text	   *citizen = entry_string(entries[i], "citizen");
+
+		ExecClearTuple(slot);
+		memset(nulls, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+		values[seq - 1] = seqs[i];
+		values[lsn - 1] = lsns[i];
+		values[kind_col - 1] = kind;
+		values[logged_at - 1] = DirectFunctionCall3(timestamptz_in,
+													CStringGetDatum(text_to_cstring(entry_string(entries[i], "time"))),
+													ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+		values[appended_col - 1] = appended_at;
+		values[kommuner - 1] = entry_kommuner(entries[i]);
+		values[entry - 1] = JsonbPGetDatum(entries[i]);
+		values[content_hash - 1] = contents[i];
+		values[prev_hash - 1] = prevs[i];
+		values[chain_hash - 1] = chains[i];
+		nulls[seq - 1] = nulls[lsn - 1] = nulls[kind_col - 1] = nulls[logged_at - 1] = false;
+		nulls[appended_col - 1] = nulls[kommuner - 1] = nulls[entry - 1] = false;
+		nulls[content_hash - 1] = nulls[prev_hash - 1] = nulls[chain_hash - 1] = false;
+		if (citizen != NULL)
+		{
+			values[citizen_pid - 1] = PointerGetDatum(citizen);
+			nulls[citizen_pid - 1] = false;
+		}
+		ExecStoreVirtualTuple(slot);
+		ExecSimpleRelationInsert(info, estate, slot);
+	}
+
+	AfterTriggerEndQuery(estate);
+	ExecCloseIndices(info);
+	ExecResetTupleTable(estate->es_tupleTable, false);
+	FreeExecutorState(estate);
+	table_close(rel, NoLock);
+	CommandCounterIncrement();
+}
+
 /*
  * access_log_append_entries: append the n messages one round decoded (their
  * LSNs and raw texts as bytea, in WAL order) to the hash chain, skipping
@@ -175,7 +318,6 @@ access_log_append_entries(int n, const Datum *lsns, const Datum *raws, XLogRecPt
 	Datum	   *contents;
 	Datum	   *prevs;
 	Datum	   *chains;
-	Datum		args[6];
 	Datum		move[3];
 
 	/* every message must be one the log can take, before anything is written */
@@ -228,26 +370,7 @@ access_log_append_entries(int n, const Datum *lsns, const Datum *raws, XLogRecPt
 		if (SPI_execute_plan(move_plan, move, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
 			elog(ERROR, "deling access log: the head was not moved on");
 
-		if (insert_plan == NULL)
-		{
-			Oid			itypes[6] = {INT8ARRAYOID, PG_LSNARRAYOID, JSONBARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID, BYTEAARRAYOID};
-
-			insert_plan = access_log_kept_plan("INSERT INTO deling.access_log (seq, lsn, kind, logged_at, citizen_pid, kommuner, entry, "
-									"                               content_hash, prev_hash, chain_hash) "
-									"SELECT u.seq, u.lsn, 'access', (u.entry->>'time')::timestamptz, u.entry->>'citizen', "
-									"       ARRAY(SELECT k FROM jsonb_array_elements_text(u.entry->'kommuner') k), u.entry, "
-									"       u.content, u.prev, u.chain "
-									"FROM unnest($1, $2, $3, $4, $5, $6) AS u(seq, lsn, entry, content, prev, chain)",
-									6, itypes);
-		}
-		args[0] = PointerGetDatum(construct_array(seqs, m, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[1] = PointerGetDatum(construct_array(keep_lsns, m, PG_LSNOID, sizeof(XLogRecPtr), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-		args[2] = PointerGetDatum(construct_array(jsons, m, JSONBOID, -1, false, TYPALIGN_INT));
-		args[3] = PointerGetDatum(construct_array(contents, m, BYTEAOID, -1, false, TYPALIGN_INT));
-		args[4] = PointerGetDatum(construct_array(prevs, m, BYTEAOID, -1, false, TYPALIGN_INT));
-		args[5] = PointerGetDatum(construct_array(chains, m, BYTEAOID, -1, false, TYPALIGN_INT));
-		if (SPI_execute_plan(insert_plan, args, NULL, false, 0) != SPI_OK_INSERT || SPI_processed != (uint64) m)
-			elog(ERROR, "deling access log: %d entries were not appended", m);
+		insert_rows(m, seqs, keep_lsns, entries, contents, prevs, chains);
 	}
 	else
 		access_log_confirm_head(upto);

@@ -608,10 +608,11 @@ try_append_entries(XLogRecPtr confirmed, XLogRecPtr upto)
 }
 
 /*
- * append: put the round's entries into the log: in C with one INSERT
- * (try_append_entries); failing that, with one set-based SQL call; if that
- * fails, entry by entry, quarantining each one that fails alone.  Either
- * way the head then records that the log holds everything up to upto.
+ * append: put the round's entries into the log: in C, inserted straight
+ * into the table (try_append_entries); failing that, with one set-based
+ * SQL call; if that fails, entry by entry, quarantining each one that
+ * fails alone.  Either way the head then records that the log holds
+ * everything up to upto.
  */
 static void
 append(XLogRecPtr confirmed, XLogRecPtr upto)
