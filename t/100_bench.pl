@@ -38,6 +38,9 @@ is(val(q{SELECT count(*) FROM bench.result WHERE area = 'NEWS2 scoring' AND meas
 	'scan, C, C without the pin, SQL CASE and PL/pgSQL each scored all 20000 stored rows');
 is(val(q{SELECT count(*) FROM bench.result WHERE area = 'tenant isolation' AND measure LIKE 'floor: %' AND met IS NOT NULL}), '1',
 	"tenant isolation's floor (no RLS and the pin's cost) has its verdict");
+is(val(q{SELECT count(*) FROM pg_policy WHERE polname IN ('news2_measurement_integrasjon', 'municipal_service_integrasjon')
+	AND pg_get_expr(polqual, polrelid) LIKE '%deling.current_kommune_for(%'}), '2',
+	"the benchmarks leave the integrations' policies as installed (tenant isolation replaces two for a round)");
 is(val(q{SELECT count(*) FROM pg_proc WHERE pronamespace IN ('deling'::regnamespace, 'api'::regnamespace) AND proconfig IS NULL}), '0',
 	"the benchmarks leave every function of deling pinned (tenant isolation unpins one for a round)");
 
