@@ -270,3 +270,19 @@ SELECT deling_test.try(format('SELECT deling.access_log_emit(%L)', jsonb_build_o
 SELECT deling.access_log_drain() >= 0 AS drained;
 SELECT entry->>'service' AS service, kommuner, logged_at FROM deling.access_log
 WHERE entry->>'service' IN ('refused-entry', 'accepted-entry') ORDER BY seq;
+
+-- the worker fills every column of the rows it appends itself; a column
+-- added to the log later (nullable, so that nothing else would fail) makes
+-- it take the SQL way, which applies the column's default, until the
+-- column is gone again
+ALTER TABLE deling.access_log ADD COLUMN regress_note text DEFAULT 'by default';
+SELECT deling.access_log_emit(jsonb_build_object('time', '2026-11-23T15:04:05.000000Z', 'service', 'added-column',
+    'decision', 'granted', 'kommuner', '["1804", "1833"]'::jsonb, 'citizen', '13916300004')) IS NOT NULL AS emitted;
+SELECT deling.access_log_drain() >= 0 AS drained;
+SELECT kind, regress_note, kommuner, citizen_pid, logged_at FROM deling.access_log WHERE entry->>'service' = 'added-column';
+ALTER TABLE deling.access_log DROP COLUMN regress_note;
+SELECT deling.access_log_emit(jsonb_build_object('time', '2026-11-23T15:04:05.000000Z', 'service', 'dropped-column',
+    'decision', 'denied', 'kommuner', '[]'::jsonb)) IS NOT NULL AS emitted;
+SELECT deling.access_log_drain() >= 0 AS drained;
+SELECT kind, kommuner, citizen_pid, logged_at FROM deling.access_log WHERE entry->>'service' = 'dropped-column';
+SELECT deling.verify_access_log(NULL) - 'entries' - 'log_entries' AS verification;

@@ -161,6 +161,9 @@ chain_start(int64 *base, unsigned char *start)
 	return true;
 }
 
+/* The columns of deling.access_log that insert_rows fills: all of them */
+#define LOG_COLUMNS 11
+
 /* column: the attribute number of a column of deling.access_log */
 static AttrNumber
 column(Relation rel, const char *name)
@@ -213,15 +216,18 @@ entry_kommuner(Jsonb *entry)
  * worker inserts: a plan and an executor per round cost the worker more
  * than the rows.  Row triggers fire; the statement trigger that makes a
  * restored log's head follow its last entry (access_log_restored_head) has
- * nothing to do here, the append moved the head itself.
+ * nothing to do here, the append moved the head itself.  False, with
+ * nothing inserted, when the table has a column this does not fill (one
+ * added later, whose default only the SQL way applies).
  */
-static void
+static bool
 insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
 			const Datum *contents, const Datum *prevs, const Datum *chains)
 {
 	Oid			relid = get_relname_relid("access_log", get_namespace_oid("deling", false));
 	Relation	rel;
-	EState	   *estate = CreateExecutorState();
+	TupleDesc	desc;
+	EState	   *estate;
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
 	ResultRelInfo *info = makeNode(ResultRelInfo);
 	TupleTableSlot *slot;
@@ -229,11 +235,12 @@ insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
 	Datum		kind = CStringGetTextDatum("access");
 	AttrNumber	seq, lsn, kind_col, logged_at, appended_col, citizen_pid, kommuner, entry,
 				content_hash, prev_hash, chain_hash;
+	int			live = 0;
 
 	if (!OidIsValid(relid))
 		elog(ERROR, "deling access log: deling.access_log is missing");
 	rel = table_open(relid, RowExclusiveLock);
-	slot = table_slot_create(rel, &estate->es_tupleTable);
+	desc = RelationGetDescr(rel);
 	seq = column(rel, "seq");
 	lsn = column(rel, "lsn");
 	kind_col = column(rel, "kind");
@@ -245,7 +252,17 @@ insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
 	content_hash = column(rel, "content_hash");
 	prev_hash = column(rel, "prev_hash");
 	chain_hash = column(rel, "chain_hash");
+	for (int a = 0; a < desc->natts; a++)
+		if (!TupleDescAttr(desc, a)->attisdropped)
+			live++;
+	if (live != LOG_COLUMNS)
+	{
+		table_close(rel, RowExclusiveLock);
+		return false;
+	}
 
+	estate = CreateExecutorState();
+	slot = table_slot_create(rel, &estate->es_tupleTable);
 	rte->rtekind = RTE_RELATION;
 	rte->relid = relid;
 	rte->relkind = rel->rd_rel->relkind;
@@ -294,6 +311,7 @@ insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
 	FreeExecutorState(estate);
 	table_close(rel, NoLock);
 	CommandCounterIncrement();
+	return true;
 }
 
 /*
@@ -302,8 +320,9 @@ insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
  * those before confirmed (already in the log: the worker crashed between
  * an append and confirming the slot), and move the head to upto.  Runs in
  * the worker's SPI connection.  Returns the entries appended, or -1 when a
- * message is one the log cannot take or the head is not as expected:
- * nothing is written then, and the caller takes the SQL way.
+ * message is one the log cannot take, the head is not as expected or the
+ * table has a column the C way does not fill: the caller (in a
+ * subtransaction it then rolls back) takes the SQL way.
  */
 int
 access_log_append_entries(int n, const Datum *lsns, const Datum *raws, XLogRecPtr confirmed, XLogRecPtr upto)
@@ -370,7 +389,8 @@ access_log_append_entries(int n, const Datum *lsns, const Datum *raws, XLogRecPt
 		if (SPI_execute_plan(move_plan, move, NULL, false, 0) != SPI_OK_UPDATE || SPI_processed != 1)
 			elog(ERROR, "deling access log: the head was not moved on");
 
-		insert_rows(m, seqs, keep_lsns, entries, contents, prevs, chains);
+		if (!insert_rows(m, seqs, keep_lsns, entries, contents, prevs, chains))
+			return -1;
 	}
 	else
 		access_log_confirm_head(upto);
