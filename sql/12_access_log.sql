@@ -286,3 +286,24 @@ SELECT deling.access_log_emit(jsonb_build_object('time', '2026-11-23T15:04:05.00
 SELECT deling.access_log_drain() >= 0 AS drained;
 SELECT kind, kommuner, citizen_pid, logged_at FROM deling.access_log WHERE entry->>'service' = 'dropped-column';
 SELECT deling.verify_access_log(NULL) - 'entries' - 'log_entries' AS verification;
+
+-- likewise an insert trigger of the DBA's (here a statement trigger that
+-- counts what is appended): the C way would not fire it, the SQL way does
+CREATE TABLE deling_test.appended (entries bigint);
+CREATE FUNCTION deling_test.count_appended() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    INSERT INTO deling_test.appended SELECT count(*) FROM appended;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER regress_count_appended AFTER INSERT ON deling.access_log
+    REFERENCING NEW TABLE AS appended FOR EACH STATEMENT EXECUTE FUNCTION deling_test.count_appended();
+SELECT deling.access_log_emit(jsonb_build_object('time', '2026-11-23T15:04:05.000000Z', 'service', 'counted-by-trigger',
+    'decision', 'granted', 'kommuner', '["1804"]'::jsonb)) IS NOT NULL AS emitted;
+SELECT deling.access_log_drain() >= 0 AS drained;
+SELECT sum(entries) >= 1 AS counted FROM deling_test.appended;
+DROP TRIGGER regress_count_appended ON deling.access_log;
+DROP FUNCTION deling_test.count_appended();
+DROP TABLE deling_test.appended;
+SELECT deling.verify_access_log(NULL) - 'entries' - 'log_entries' AS verification;

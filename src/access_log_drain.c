@@ -22,7 +22,9 @@
 #include "access/xact.h"
 #include "access/xlogdefs.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "mb/pg_wchar.h"
@@ -164,15 +166,47 @@ chain_start(int64 *base, unsigned char *start)
 /* The columns of deling.access_log that insert_rows fills: all of them */
 #define LOG_COLUMNS 11
 
-/* column: the attribute number of a column of deling.access_log */
+/*
+ * column: the attribute number of a column of deling.access_log, or
+ * InvalidAttrNumber when it is missing or no longer of the type (without a
+ * modifier) the C way writes: then the SQL way converts or refuses.
+ */
 static AttrNumber
-column(Relation rel, const char *name)
+column(Relation rel, const char *name, Oid type)
 {
 	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
+	Form_pg_attribute att;
 
 	if (attnum == InvalidAttrNumber)
-		elog(ERROR, "deling access log: deling.access_log has no column \"%s\"", name);
-	return attnum;
+		return InvalidAttrNumber;
+	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
+	return att->atttypid == type && att->atttypmod == -1 ? attnum : InvalidAttrNumber;
+}
+
+/*
+ * c_way_triggers: does the table have no insert trigger and no rule but
+ * the statement trigger that makes a restored log's head follow its last
+ * entry?  A row trigger could change or skip a row after the head moved
+ * on, and a rule or another statement trigger would not run here: the
+ * SQL way then.
+ */
+static bool
+c_way_triggers(Relation rel)
+{
+	TriggerDesc *triggers = rel->trigdesc;
+
+	if (rel->rd_rules != NULL)
+		return false;
+	for (int i = 0; triggers != NULL && i < triggers->numtriggers; i++)
+	{
+		Trigger    *t = &triggers->triggers[i];
+
+		if (!TRIGGER_FOR_INSERT(t->tgtype) || t->tgenabled == TRIGGER_DISABLED)
+			continue;
+		if (TRIGGER_FOR_ROW(t->tgtype) || strcmp(t->tgname, "access_log_restored_head") != 0)
+			return false;
+	}
+	return true;
 }
 
 /* entry_string: the entry's string at key as text, or NULL when it has none */
@@ -217,8 +251,9 @@ entry_kommuner(Jsonb *entry)
  * than the rows.  Row triggers fire; the statement trigger that makes a
  * restored log's head follow its last entry (access_log_restored_head) has
  * nothing to do here, the append moved the head itself.  False, with
- * nothing inserted, when the table has a column this does not fill (one
- * added later, whose default only the SQL way applies).
+ * nothing inserted, when the table is not as this writes it: a column it
+ * does not fill (one added later, whose default only the SQL way applies)
+ * or of another type, an insert trigger or a rule (c_way_triggers).
  */
 static bool
 insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
@@ -241,21 +276,22 @@ insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
 		elog(ERROR, "deling access log: deling.access_log is missing");
 	rel = table_open(relid, RowExclusiveLock);
 	desc = RelationGetDescr(rel);
-	seq = column(rel, "seq");
-	lsn = column(rel, "lsn");
-	kind_col = column(rel, "kind");
-	logged_at = column(rel, "logged_at");
-	appended_col = column(rel, "appended_at");
-	citizen_pid = column(rel, "citizen_pid");
-	kommuner = column(rel, "kommuner");
-	entry = column(rel, "entry");
-	content_hash = column(rel, "content_hash");
-	prev_hash = column(rel, "prev_hash");
-	chain_hash = column(rel, "chain_hash");
+	seq = column(rel, "seq", INT8OID);
+	lsn = column(rel, "lsn", PG_LSNOID);
+	kind_col = column(rel, "kind", TEXTOID);
+	logged_at = column(rel, "logged_at", TIMESTAMPTZOID);
+	appended_col = column(rel, "appended_at", TIMESTAMPTZOID);
+	citizen_pid = column(rel, "citizen_pid", TEXTOID);
+	kommuner = column(rel, "kommuner", TEXTARRAYOID);
+	entry = column(rel, "entry", JSONBOID);
+	content_hash = column(rel, "content_hash", BYTEAOID);
+	prev_hash = column(rel, "prev_hash", BYTEAOID);
+	chain_hash = column(rel, "chain_hash", BYTEAOID);
 	for (int a = 0; a < desc->natts; a++)
 		if (!TupleDescAttr(desc, a)->attisdropped)
 			live++;
-	if (live != LOG_COLUMNS)
+	if (live != LOG_COLUMNS || !seq || !lsn || !kind_col || !logged_at || !appended_col || !citizen_pid ||
+		!kommuner || !entry || !content_hash || !prev_hash || !chain_hash || !c_way_triggers(rel))
 	{
 		table_close(rel, RowExclusiveLock);
 		return false;
@@ -269,6 +305,7 @@ insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
 	rte->rellockmode = RowExclusiveLock;
 	ExecInitRangeTable(estate, list_make1(rte));
 	InitResultRelInfo(info, rel, 1, NULL, 0);
+	estate->es_opened_result_relations = lappend(estate->es_opened_result_relations, info);
 	estate->es_output_cid = GetCurrentCommandId(true);
 	ExecOpenIndices(info, false);
 	AfterTriggerBeginQuery();
@@ -321,7 +358,7 @@ insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
  * an append and confirming the slot), and move the head to upto.  Runs in
  * the worker's SPI connection.  Returns the entries appended, or -1 when a
  * message is one the log cannot take, the head is not as expected or the
- * table has a column the C way does not fill: the caller (in a
+ * table is not as the C way writes it (insert_rows): the caller (in a
  * subtransaction it then rolls back) takes the SQL way.
  */
 int
@@ -378,7 +415,7 @@ access_log_append_entries(int n, const Datum *lsns, const Datum *raws, XLogRecPt
 			memcpy(prev, chain, SHA256_LEN);
 		}
 
-		/* the head first: the INSERT's statement trigger then finds it moved on */
+		/* the head first (a restored log's head, at 0, moves on here too) */
 		if (move_plan == NULL)
 			move_plan = access_log_kept_plan("UPDATE deling.access_log_head "
 								  "SET last_seq = $1, last_hash = $2, appended_at = now(), confirmed_lsn = $3",
