@@ -62,6 +62,7 @@ extern bool access_log_replayed;
 
 extern void access_log_slot_name(char *name, Oid database);
 extern char *access_log_raw_problem(const char *raw, int len, Jsonb **entry);
+extern char *access_log_field_text(Jsonb *obj, const char *key);
 extern XLogRecPtr access_log_emit_entry(Jsonb *entry);
 extern void access_log_require_ready(void);
 

@@ -164,39 +164,56 @@ chain_start(int64 *base, unsigned char *start)
 }
 
 /* The columns of deling.access_log that insert_rows fills: all of them */
-#define LOG_COLUMNS 11
-
-/*
- * column: the attribute number of a column of deling.access_log, or
- * InvalidAttrNumber when it is missing or no longer of the type (without a
- * modifier) the C way writes: then the SQL way converts or refuses.
- */
-static AttrNumber
-column(Relation rel, const char *name, Oid type)
+typedef enum LogColumn
 {
-	AttrNumber	attnum = get_attnum(RelationGetRelid(rel), name);
-	Form_pg_attribute att;
+	COL_SEQ, COL_LSN, COL_KIND, COL_LOGGED_AT, COL_APPENDED_AT, COL_CITIZEN_PID, COL_KOMMUNER, COL_ENTRY,
+	COL_CONTENT_HASH, COL_PREV_HASH, COL_CHAIN_HASH,
+	LOG_COLUMNS
+} LogColumn;
 
-	if (attnum == InvalidAttrNumber)
-		return InvalidAttrNumber;
-	att = TupleDescAttr(RelationGetDescr(rel), attnum - 1);
-	return att->atttypid == type && att->atttypmod == -1 ? attnum : InvalidAttrNumber;
-}
+/* ... their names and the types the C way writes them as */
+static const struct
+{
+	const char *name;
+	Oid			type;
+}			log_columns[LOG_COLUMNS] = {
+	{"seq", INT8OID}, {"lsn", PG_LSNOID}, {"kind", TEXTOID}, {"logged_at", TIMESTAMPTZOID},
+	{"appended_at", TIMESTAMPTZOID}, {"citizen_pid", TEXTOID}, {"kommuner", TEXTARRAYOID}, {"entry", JSONBOID},
+	{"content_hash", BYTEAOID}, {"prev_hash", BYTEAOID}, {"chain_hash", BYTEAOID},
+};
 
 /*
- * c_way_triggers: does the table have no insert trigger and no rule but
- * the statement trigger that makes a restored log's head follow its last
- * entry?  A row trigger could change or skip a row after the head moved
- * on, and a rule or another statement trigger would not run here: the
- * SQL way then.
+ * log_table_as_written: is deling.access_log as the C way writes it?  Its
+ * live columns exactly those of log_columns, each of its type without a
+ * modifier (their attribute numbers into attnums), and no insert trigger
+ * nor rule but the statement trigger that makes a restored log's head
+ * follow its last entry.  Otherwise the SQL way converts, applies a later
+ * column's default, or fires what the DBA added (a row trigger could
+ * change or skip a row after the head moved on).
  */
 static bool
-c_way_triggers(Relation rel)
+log_table_as_written(Relation rel, AttrNumber *attnums)
 {
+	TupleDesc	desc = RelationGetDescr(rel);
 	TriggerDesc *triggers = rel->trigdesc;
+	int			live = 0;
 
-	if (rel->rd_rules != NULL)
+	for (int a = 0; a < desc->natts; a++)
+		if (!TupleDescAttr(desc, a)->attisdropped)
+			live++;
+	if (live != LOG_COLUMNS || rel->rd_rules != NULL)
 		return false;
+	for (int c = 0; c < LOG_COLUMNS; c++)
+	{
+		Form_pg_attribute att;
+
+		attnums[c] = get_attnum(RelationGetRelid(rel), log_columns[c].name);
+		if (attnums[c] == InvalidAttrNumber)
+			return false;
+		att = TupleDescAttr(desc, attnums[c] - 1);
+		if (att->atttypid != log_columns[c].type || att->atttypmod != -1)
+			return false;
+	}
 	for (int i = 0; triggers != NULL && i < triggers->numtriggers; i++)
 	{
 		Trigger    *t = &triggers->triggers[i];
@@ -207,17 +224,6 @@ c_way_triggers(Relation rel)
 			return false;
 	}
 	return true;
-}
-
-/* entry_string: the entry's string at key as text, or NULL when it has none */
-static text *
-entry_string(Jsonb *entry, const char *key)
-{
-	JsonbValue	v;
-
-	if (!getKeyJsonValueFromContainer(&entry->root, key, strlen(key), &v) || v.type != jbvString)
-		return NULL;
-	return cstring_to_text_with_len(v.val.string.val, v.val.string.len);
 }
 
 /*
@@ -248,12 +254,12 @@ entry_kommuner(Jsonb *entry)
  * insert_rows: insert a round's m rows (kind access) into deling.access_log
  * and its indexes, checking its constraints, as logical replication's apply
  * worker inserts: a plan and an executor per round cost the worker more
- * than the rows.  Row triggers fire; the statement trigger that makes a
- * restored log's head follow its last entry (access_log_restored_head) has
- * nothing to do here, the append moved the head itself.  False, with
- * nothing inserted, when the table is not as this writes it: a column it
- * does not fill (one added later, whose default only the SQL way applies)
- * or of another type, an insert trigger or a rule (c_way_triggers).
+ * than the rows.  The derived columns are the entry's time, citizen and
+ * kommuner as the SQL way's ->> and jsonb_array_elements_text give them.
+ * The statement trigger that makes a restored log's head follow its last
+ * entry (access_log_restored_head) has nothing to do here, the append
+ * moved the head itself.  False, with nothing inserted, when the table is
+ * not as this writes it (log_table_as_written).
  */
 static bool
 insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
@@ -261,37 +267,18 @@ insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
 {
 	Oid			relid = get_relname_relid("access_log", get_namespace_oid("deling", false));
 	Relation	rel;
-	TupleDesc	desc;
+	AttrNumber	attnums[LOG_COLUMNS];
 	EState	   *estate;
 	RangeTblEntry *rte = makeNode(RangeTblEntry);
 	ResultRelInfo *info = makeNode(ResultRelInfo);
 	TupleTableSlot *slot;
 	Datum		appended_at = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	Datum		kind = CStringGetTextDatum("access");
-	AttrNumber	seq, lsn, kind_col, logged_at, appended_col, citizen_pid, kommuner, entry,
-				content_hash, prev_hash, chain_hash;
-	int			live = 0;
 
 	if (!OidIsValid(relid))
 		elog(ERROR, "deling access log: deling.access_log is missing");
 	rel = table_open(relid, RowExclusiveLock);
-	desc = RelationGetDescr(rel);
-	seq = column(rel, "seq", INT8OID);
-	lsn = column(rel, "lsn", PG_LSNOID);
-	kind_col = column(rel, "kind", TEXTOID);
-	logged_at = column(rel, "logged_at", TIMESTAMPTZOID);
-	appended_col = column(rel, "appended_at", TIMESTAMPTZOID);
-	citizen_pid = column(rel, "citizen_pid", TEXTOID);
-	kommuner = column(rel, "kommuner", TEXTARRAYOID);
-	entry = column(rel, "entry", JSONBOID);
-	content_hash = column(rel, "content_hash", BYTEAOID);
-	prev_hash = column(rel, "prev_hash", BYTEAOID);
-	chain_hash = column(rel, "chain_hash", BYTEAOID);
-	for (int a = 0; a < desc->natts; a++)
-		if (!TupleDescAttr(desc, a)->attisdropped)
-			live++;
-	if (live != LOG_COLUMNS || !seq || !lsn || !kind_col || !logged_at || !appended_col || !citizen_pid ||
-		!kommuner || !entry || !content_hash || !prev_hash || !chain_hash || !c_way_triggers(rel))
+	if (!log_table_as_written(rel, attnums))
 	{
 		table_close(rel, RowExclusiveLock);
 		return false;
@@ -312,31 +299,29 @@ insert_rows(int m, const Datum *seqs, const Datum *lsns, Jsonb **entries,
 
 	for (int i = 0; i < m; i++)
 	{
-		Datum	   *values = slot->tts_values;
-		bool	   *nulls = slot->tts_isnull;
-		text	   *citizen = entry_string(entries[i], "citizen");
+		char	   *citizen = access_log_field_text(entries[i], "citizen");
+		char	   *logged = access_log_field_text(entries[i], "time");
+		Datum		row[LOG_COLUMNS];
+
+		row[COL_SEQ] = seqs[i];
+		row[COL_LSN] = lsns[i];
+		row[COL_KIND] = kind;
+		row[COL_LOGGED_AT] = DirectFunctionCall3(timestamptz_in, CStringGetDatum(logged),
+												 ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+		row[COL_APPENDED_AT] = appended_at;
+		row[COL_CITIZEN_PID] = citizen ? CStringGetTextDatum(citizen) : (Datum) 0;
+		row[COL_KOMMUNER] = entry_kommuner(entries[i]);
+		row[COL_ENTRY] = JsonbPGetDatum(entries[i]);
+		row[COL_CONTENT_HASH] = contents[i];
+		row[COL_PREV_HASH] = prevs[i];
+		row[COL_CHAIN_HASH] = chains[i];
 
 		ExecClearTuple(slot);
-		memset(nulls, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
-		values[seq - 1] = seqs[i];
-		values[lsn - 1] = lsns[i];
-		values[kind_col - 1] = kind;
-		values[logged_at - 1] = DirectFunctionCall3(timestamptz_in,
-													CStringGetDatum(text_to_cstring(entry_string(entries[i], "time"))),
-													ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
-		values[appended_col - 1] = appended_at;
-		values[kommuner - 1] = entry_kommuner(entries[i]);
-		values[entry - 1] = JsonbPGetDatum(entries[i]);
-		values[content_hash - 1] = contents[i];
-		values[prev_hash - 1] = prevs[i];
-		values[chain_hash - 1] = chains[i];
-		nulls[seq - 1] = nulls[lsn - 1] = nulls[kind_col - 1] = nulls[logged_at - 1] = false;
-		nulls[appended_col - 1] = nulls[kommuner - 1] = nulls[entry - 1] = false;
-		nulls[content_hash - 1] = nulls[prev_hash - 1] = nulls[chain_hash - 1] = false;
-		if (citizen != NULL)
+		memset(slot->tts_isnull, true, sizeof(bool) * slot->tts_tupleDescriptor->natts);
+		for (int c = 0; c < LOG_COLUMNS; c++)
 		{
-			values[citizen_pid - 1] = PointerGetDatum(citizen);
-			nulls[citizen_pid - 1] = false;
+			slot->tts_values[attnums[c] - 1] = row[c];
+			slot->tts_isnull[attnums[c] - 1] = c == COL_CITIZEN_PID && citizen == NULL;
 		}
 		ExecStoreVirtualTuple(slot);
 		ExecSimpleRelationInsert(info, estate, slot);
@@ -370,7 +355,6 @@ access_log_append_entries(int n, const Datum *lsns, const Datum *raws, XLogRecPt
 	unsigned char prev[SHA256_LEN];
 	Datum	   *seqs;
 	Datum	   *keep_lsns;
-	Datum	   *jsons;
 	Datum	   *contents;
 	Datum	   *prevs;
 	Datum	   *chains;
@@ -396,7 +380,6 @@ access_log_append_entries(int n, const Datum *lsns, const Datum *raws, XLogRecPt
 		Oid			types[3] = {INT8OID, BYTEAOID, PG_LSNOID};
 
 		seqs = palloc(sizeof(Datum) * m);
-		jsons = palloc(sizeof(Datum) * m);
 		contents = palloc(sizeof(Datum) * m);
 		prevs = palloc(sizeof(Datum) * m);
 		chains = palloc(sizeof(Datum) * m);
@@ -408,7 +391,6 @@ access_log_append_entries(int n, const Datum *lsns, const Datum *raws, XLogRecPt
 			content_hash(DatumGetLSN(keep_lsns[i]), entries[i], content);
 			sha256_parts(prev, SHA256_LEN, content, SHA256_LEN, chain);
 			seqs[i] = Int64GetDatum(base + i + 1);
-			jsons[i] = JsonbPGetDatum(entries[i]);
 			contents[i] = digest_datum(content);
 			prevs[i] = digest_datum(prev);
 			chains[i] = digest_datum(chain);

@@ -106,11 +106,12 @@ push_jsonb(JsonbParseState **state, const char *key, Jsonb *value)
 }
 
 /*
- * field_text: jsonb ->> key of an object (NULL for a missing key, a JSON
- * null or a value that is not an object).
+ * access_log_field_text: jsonb ->> key of an object (NULL for a missing
+ * key, a JSON null or a value that is not an object); also the drain's
+ * derived columns.
  */
-static char *
-field_text(Jsonb *obj, const char *key)
+char *
+access_log_field_text(Jsonb *obj, const char *key)
 {
 	JsonbValue	v;
 
@@ -234,8 +235,8 @@ decision_ref(const char *kind)
 		JsonbValue	v;
 
 		(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
-		push_string(&state, "id", deling_clip(field_text(ref, "id"), 200));
-		push_string(&state, "description", deling_clip(field_text(ref, "description"), 500));
+		push_string(&state, "id", deling_clip(access_log_field_text(ref, "id"), 200));
+		push_string(&state, "description", deling_clip(access_log_field_text(ref, "description"), 500));
 		k.type = jbvString;
 		k.val.string.val = "truncated";
 		k.val.string.len = strlen("truncated");
@@ -328,9 +329,9 @@ build_entry(FunctionCallInfo fcinfo)
 		char	   *why = PG_ARGISNULL(4) ? NULL : trimmed(text_to_cstring(PG_GETARG_TEXT_PP(4)));
 
 		if (why == NULL && setting("deling.ctx_decision_ref") != NULL)
-			why = trimmed(field_text(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-																		CStringGetDatum(setting("deling.ctx_decision_ref")))),
-									 "description"));
+			why = trimmed(access_log_field_text(DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+																				   CStringGetDatum(setting("deling.ctx_decision_ref")))),
+												"description"));
 		push_string(&state, "reason", deling_clip(why, 1000));
 	}
 	push_string(&state, "session_user", GetUserNameFromId(GetSessionUserId(), false));
