@@ -35,10 +35,22 @@ ALTER ROLE regress_epj_bodo SET deling.ctx_kommune_nr = '3201';
 SELECT deling.set_context_value('deling.ctx_kommune_nr', '3201', false);
 SELECT deling.apply_context('{"kind": "integration", "kommune_nr": "3201"}', false);
 CREATE FUNCTION public.forge() RETURNS int LANGUAGE sql SET deling.ctx_kommune_nr = '3201' AS 'SELECT 1';
+-- nor the read-only settings the integrations' policies compare with
+SET deling.caller_kommune = '3201';
+SELECT set_config('deling.caller_services', ',news2=3201,', false);
+ALTER ROLE regress_epj_bodo SET deling.caller_kommune = '3201';
+CREATE FUNCTION public.forge_caller() RETURNS int LANGUAGE sql SET deling.caller_services = ',news2=3201,' AS 'SELECT 1';
 SET ROLE deling_owner;
 SET ROLE deling_admin;
-SELECT deling.current_kommune() AS still_bodo;
+SELECT deling.current_kommune() AS still_bodo, current_setting('deling.caller_kommune') AS caller_kommune,
+       current_setting('deling.caller_services') AS caller_services;
 RESET SESSION AUTHORIZATION;
+-- not even by the superuser
+SET deling.caller_kommune = '3201';
+ALTER SYSTEM SET deling.caller_services = ',news2=3201,';
+-- outside any caller context, and for the superuser, they are empty
+SHOW deling.caller_kommune;
+SHOW deling.caller_services;
 SELECT count(*) AS baerum_rows_intact FROM deling.citizen WHERE kommune_nr = '3201' AND given_name <> 'Hacked';
 
 -- a login role without binding or token acts for no kommune
@@ -147,12 +159,33 @@ SELECT deling_test.claims('epj_baerum') AS p2 \gset
 \set t2 `tests/tools/mint-jwt RS256 k1 :'p2'`
 BEGIN;
 SELECT deling.authenticate(:'t1')->>'kommune_nr' AS token, deling.current_kommune(), deling.current_kommune_for('news2'),
-       deling.reach_for('news2');
+       deling.reach_for('news2'), current_setting('deling.caller_kommune') AS caller_kommune;
 SAVEPOINT s;
 SELECT deling.authenticate(:'t2')->>'kommune_nr' AS token, deling.current_kommune(), deling.current_kommune_for('news2'),
-       deling.reach_for('news2');
+       deling.reach_for('news2'), current_setting('deling.caller_kommune') AS caller_kommune;
 ROLLBACK TO SAVEPOINT s;
-SELECT 'rolled back' AS token, deling.current_kommune(), deling.current_kommune_for('news2'), deling.reach_for('news2');
+SELECT 'rolled back' AS token, deling.current_kommune(), deling.current_kommune_for('news2'), deling.reach_for('news2'),
+       current_setting('deling.caller_kommune') AS caller_kommune;
 COMMIT;
 SELECT 'committed' AS token, deling.current_kommune(), deling.reach_for('news2');
+RESET SESSION AUTHORIZATION;
+
+-- a kommune's opt-out hides the service's rows from its integration from
+-- its next context or transaction on, and refuses its writes there
+BEGIN;
+INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, on_oxygen, systolic_bp, pulse,
+                                     consciousness, temperature, source_system, source_id)
+VALUES ('1804', :'bodo_pid', now(), 16, 97, false, 120, 70, 'A', 37.0, 'regress', 'opt-out');
+SET SESSION AUTHORIZATION regress_epj_unbound;
+SELECT deling.authenticate(:'t1')->>'kommune_nr' AS token, current_setting('deling.caller_services') AS caller_services,
+       (SELECT count(*) FROM deling.news2_measurement WHERE source_id = 'opt-out') AS news2_seen;
+RESET SESSION AUTHORIZATION;
+SELECT deling.disable_service('1804', 'news2');
+SET SESSION AUTHORIZATION regress_epj_unbound;
+SELECT deling.authenticate(:'t1')->>'kommune_nr' AS token, current_setting('deling.caller_services') AS caller_services,
+       (SELECT count(*) FROM deling.news2_measurement WHERE source_id = 'opt-out') AS news2_seen;
+INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, on_oxygen, systolic_bp, pulse,
+                                     consciousness, temperature, source_system, source_id)
+VALUES ('1804', :'bodo_pid', now(), 16, 97, false, 120, 70, 'A', 37.0, 'regress', 'opt-out-2');
+ROLLBACK;
 RESET SESSION AUTHORIZATION;

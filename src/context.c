@@ -10,6 +10,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "fmgr.h"
 #include "catalog/pg_type.h"
 #include "miscadmin.h"
@@ -21,6 +22,7 @@
 #include "utils/datum.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
 
 #include "deling.h"
@@ -86,6 +88,12 @@ static const GucShowHook context_shows[] = {
 
 StaticAssertDecl(lengthof(context_shows) == N_CONTEXT, "one show hook per context setting");
 
+/* The read-only caller settings (below): their show hooks compute them. */
+static char *caller_kommune_value;
+static char *caller_services_value;
+static const char *caller_kommune_show(void);
+static const char *caller_services_show(void);
+
 static char *jwt_issuer;
 static char *jwt_audience;
 static int	jwt_leeway;
@@ -110,6 +118,17 @@ deling_context_define_gucs(void)
 								   PGC_SUSET,
 								   GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 								   NULL, context_assign, context_shows[i]);
+
+	DefineCustomStringVariable("deling.caller_kommune",
+							   "The kommune the calling integration acts for ('' for none); read-only, from the caller context.",
+							   NULL, &caller_kommune_value, "",
+							   PGC_INTERNAL, GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   NULL, NULL, caller_kommune_show);
+	DefineCustomStringVariable("deling.caller_services",
+							   "The sharing services the calling integration's kommune has enabled, each with the kommune: ',code=kommune,code=kommune,' ('' for none); read-only, from the caller context.",
+							   NULL, &caller_services_value, "",
+							   PGC_INTERNAL, GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+							   NULL, NULL, caller_services_show);
 
 	DefineCustomStringVariable("deling.jwt_issuer",
 							   "Issuer (iss) that access tokens must carry.",
@@ -261,6 +280,7 @@ typedef struct MemoLookup
 {
 	const char *name;			/* in schema deling, one text argument or none */
 	int			nargs;
+	bool		if_installed;	/* NULL, not an error, while it does not exist */
 	bool		byval;
 	int16		typlen;
 	Oid			oid;
@@ -268,8 +288,9 @@ typedef struct MemoLookup
 } MemoLookup;
 
 static MemoLookup reach_lookup = {.name = "reach_lookup", .nargs = 1, .typlen = -1};
-static MemoLookup kommune_lookup = {.name = "current_kommune_lookup", .nargs = 0, .typlen = -1};
+static MemoLookup kommune_lookup = {.name = "current_kommune_lookup", .nargs = 0, .typlen = -1, .if_installed = true};
 static MemoLookup kommune_for_lookup = {.name = "current_kommune_for_lookup", .nargs = 1, .typlen = -1};
+static MemoLookup caller_services_lookup = {.name = "current_kommune_services_lookup", .nargs = 0, .typlen = -1, .if_installed = true};
 
 /*
  * memo_call: the lookup's answer for arg in this transaction and context,
@@ -305,7 +326,12 @@ memo_call(MemoLookup *f, text *arg, bool *isnull)
 		Oid			argtypes[1] = {TEXTOID};
 
 		f->oid = LookupFuncName(list_make2(makeString("deling"), makeString(pstrdup(f->name))),
-								f->nargs, argtypes, false);
+								f->nargs, argtypes, f->if_installed);
+		if (!OidIsValid(f->oid))
+		{
+			*isnull = true;
+			return (Datum) 0;
+		}
 		fmgr_info_cxt(f->oid, &f->flinfo, TopMemoryContext);
 	}
 	{
@@ -398,6 +424,53 @@ deling_current_kommune_for(PG_FUNCTION_ARGS)
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(k);
+}
+
+/*
+ * caller_show: the value of a read-only caller setting, the lookup's answer
+ * for the caller context in this transaction ('' for none).  The
+ * integrations' row-level security policies compare with these settings
+ * through current_setting, a built-in: a statement then pays neither an
+ * init plan nor a call of one of deling's functions, each of which pins
+ * its search_path.  Nobody can SET them (PGC_INTERNAL): only the caller
+ * context (a verified token, the DBA's integration binding) and the
+ * catalogue decide them.
+ * Outside a transaction and in a database without deling they are ''; on
+ * a Citus worker too, and a statement Citus shipped there is refused.
+ */
+static const char *
+caller_show(MemoLookup *f, const char *what)
+{
+	bool		isnull;
+	bool		pushed;
+	Datum		v;
+
+	if (!IsTransactionState())
+		return "";
+	if (deling_citus_worker())
+		return deling_citus_session_show(what, "");
+	/* SHOW runs with no snapshot; the lookup's queries need one */
+	pushed = !ActiveSnapshotSet();
+	if (pushed)
+		PushActiveSnapshot(GetTransactionSnapshot());
+	v = memo_call(f, NULL, &isnull);
+	if (pushed)
+		PopActiveSnapshot();
+	return isnull ? "" : TextDatumGetCString(v);
+}
+
+/* caller_kommune_show: deling.caller_kommune, current_kommune() or '' */
+static const char *
+caller_kommune_show(void)
+{
+	return caller_show(&kommune_lookup, "deling.caller_kommune");
+}
+
+/* caller_services_show: deling.caller_services, the kommune's enabled services or '' */
+static const char *
+caller_services_show(void)
+{
+	return caller_show(&caller_services_lookup, "deling.caller_services");
 }
 
 PG_FUNCTION_INFO_V1(deling_kpr_reading);

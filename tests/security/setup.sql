@@ -146,7 +146,7 @@ $$;
 -- table with a kommune_nr column and an integration policy), with the
 -- sharing service each belongs to
 CREATE VIEW sec.citizen_tables AS
-SELECT c.oid::regclass AS tbl, substring(p.qual FROM 'current_kommune_for\(''([^'']+)''') AS service
+SELECT c.oid::regclass AS tbl, substring(p.with_check FROM 'current_kommune_for\(''([^'']+)''') AS service
 FROM pg_class c JOIN pg_policies p ON p.schemaname = 'deling' AND p.tablename = c.relname AND p.policyname LIKE '%\_integrasjon'
 WHERE c.relnamespace = 'deling'::regnamespace AND c.relkind = 'r';
 GRANT SELECT ON sec.citizen_tables TO PUBLIC;

@@ -329,9 +329,9 @@ BEGIN
     END IF;
     EXECUTE format('ALTER TABLE %s ENABLE ROW LEVEL SECURITY', tbl);
     EXECUTE format('ALTER TABLE %s FORCE ROW LEVEL SECURITY', tbl);
-    EXECUTE format('CREATE POLICY %I ON %s TO deling_integrasjon '
-                   'USING (kommune_nr = (SELECT deling.current_kommune_for(%L))) '
-                   'WITH CHECK (kommune_nr = (SELECT deling.current_kommune_for(%L)))', t || '_integrasjon', tbl, service, service);
+    EXECUTE format('CREATE POLICY %I ON %s TO deling_integrasjon USING (%s) '
+                   'WITH CHECK (kommune_nr = (SELECT deling.current_kommune_for(%L)))', t || '_integrasjon', tbl,
+                   deling.integration_read_qual(service), service);
     IF readable THEN
         EXECUTE format('CREATE POLICY %I ON %s FOR SELECT TO deling_owner '
                        'USING (kommune_nr = ANY ((SELECT deling.reach_for(%L))::text[]) OR (SELECT deling.kpr_reading()))',
