@@ -6,6 +6,10 @@
 SELECT min(pid) AS bodo_pid FROM deling.citizen WHERE kommune_nr = '1804' \gset
 SELECT min(pid) AS baerum_pid FROM deling.citizen WHERE kommune_nr = '3201' \gset
 SELECT deling.synthetic_fnr('1990-05-17', 40) AS new_pid \gset
+-- the read-only settings the integrations' policies of NEWS2 and of the
+-- municipal services compare with
+SELECT 'deling.caller_kommune_for_' || rls_slot AS news2_setting FROM deling.service WHERE service_code = 'news2' \gset
+SELECT 'deling.caller_kommune_for_' || rls_slot AS services_setting FROM deling.service WHERE service_code = 'municipal-services' \gset
 
 SET SESSION AUTHORIZATION regress_epj_bodo;
 SELECT deling.current_kommune();
@@ -37,20 +41,32 @@ SELECT deling.apply_context('{"kind": "integration", "kommune_nr": "3201"}', fal
 CREATE FUNCTION public.forge() RETURNS int LANGUAGE sql SET deling.ctx_kommune_nr = '3201' AS 'SELECT 1';
 -- nor the read-only settings the integrations' policies compare with
 SET deling.caller_kommune = '3201';
-SELECT set_config('deling.caller_services', ',news2=3201,', false);
+SELECT set_config(:'news2_setting', '3201', false);
 ALTER ROLE regress_epj_bodo SET deling.caller_kommune = '3201';
-CREATE FUNCTION public.forge_caller() RETURNS int LANGUAGE sql SET deling.caller_services = ',news2=3201,' AS 'SELECT 1';
+CREATE FUNCTION public.forge_caller() RETURNS int LANGUAGE sql SET deling.caller_kommune_for_1 = '3201' AS 'SELECT 1';
 SET ROLE deling_owner;
 SET ROLE deling_admin;
 SELECT deling.current_kommune() AS still_bodo, current_setting('deling.caller_kommune') AS caller_kommune,
-       current_setting('deling.caller_services') AS caller_services;
+       current_setting(:'news2_setting') AS for_news2, current_setting(:'services_setting') AS for_services;
 RESET SESSION AUTHORIZATION;
 -- not even by the superuser
 SET deling.caller_kommune = '3201';
-ALTER SYSTEM SET deling.caller_services = ',news2=3201,';
+ALTER SYSTEM SET deling.caller_kommune_for_1 = '3201';
 -- outside any caller context, and for the superuser, they are empty
 SHOW deling.caller_kommune;
-SHOW deling.caller_services;
+SHOW deling.caller_kommune_for_1;
+-- every service has its slot: a service inserted again (a restore, a
+-- declaration) keeps it; a new one takes the lowest free one, up to 32
+BEGIN;
+INSERT INTO deling.service (service_code, name, description, available, rls_slot)
+VALUES ('news2', 'NEWS2-målinger', 'restored', true, 9);
+SELECT 'deling.caller_kommune_for_' || rls_slot = :'news2_setting' AS news2_keeps_its_slot, description
+FROM deling.service WHERE service_code = 'news2';
+INSERT INTO deling.service (service_code, name, description, available)
+SELECT 'regress-' || n, 'x', 'x', false FROM generate_series(1, 32 - (SELECT count(*) FROM deling.service)) n;
+SELECT count(*) AS services, count(DISTINCT rls_slot) AS slots, max(rls_slot) AS highest_slot FROM deling.service;
+INSERT INTO deling.service (service_code, name, description, available) VALUES ('regress-full', 'x', 'x', false);
+ROLLBACK;
 SELECT count(*) AS baerum_rows_intact FROM deling.citizen WHERE kommune_nr = '3201' AND given_name <> 'Hacked';
 
 -- a login role without binding or token acts for no kommune
@@ -177,12 +193,14 @@ INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, s
                                      consciousness, temperature, source_system, source_id)
 VALUES ('1804', :'bodo_pid', now(), 16, 97, false, 120, 70, 'A', 37.0, 'regress', 'opt-out');
 SET SESSION AUTHORIZATION regress_epj_unbound;
-SELECT deling.authenticate(:'t1')->>'kommune_nr' AS token, current_setting('deling.caller_services') AS caller_services,
+SELECT deling.authenticate(:'t1')->>'kommune_nr' AS token, current_setting(:'news2_setting') AS for_news2,
+       current_setting(:'services_setting') AS for_services,
        (SELECT count(*) FROM deling.news2_measurement WHERE source_id = 'opt-out') AS news2_seen;
 RESET SESSION AUTHORIZATION;
 SELECT deling.disable_service('1804', 'news2');
 SET SESSION AUTHORIZATION regress_epj_unbound;
-SELECT deling.authenticate(:'t1')->>'kommune_nr' AS token, current_setting('deling.caller_services') AS caller_services,
+SELECT deling.authenticate(:'t1')->>'kommune_nr' AS token, current_setting(:'news2_setting') AS for_news2,
+       current_setting(:'services_setting') AS for_services,
        (SELECT count(*) FROM deling.news2_measurement WHERE source_id = 'opt-out') AS news2_seen;
 INSERT INTO deling.news2_measurement (kommune_nr, pid, measured_at, resp_rate, spo2, on_oxygen, systolic_bp, pulse,
                                      consciousness, temperature, source_system, source_id)

@@ -88,11 +88,36 @@ static const GucShowHook context_shows[] = {
 
 StaticAssertDecl(lengthof(context_shows) == N_CONTEXT, "one show hook per context setting");
 
-/* The read-only caller settings (below): their show hooks compute them. */
+/*
+ * The read-only caller settings (below): deling.caller_kommune and one
+ * deling.caller_kommune_for_<slot> per sharing service (deling.service's
+ * rls_slot); their show hooks compute them.
+ */
+#define N_SERVICE_SLOTS 32
+
 static char *caller_kommune_value;
-static char *caller_services_value;
+static char *caller_slot_values[N_SERVICE_SLOTS + 1];
 static const char *caller_kommune_show(void);
-static const char *caller_services_show(void);
+static const char *caller_slot_show(int slot);
+
+#define SLOT_SHOW(i) \
+	static const char *caller_slot_show_##i(void) { return caller_slot_show(i); }
+SLOT_SHOW(1) SLOT_SHOW(2) SLOT_SHOW(3) SLOT_SHOW(4) SLOT_SHOW(5) SLOT_SHOW(6) SLOT_SHOW(7) SLOT_SHOW(8)
+SLOT_SHOW(9) SLOT_SHOW(10) SLOT_SHOW(11) SLOT_SHOW(12) SLOT_SHOW(13) SLOT_SHOW(14) SLOT_SHOW(15) SLOT_SHOW(16)
+SLOT_SHOW(17) SLOT_SHOW(18) SLOT_SHOW(19) SLOT_SHOW(20) SLOT_SHOW(21) SLOT_SHOW(22) SLOT_SHOW(23) SLOT_SHOW(24)
+SLOT_SHOW(25) SLOT_SHOW(26) SLOT_SHOW(27) SLOT_SHOW(28) SLOT_SHOW(29) SLOT_SHOW(30) SLOT_SHOW(31) SLOT_SHOW(32)
+
+static const GucShowHook caller_slot_shows[] = {
+	NULL, caller_slot_show_1, caller_slot_show_2, caller_slot_show_3, caller_slot_show_4, caller_slot_show_5,
+	caller_slot_show_6, caller_slot_show_7, caller_slot_show_8, caller_slot_show_9, caller_slot_show_10,
+	caller_slot_show_11, caller_slot_show_12, caller_slot_show_13, caller_slot_show_14, caller_slot_show_15,
+	caller_slot_show_16, caller_slot_show_17, caller_slot_show_18, caller_slot_show_19, caller_slot_show_20,
+	caller_slot_show_21, caller_slot_show_22, caller_slot_show_23, caller_slot_show_24, caller_slot_show_25,
+	caller_slot_show_26, caller_slot_show_27, caller_slot_show_28, caller_slot_show_29, caller_slot_show_30,
+	caller_slot_show_31, caller_slot_show_32,
+};
+
+StaticAssertDecl(lengthof(caller_slot_shows) == N_SERVICE_SLOTS + 1, "one show hook per service slot");
 
 static char *jwt_issuer;
 static char *jwt_audience;
@@ -124,11 +149,17 @@ deling_context_define_gucs(void)
 							   NULL, &caller_kommune_value, "",
 							   PGC_INTERNAL, GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
 							   NULL, NULL, caller_kommune_show);
-	DefineCustomStringVariable("deling.caller_services",
-							   "The sharing services the calling integration's kommune has enabled, each with the kommune: ',code=kommune,code=kommune,' ('' for none); read-only, from the caller context.",
-							   NULL, &caller_services_value, "",
-							   PGC_INTERNAL, GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
-							   NULL, NULL, caller_services_show);
+	for (int i = 1; i <= N_SERVICE_SLOTS; i++)
+	{
+		char		name[64];
+
+		snprintf(name, sizeof(name), "deling.caller_kommune_for_%d", i);
+		DefineCustomStringVariable(name,
+								   "The kommune the calling integration acts for if it has enabled the sharing service with this rls_slot ('' otherwise); read-only, from the caller context.",
+								   NULL, &caller_slot_values[i], "",
+								   PGC_INTERNAL, GUC_NOT_IN_SAMPLE | GUC_DISALLOW_IN_FILE,
+								   NULL, NULL, caller_slot_shows[i]);
+	}
 
 	DefineCustomStringVariable("deling.jwt_issuer",
 							   "Issuer (iss) that access tokens must carry.",
@@ -290,7 +321,7 @@ typedef struct MemoLookup
 static MemoLookup reach_lookup = {.name = "reach_lookup", .nargs = 1, .typlen = -1};
 static MemoLookup kommune_lookup = {.name = "current_kommune_lookup", .nargs = 0, .typlen = -1, .if_installed = true};
 static MemoLookup kommune_for_lookup = {.name = "current_kommune_for_lookup", .nargs = 1, .typlen = -1};
-static MemoLookup caller_services_lookup = {.name = "current_kommune_services_lookup", .nargs = 0, .typlen = -1, .if_installed = true};
+static MemoLookup caller_slots_lookup = {.name = "current_kommune_slots_lookup", .nargs = 0, .typlen = -1, .if_installed = true};
 
 /*
  * memo_call: the lookup's answer for arg in this transaction and context,
@@ -427,50 +458,106 @@ deling_current_kommune_for(PG_FUNCTION_ARGS)
 }
 
 /*
- * caller_show: the value of a read-only caller setting, the lookup's answer
- * for the caller context in this transaction ('' for none).  The
- * integrations' row-level security policies compare with these settings
- * through current_setting, a built-in: a statement then pays neither an
- * init plan nor a call of one of deling's functions, each of which pins
- * its search_path.  Nobody can SET them (PGC_INTERNAL): only the caller
- * context (a verified token, the DBA's integration binding) and the
- * catalogue decide them.
- * Outside a transaction and in a database without deling they are ''; on
- * a Citus worker too, and a statement Citus shipped there is refused.
+ * The caller's kommune and the slots of the services it has enabled, for
+ * the read-only caller settings: a policy reads one at the start of every
+ * index scan, so the answer is kept ready per transaction and context.
  */
-static const char *
-caller_show(MemoLookup *f, const char *what)
+static struct
+{
+	bool		valid;
+	LocalTransactionId lxid;
+	uint64		generation;
+	Oid			session_user;
+	char		kommune[NAMEDATALEN];	/* '' for none */
+	bool		enabled[N_SERVICE_SLOTS + 1];
+}			caller;
+
+/*
+ * caller_text: a lookup's answer as a C string (NULL for none)
+ */
+static char *
+caller_text(MemoLookup *f)
 {
 	bool		isnull;
+	Datum		v = memo_call(f, NULL, &isnull);
+
+	return isnull ? NULL : TextDatumGetCString(v);
+}
+
+/*
+ * caller_answer: fill caller for this transaction and context; false when
+ * there is none: outside a transaction, or on a Citus worker (where a
+ * statement Citus shipped is refused).  In a database without deling the
+ * lookups do not exist, and the caller has no kommune.
+ */
+static bool
+caller_answer(void)
+{
+	char	   *kommune;
+	char	   *slots;
 	bool		pushed;
-	Datum		v;
 
 	if (!IsTransactionState())
-		return "";
+		return false;
+	if (caller.valid && caller.lxid == MyProc->lxid && caller.generation == context_generation &&
+		caller.session_user == GetSessionUserId())
+		return true;
+	caller.valid = false;
 	if (deling_citus_worker())
-		return deling_citus_session_show(what, "");
-	/* SHOW runs with no snapshot; the lookup's queries need one */
+	{
+		(void) deling_citus_session_show("a read of the caller context", "");
+		return false;
+	}
+	/* SHOW runs with no snapshot; the lookups' queries need one */
 	pushed = !ActiveSnapshotSet();
 	if (pushed)
 		PushActiveSnapshot(GetTransactionSnapshot());
-	v = memo_call(f, NULL, &isnull);
+	kommune = caller_text(&kommune_lookup);
+	slots = kommune ? caller_text(&caller_slots_lookup) : NULL;
 	if (pushed)
 		PopActiveSnapshot();
-	return isnull ? "" : TextDatumGetCString(v);
+
+	if (kommune && strlen(kommune) >= sizeof(caller.kommune))
+		elog(ERROR, "deling: kommune number \"%s\" too long", kommune);
+	strlcpy(caller.kommune, kommune ? kommune : "", sizeof(caller.kommune));
+	for (int i = 1; i <= N_SERVICE_SLOTS; i++)
+	{
+		char		key[16];
+
+		snprintf(key, sizeof(key), ",%d,", i);
+		caller.enabled[i] = slots != NULL && strstr(slots, key) != NULL;
+	}
+	caller.lxid = MyProc->lxid;
+	caller.generation = context_generation;
+	caller.session_user = GetSessionUserId();
+	caller.valid = true;
+	return true;
 }
 
-/* caller_kommune_show: deling.caller_kommune, current_kommune() or '' */
+/*
+ * caller_kommune_show: deling.caller_kommune, current_kommune() or ''.
+ * The read-only caller settings are what the integrations' row-level
+ * security policies compare with, through current_setting, a built-in: a
+ * statement then pays neither an init plan nor a call of one of deling's
+ * functions (each pins its search_path), and one function in the policy
+ * where every function costs a privilege check when a statement starts.
+ * Nobody can SET them (PGC_INTERNAL): only the caller context (a verified
+ * token, the DBA's integration binding) and the catalogue decide them.
+ */
 static const char *
 caller_kommune_show(void)
 {
-	return caller_show(&kommune_lookup, "deling.caller_kommune");
+	return caller_answer() ? caller.kommune : "";
 }
 
-/* caller_services_show: deling.caller_services, the kommune's enabled services or '' */
+/*
+ * caller_slot_show: deling.caller_kommune_for_<slot>, the caller's kommune
+ * if it has enabled the sharing service with that rls_slot, else ''.
+ */
 static const char *
-caller_services_show(void)
+caller_slot_show(int slot)
 {
-	return caller_show(&caller_services_lookup, "deling.caller_services");
+	return caller_answer() && caller.enabled[slot] ? caller.kommune : "";
 }
 
 PG_FUNCTION_INFO_V1(deling_kpr_reading);

@@ -156,9 +156,9 @@ SELECT deling.set_context_value('search_path', 'x', false);
 
 SELECT deling.outer_role(), deling.whoami(), deling.ctx_kind(), deling.ctx_citizen_pid(), deling.reach_for(NULL), deling.reach_for('news2'), deling.reach_for('news2'), deling.access_log_ready(), deling.access_log_slot(), deling.current_kommune(), deling.current_kommune(), deling.current_kommune_for('news2'), deling.kpr_reading();
 
-SHOW deling.caller_services;
+SHOW deling.caller_kommune_for_1;
 
-SELECT current_setting('deling.caller_kommune'), current_setting('deling.caller_services'), current_setting('deling.caller_services');
+SELECT current_setting('deling.caller_kommune'), current_setting('deling.caller_kommune_for_1'), current_setting('deling.caller_kommune_for_32');
 
 SELECT deling.fhir_datetime(t) FROM unnest(ARRAY['2026-03-29 00:59:59+00', '2026-03-29 01:00:00+00', '2026-10-25 00:59:59.9+00', 'infinity', '-infinity', '0044-03-15 12:00:00+00']::timestamptz[]) t;
 

@@ -39,7 +39,7 @@ is(val(q{SELECT count(*) FROM bench.result WHERE area = 'NEWS2 scoring' AND meas
 is(val(q{SELECT count(*) FROM bench.result WHERE area = 'tenant isolation' AND measure LIKE 'floor: %' AND met IS NOT NULL}), '1',
 	"tenant isolation's floor (policies comparing with a plain setting) has its verdict");
 is(val(q{SELECT count(*) FROM pg_policy WHERE polname IN ('news2_measurement_integrasjon', 'municipal_service_integrasjon')
-	AND pg_get_expr(polqual, polrelid) LIKE '%current_setting(''deling.caller_services''%'}), '2',
+	AND pg_get_expr(polqual, polrelid) LIKE '%current_setting(''deling.caller_kommune_for_%'}), '2',
 	"the benchmarks leave the integrations' policies as installed (tenant isolation replaces two for a round)");
 is(val(q{SELECT count(*) FROM pg_proc WHERE pronamespace IN ('deling'::regnamespace, 'api'::regnamespace) AND proconfig IS NULL}), '0',
 	"the benchmarks leave every function of deling pinned");

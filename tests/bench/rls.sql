@@ -80,7 +80,7 @@ SELECT bench.fail('the integrations'' policies of news2_measurement and municipa
 INSERT INTO bench.result (area, measure, value, unit, baseline, ratio, goal, met) VALUES
     ('tenant isolation', 'per-citizen lookup (services + latest 5 NEWS2) by the DBA (superuser: no RLS, no privilege checks)', round(:dba, 1), 'µs', NULL, NULL, NULL, NULL),
     ('tenant isolation', 'the same lookup by the Bodø EPJ''s role with BYPASSRLS (no RLS)', round(:no_rls, 1), 'µs', NULL, NULL, NULL, NULL),
-    ('tenant isolation', 'the same lookup under forced RLS (Bodø EPJ; the policies compare with deling.caller_services)', round(:rls, 1), 'µs', 'no RLS',
+    ('tenant isolation', 'the same lookup under forced RLS (Bodø EPJ; the policies compare with deling.caller_kommune_for_<slot>)', round(:rls, 1), 'µs', 'no RLS',
      round(:rls / :no_rls, 2), '<= 1.1 x no RLS', :rls <= 1.1 * :no_rls),
     ('tenant isolation', 'floor: forced RLS whose two policies compare with a plain setting, kommune_nr = current_setting(''bench.kommune'') (no service check, and a caller could set it; for this measurement only): the least a policy costs whose kommune is known only when a statement runs, as a session''s cached plans serve every kommune it acts for', round(:rls_setting, 1), 'µs', 'no RLS',
      round(:rls_setting / :no_rls, 2), '<= 1.1 x no RLS, or the RLS goal is out of reach', :rls_setting <= 1.1 * :no_rls),
