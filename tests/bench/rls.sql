@@ -2,8 +2,10 @@
 -- services and latest five NEWS2) by the Bodø EPJ integration, under the
 -- forced row-level security policies, against the same integration role
 -- with BYPASSRLS (so the only difference is RLS), and the DBA for
--- reference (a superuser also skips the privilege checks).  All must return
--- the same rows.
+-- reference (a superuser also skips the privilege checks); the floor is the
+-- same with the two policies it meets comparing with a plain setting, and a
+-- policy naming the kommune is shown for comparison.  All must return the
+-- same rows.
 -- psql -v lookups=N -f tests/bench/rls.sql (as the DBA, after setup.sql)
 \set ON_ERROR_STOP 1
 SET client_min_messages = warning;

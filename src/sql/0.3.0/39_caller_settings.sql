@@ -47,7 +47,7 @@ BEGIN
     RETURN NEW;
 END
 $$;
-CREATE TRIGGER a_service_rls_slot BEFORE INSERT ON deling.service
+CREATE TRIGGER assign_rls_slot BEFORE INSERT ON deling.service
     FOR EACH ROW EXECUTE FUNCTION deling.service_rls_slot();
 
 -- current_kommune_slots_lookup: the slots of the sharing services the
