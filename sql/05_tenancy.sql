@@ -6,6 +6,7 @@
 SELECT min(pid) AS bodo_pid FROM deling.citizen WHERE kommune_nr = '1804' \gset
 SELECT min(pid) AS baerum_pid FROM deling.citizen WHERE kommune_nr = '3201' \gset
 SELECT deling.synthetic_fnr('1990-05-17', 40) AS new_pid \gset
+SELECT current_database() AS "TEST_DB" \gset
 -- the read-only settings the integrations' policies of NEWS2 and of the
 -- municipal services compare with
 SELECT 'deling.caller_kommune_for_' || rls_slot AS news2_setting FROM deling.service WHERE service_code = 'news2' \gset
@@ -38,12 +39,12 @@ RESET deling.ctx_kommune_nr;
 ALTER ROLE regress_epj_bodo SET deling.ctx_kommune_nr = '3201';
 SELECT deling.set_context_value('deling.ctx_kommune_nr', '3201', false);
 SELECT deling.apply_context('{"kind": "integration", "kommune_nr": "3201"}', false);
-CREATE FUNCTION public.forge() RETURNS int LANGUAGE sql SET deling.ctx_kommune_nr = '3201' AS 'SELECT 1';
+CREATE FUNCTION pg_temp.forge() RETURNS int LANGUAGE sql SET deling.ctx_kommune_nr = '3201' AS 'SELECT 1';
 -- nor the read-only settings the integrations' policies compare with
 SET deling.caller_kommune = '3201';
 SELECT set_config(:'news2_setting', '3201', false);
 ALTER ROLE regress_epj_bodo SET deling.caller_kommune = '3201';
-CREATE FUNCTION public.forge_caller() RETURNS int LANGUAGE sql SET deling.caller_kommune_for_1 = '3201' AS 'SELECT 1';
+CREATE FUNCTION pg_temp.forge_caller() RETURNS int LANGUAGE sql SET deling.caller_kommune_for_1 = '3201' AS 'SELECT 1';
 SET ROLE deling_owner;
 SET ROLE deling_admin;
 SELECT deling.current_kommune() AS still_bodo, current_setting('deling.caller_kommune') AS caller_kommune,
@@ -67,6 +68,42 @@ SELECT 'regress-' || n, 'x', 'x', false FROM generate_series(1, 32 - (SELECT cou
 SELECT count(*) AS services, count(DISTINCT rls_slot) AS slots, max(rls_slot) AS highest_slot FROM deling.service;
 INSERT INTO deling.service (service_code, name, description, available) VALUES ('regress-full', 'x', 'x', false);
 ROLLBACK;
+-- a slot never changes, and a slot a policy names is never given again
+UPDATE deling.service SET rls_slot = rls_slot + 10 WHERE service_code = 'news2';
+BEGIN;
+CREATE TABLE deling.regress_slot (kommune_nr text);
+CREATE POLICY regress_slot ON deling.regress_slot USING (kommune_nr = current_setting('deling.caller_kommune_for_6'));
+SELECT deling.free_rls_slot() AS free_slot;
+INSERT INTO deling.service (service_code, name, description, available, rls_slot)
+VALUES ('regress-six', 'x', 'x', false, 6) RETURNING rls_slot;
+ROLLBACK;
+-- every integration policy of a sharing table reads its own service's
+-- setting (its WITH CHECK names the service), and names deling.preloaded()
+SELECT c.oid::regclass, pg_get_expr(p.polqual, p.polrelid)
+FROM pg_policy p JOIN pg_class c ON c.oid = p.polrelid
+WHERE c.relnamespace = 'deling'::regnamespace AND p.polname = c.relname || '_integrasjon' AND c.relname <> 'citizen'
+  AND pg_get_expr(p.polqual, p.polrelid) IS DISTINCT FROM
+      (SELECT format('((kommune_nr = current_setting(%L::text)) AND deling.preloaded())', 'deling.caller_kommune_for_' || s.rls_slot)
+       FROM deling.service s
+       WHERE s.service_code = substring(pg_get_expr(p.polwithcheck, p.polrelid) FROM 'current_kommune_for\(''([^'']+)'''));
+-- a database without deling: the settings are empty, and no function a
+-- database owner named like deling's lookups runs for whoever reads them
+CREATE DATABASE regress_no_deling;
+\c regress_no_deling
+CREATE SCHEMA deling;
+CREATE FUNCTION deling.current_kommune_lookup() RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'a look-alike of deling''s lookup ran';
+END
+$$;
+SELECT current_setting('deling.caller_kommune') AS caller_kommune,
+       current_setting('deling.caller_kommune_for_1') AS caller_kommune_for_1,
+       (SELECT count(*) > 300 FROM pg_settings) AS settings_listed;
+\c :TEST_DB
+DROP DATABASE regress_no_deling;
+-- a new session's first read of pg_settings lists every setting
+SELECT (SELECT count(*) FROM pg_settings) = (SELECT count(*) FROM pg_settings) AS same_count,
+       (SELECT bool_or(name = 'work_mem') FROM pg_settings) AS work_mem_listed;
 SELECT count(*) AS baerum_rows_intact FROM deling.citizen WHERE kommune_nr = '3201' AND given_name <> 'Hacked';
 
 -- a login role without binding or token acts for no kommune

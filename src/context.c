@@ -12,10 +12,12 @@
 
 #include "access/xact.h"
 #include "fmgr.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "commands/extension.h"
 #include "miscadmin.h"
-#include "nodes/value.h"
-#include "parser/parse_func.h"
 #include "storage/proc.h"
 #include "utils/builtins.h"
 #include "utils/acl.h"
@@ -311,7 +313,6 @@ typedef struct MemoLookup
 {
 	const char *name;			/* in schema deling, one text argument or none */
 	int			nargs;
-	bool		if_installed;	/* NULL, not an error, while it does not exist */
 	bool		byval;
 	int16		typlen;
 	Oid			oid;
@@ -319,16 +320,43 @@ typedef struct MemoLookup
 } MemoLookup;
 
 static MemoLookup reach_lookup = {.name = "reach_lookup", .nargs = 1, .typlen = -1};
-static MemoLookup kommune_lookup = {.name = "current_kommune_lookup", .nargs = 0, .typlen = -1, .if_installed = true};
+static MemoLookup kommune_lookup = {.name = "current_kommune_lookup", .nargs = 0, .typlen = -1};
 static MemoLookup kommune_for_lookup = {.name = "current_kommune_for_lookup", .nargs = 1, .typlen = -1};
-static MemoLookup caller_slots_lookup = {.name = "current_kommune_slots_lookup", .nargs = 0, .typlen = -1, .if_installed = true};
+static MemoLookup caller_slots_lookup = {.name = "current_kommune_slots_lookup", .nargs = 0, .typlen = -1};
+
+/*
+ * lookup_function: the OID of the lookup f, a function of the extension
+ * deling in this database, InvalidOid when there is none.  Found in the
+ * extension's schema and checked to be its member, never by a name another
+ * role could have created first (the show hooks below run in every
+ * database, as whoever reads a setting), and without a privilege check:
+ * the lookups answer for every role.
+ */
+static Oid
+lookup_function(MemoLookup *f)
+{
+	Oid			ext = get_extension_oid("deling", true);
+	Oid			argtypes[1] = {TEXTOID};
+	Oid			oid;
+
+	if (!OidIsValid(ext))
+		return InvalidOid;
+	/* the extension's schema (deling.control: schema = deling, not relocatable) */
+	oid = GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(f->name),
+						  PointerGetDatum(buildoidvector(argtypes, f->nargs)),
+						  ObjectIdGetDatum(get_namespace_oid("deling", true)));
+	if (!OidIsValid(oid) || getExtensionOfObject(ProcedureRelationId, oid) != ext)
+		return InvalidOid;
+	return oid;
+}
 
 /*
  * memo_call: the lookup's answer for arg in this transaction and context,
- * calling it the first time.
+ * calling it the first time; NULL when missing_ok and deling's lookup is
+ * not there (a database without the extension), else an error.
  */
 static Datum
-memo_call(MemoLookup *f, text *arg, bool *isnull)
+memo_call(MemoLookup *f, text *arg, bool missing_ok, bool *isnull)
 {
 	char	   *a = arg ? text_to_cstring(arg) : NULL;
 	Oid			user = GetSessionUserId();
@@ -354,12 +382,11 @@ memo_call(MemoLookup *f, text *arg, bool *isnull)
 	/* the function's OID changes when the extension is re-created */
 	if (!OidIsValid(f->oid) || !SearchSysCacheExists1(PROCOID, ObjectIdGetDatum(f->oid)))
 	{
-		Oid			argtypes[1] = {TEXTOID};
-
-		f->oid = LookupFuncName(list_make2(makeString("deling"), makeString(pstrdup(f->name))),
-								f->nargs, argtypes, f->if_installed);
+		f->oid = lookup_function(f);
 		if (!OidIsValid(f->oid))
 		{
+			if (!missing_ok)
+				elog(ERROR, "deling: function deling.%s of the extension is missing", f->name);
 			*isnull = true;
 			return (Datum) 0;
 		}
@@ -399,7 +426,7 @@ Datum
 deling_reach_for(PG_FUNCTION_ARGS)
 {
 	bool		isnull;
-	Datum		reach = memo_call(&reach_lookup, PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), &isnull);
+	Datum		reach = memo_call(&reach_lookup, PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0), false, &isnull);
 
 	if (isnull)
 		elog(ERROR, "deling.reach_lookup returned NULL");
@@ -413,7 +440,7 @@ text *
 context_current_kommune(void)
 {
 	bool		isnull;
-	Datum		k = memo_call(&kommune_lookup, NULL, &isnull);
+	Datum		k = memo_call(&kommune_lookup, NULL, false, &isnull);
 
 	return isnull ? NULL : DatumGetTextPP(k);
 }
@@ -428,7 +455,7 @@ Datum
 deling_current_kommune(PG_FUNCTION_ARGS)
 {
 	bool		isnull;
-	Datum		k = memo_call(&kommune_lookup, NULL, &isnull);
+	Datum		k = memo_call(&kommune_lookup, NULL, false, &isnull);
 
 	if (isnull)
 		PG_RETURN_NULL();
@@ -451,7 +478,7 @@ deling_current_kommune_for(PG_FUNCTION_ARGS)
 
 	if (PG_ARGISNULL(0))
 		PG_RETURN_NULL();
-	k = memo_call(&kommune_for_lookup, PG_GETARG_TEXT_PP(0), &isnull);
+	k = memo_call(&kommune_for_lookup, PG_GETARG_TEXT_PP(0), false, &isnull);
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_DATUM(k);
@@ -479,43 +506,52 @@ static char *
 caller_text(MemoLookup *f)
 {
 	bool		isnull;
-	Datum		v = memo_call(f, NULL, &isnull);
+	Datum		v = memo_call(f, NULL, true, &isnull);
 
 	return isnull ? NULL : TextDatumGetCString(v);
 }
 
 /*
  * caller_answer: fill caller for this transaction and context; false when
- * there is none: outside a transaction, or on a Citus worker (where a
- * statement Citus shipped is refused).  In a database without deling the
- * lookups do not exist, and the caller has no kommune.
+ * there is none to give.  Outside a transaction or a database, on a Citus
+ * worker (where a statement Citus shipped is refused), and while a lookup
+ * runs (it never reads these settings: no recursion), none.  A bare SHOW
+ * runs with no snapshot: it shows what a statement of the transaction has
+ * looked up, and looks nothing up itself (taking the transaction's
+ * snapshot would change what SET TRANSACTION may do next).  In a database
+ * without deling the caller has no kommune.
  */
 static bool
 caller_answer(void)
 {
-	char	   *kommune;
-	char	   *slots;
-	bool		pushed;
+	static bool looking_up = false;
+	char	   *kommune = NULL;
+	char	   *slots = NULL;
 
-	if (!IsTransactionState())
+	if (!IsTransactionState() || !OidIsValid(MyDatabaseId))
 		return false;
 	if (caller.valid && caller.lxid == MyProc->lxid && caller.generation == context_generation &&
 		caller.session_user == GetSessionUserId())
 		return true;
+	if (looking_up || !ActiveSnapshotSet())
+		return false;
 	caller.valid = false;
 	if (deling_citus_worker())
 	{
 		(void) deling_citus_session_show("a read of the caller context", "");
 		return false;
 	}
-	/* SHOW runs with no snapshot; the lookups' queries need one */
-	pushed = !ActiveSnapshotSet();
-	if (pushed)
-		PushActiveSnapshot(GetTransactionSnapshot());
-	kommune = caller_text(&kommune_lookup);
-	slots = kommune ? caller_text(&caller_slots_lookup) : NULL;
-	if (pushed)
-		PopActiveSnapshot();
+	looking_up = true;
+	PG_TRY();
+	{
+		kommune = caller_text(&kommune_lookup);
+		slots = kommune ? caller_text(&caller_slots_lookup) : NULL;
+	}
+	PG_FINALLY();
+	{
+		looking_up = false;
+	}
+	PG_END_TRY();
 
 	if (kommune && strlen(kommune) >= sizeof(caller.kommune))
 		elog(ERROR, "deling: kommune number \"%s\" too long", kommune);

@@ -35,6 +35,12 @@ _PG_init(void)
 				 errmsg("deling must be loaded at server start"),
 				 errhint("Set shared_preload_libraries = 'deling' and wal_level = logical in postgresql.conf, then restart the server.")));
 
+	/*
+	 * PL/pgSQL now, not when a backend first needs it: the read-only caller
+	 * settings' show hooks run deling's PL/pgSQL lookups, and a library
+	 * loaded while pg_settings is being read would add settings under it.
+	 */
+	load_file("$libdir/plpgsql", false);
 	deling_context_define_gucs();
 	deling_access_log_init();
 	deling_token_cache_init();
@@ -42,6 +48,22 @@ _PG_init(void)
 	deling_citus_init();
 	/* after every deling.* setting exists: no placeholders, no typos */
 	MarkGUCPrefixReserved("deling");
+}
+
+PG_FUNCTION_INFO_V1(deling_preloaded);
+
+/*
+ * preloaded(): true.  IMMUTABLE, so the planner calls it once when it plans
+ * a statement under the integrations' read policies, which name it: on a
+ * server started without deling in shared_preload_libraries that call
+ * loads the library, which refuses (_PG_init), and the statement fails.
+ * The policies themselves read only current_setting, which on such a
+ * server would read a placeholder any session can SET.
+ */
+Datum
+deling_preloaded(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(true);
 }
 
 PG_FUNCTION_INFO_V1(deling_in_extension_script);

@@ -14,6 +14,16 @@
 -- a setting would be read once per written row).
 -- ---------------------------------------------------------------------------
 
+-- preloaded: true; the planner folds it (IMMUTABLE) when it plans a
+-- statement under a read policy, which then fails on a server that did not
+-- preload deling, where current_setting would read a placeholder any
+-- session can SET (src/deling.c)
+CREATE FUNCTION deling.preloaded() RETURNS boolean
+    AS 'MODULE_PATHNAME', 'deling_preloaded' LANGUAGE C IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION deling.preloaded() IS
+    'True: named by the integrations'' read policies, folded when a statement is planned; loading deling outside shared_preload_libraries fails';
+
 -- every sharing service has a slot: the number of the setting its tables'
 -- policies compare with (1-32, src/context.c defines that many)
 ALTER TABLE deling.service ADD COLUMN rls_slot integer UNIQUE CHECK (rls_slot BETWEEN 1 AND 32);
@@ -22,13 +32,35 @@ FROM (SELECT x.service_code, row_number() OVER (ORDER BY x.service_code) AS slot
 WHERE n.service_code = s.service_code;
 ALTER TABLE deling.service ALTER COLUMN rls_slot SET NOT NULL;
 COMMENT ON COLUMN deling.service.rls_slot IS
-    'The service''s read-only setting deling.caller_kommune_for_<rls_slot>, which its tables'' policies towards integrations compare with (assigned when the service is added)';
+    'The service''s read-only setting deling.caller_kommune_for_<rls_slot>, which its tables'' policies towards integrations compare with (assigned when the service is added, never changed, never given to another service)';
 
--- service_rls_slot: a service keeps its slot (also when a restore or a
--- declaration inserts its row again: the policies of this database use
--- it); a new service takes the given slot if free, else the lowest free
--- one.  Named to fire before reference_row_insert, which turns the insert
--- of an existing service into an update of it.
+-- free_rls_slot: the lowest slot no service has and no policy names (a
+-- deleted service's slot stays with its tables' policies)
+CREATE FUNCTION deling.free_rls_slot() RETURNS integer
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
+DECLARE
+    slot integer := (SELECT min(n) FROM pg_catalog.generate_series(1, 32) n
+                     WHERE NOT EXISTS (SELECT FROM deling.service s WHERE s.rls_slot = n)
+                       AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
+                                       WHERE pg_catalog.strpos(pg_catalog.pg_get_expr(p.polqual, p.polrelid),
+                                                               pg_catalog.quote_literal('deling.caller_kommune_for_' || n)) > 0));
+BEGIN
+    IF slot IS NULL THEN
+        RAISE EXCEPTION 'no free slot for a sharing service: the platform has room for 32' USING ERRCODE = '54000';
+    END IF;
+    RETURN slot;
+END
+$$;
+ALTER TABLE deling.service ALTER COLUMN rls_slot SET DEFAULT deling.free_rls_slot();
+
+-- service_rls_slot: a service keeps its slot when its row is inserted
+-- again (a restore, or a declaration, whose insert reference_row_insert
+-- turns into an update: the policies of this database name that slot); a
+-- slot given that another service has or a policy names is replaced by a
+-- free one.  Named to fire before reference_row_insert.  (On Citus, where
+-- deling.distribute() drops the reference tables' triggers, the column's
+-- default gives a new service its slot, and a declaration's upsert leaves
+-- an existing one's alone.)
 CREATE FUNCTION deling.service_rls_slot() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
@@ -36,19 +68,33 @@ DECLARE
 BEGIN
     IF kept IS NOT NULL THEN
         NEW.rls_slot := kept;
-    ELSIF NEW.rls_slot IS NULL OR EXISTS (SELECT FROM deling.service s WHERE s.rls_slot = NEW.rls_slot) THEN
-        NEW.rls_slot := (SELECT min(n) FROM generate_series(1, 32) n
-                         WHERE NOT EXISTS (SELECT FROM deling.service s WHERE s.rls_slot = n));
-        IF NEW.rls_slot IS NULL THEN
-            RAISE EXCEPTION 'no free slot for sharing service "%": the platform has room for 32', NEW.service_code
-                USING ERRCODE = '54000';
-        END IF;
+    ELSIF NEW.rls_slot IS NULL OR EXISTS (SELECT FROM deling.service s WHERE s.rls_slot = NEW.rls_slot)
+          OR EXISTS (SELECT FROM pg_catalog.pg_policy p
+                     WHERE pg_catalog.strpos(pg_catalog.pg_get_expr(p.polqual, p.polrelid),
+                                             pg_catalog.quote_literal('deling.caller_kommune_for_' || NEW.rls_slot)) > 0) THEN
+        NEW.rls_slot := deling.free_rls_slot();
     END IF;
     RETURN NEW;
 END
 $$;
 CREATE TRIGGER assign_rls_slot BEFORE INSERT ON deling.service
     FOR EACH ROW EXECUTE FUNCTION deling.service_rls_slot();
+
+-- service_rls_slot_kept: a service's slot never changes (its tables'
+-- policies name it)
+CREATE FUNCTION deling.service_rls_slot_kept() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    IF NEW.rls_slot IS DISTINCT FROM OLD.rls_slot THEN
+        RAISE EXCEPTION 'the rls_slot of sharing service "%" cannot change', OLD.service_code
+            USING ERRCODE = '55000',
+                  DETAIL = format('The policies of its tables towards integrations read deling.caller_kommune_for_%s.', OLD.rls_slot);
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE TRIGGER rls_slot_kept BEFORE UPDATE OF rls_slot ON deling.service
+    FOR EACH ROW EXECUTE FUNCTION deling.service_rls_slot_kept();
 
 -- current_kommune_slots_lookup: the slots of the sharing services the
 -- calling integration's kommune has enabled, as ',1,4,' (NULL for none);
@@ -74,7 +120,7 @@ BEGIN
     IF slot IS NULL THEN
         RAISE EXCEPTION 'unknown sharing service "%"', service USING ERRCODE = '22023';
     END IF;
-    RETURN format('kommune_nr = pg_catalog.current_setting(%L)', 'deling.caller_kommune_for_' || slot);
+    RETURN format('kommune_nr = pg_catalog.current_setting(%L) AND deling.preloaded()', 'deling.caller_kommune_for_' || slot);
 END
 $$;
 COMMENT ON FUNCTION deling.integration_read_qual(text) IS
@@ -98,4 +144,5 @@ BEGIN
 END
 $$;
 ALTER POLICY citizen_integrasjon ON deling.citizen
-    USING (kommune_nr = pg_catalog.current_setting('deling.caller_kommune'));
+    USING (kommune_nr = pg_catalog.current_setting('deling.caller_kommune') AND deling.preloaded());
+GRANT EXECUTE ON FUNCTION deling.preloaded() TO deling_integrasjon;
