@@ -126,16 +126,26 @@ logged() {   # reads the access log holds since the start, once the worker has d
   done
   echo "$now"
 }
-worker_cpu() {   # CPU seconds the access-log worker has used so far
-  local p; p=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'deling access log'")
-  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$p/stat"
+worker_pid() {   # the access-log worker's process (waits up to 30 s for it; the run fails without it)
+  local p=""
+  for _ in $(seq 30); do
+    p=$(q -c "SELECT pid FROM pg_stat_activity WHERE backend_type = 'deling access log'")
+    [ -n "$p" ] && [ -r "/proc/$p/stat" ] && break
+    p=""; sleep 1
+  done
+  [ -n "$p" ] || { echo "legevakt.sh: the access-log worker is not running: its CPU cannot be measured" >&2; exit 1; }
+  echo "$p"
+}
+worker_cpu() {   # CPU seconds process $1 has used so far
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f\n", ($14 + $15) / hz }' "/proc/$1/stat"
 }
 
 # the worker's CPU counts from when it has read the earlier steps' WAL (the
 # load's, the ingest's, autovacuum's): what it had left is shown, not counted
 behind=$(q -c "SELECT pg_wal_lsn_diff(pg_current_wal_flush_lsn(), read_upto) FROM deling.access_log_worker_status()")
 q -c "SELECT deling.access_log_drain('30 minutes')" >/dev/null
-c0=$(worker_cpu)
+wpid=$(worker_pid)
+c0=$(worker_cpu "$wpid")
 start=$(q -c "SELECT pg_current_wal_lsn()")
 
 # three rounds, the lookup and its three floors alternating, so that a slow
@@ -154,7 +164,11 @@ read -r _ _ mtps floor_minimal < <(result floor_minimal)
 logged=$(logged legevakt-summary "$lookups")
 logged_floor=$(logged bench-floor "$floor_logged")
 logged_minimal=$(logged bench-minimal "$floor_minimal")
-c1=$(worker_cpu)
+# the same worker, or its CPU is not what the step cost
+[ "$(worker_pid)" = "$wpid" ] || { echo "legevakt.sh: the access-log worker restarted during the step" >&2; exit 1; }
+c1=$(worker_cpu "$wpid")
+awk -v a="$c0" -v b="$c1" 'BEGIN { exit !(b > a) }' ||
+  { echo "legevakt.sh: the access-log worker (pid $wpid) used no CPU while it drained the step's entries" >&2; exit 1; }
 wal=$(q -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$start')")
 run request "$work/request.sql" PostgREST
 read -r r50 _ _ _ < <(result request)
