@@ -54,8 +54,18 @@ RESET SESSION AUTHORIZATION;
 SET deling.caller_kommune = '3201';
 ALTER SYSTEM SET deling.caller_kommune_for_1 = '3201';
 -- outside any caller context, and for the superuser, they are empty
+SELECT current_setting('deling.caller_kommune') AS caller_kommune,
+       current_setting('deling.caller_kommune_for_1') AS caller_kommune_for_1;
+-- a bare SHOW looks nothing up (it takes no snapshot: SET TRANSACTION still
+-- works after it); it shows what a statement of the transaction looked up
+SET SESSION AUTHORIZATION regress_epj_bodo;
+BEGIN;
 SHOW deling.caller_kommune;
-SHOW deling.caller_kommune_for_1;
+SET TRANSACTION ISOLATION LEVEL REPEATABLE READ;
+SELECT current_setting('deling.caller_kommune') AS caller_kommune;
+SHOW deling.caller_kommune;
+COMMIT;
+RESET SESSION AUTHORIZATION;
 -- every service has its slot: a service inserted again (a restore, a
 -- declaration) keeps it; a new one takes the lowest free one, up to 32
 BEGIN;
@@ -66,7 +76,24 @@ FROM deling.service WHERE service_code = 'news2';
 INSERT INTO deling.service (service_code, name, description, available)
 SELECT 'regress-' || n, 'x', 'x', false FROM generate_series(1, 32 - (SELECT count(*) FROM deling.service)) n;
 SELECT count(*) AS services, count(DISTINCT rls_slot) AS slots, max(rls_slot) AS highest_slot FROM deling.service;
+-- a full platform still takes a service's row again (its slot is kept)
+INSERT INTO deling.service (service_code, name, description, available)
+VALUES ('news2', 'NEWS2-målinger', 'again', true);
+SELECT 'deling.caller_kommune_for_' || rls_slot = :'news2_setting' AS news2_keeps_its_slot FROM deling.service WHERE service_code = 'news2';
 INSERT INTO deling.service (service_code, name, description, available) VALUES ('regress-full', 'x', 'x', false);
+ROLLBACK;
+-- a service deleted and added again takes the slot its tables' policies name
+BEGIN;
+SELECT rls_slot AS tiltaksplan_slot FROM deling.service WHERE service_code = 'tiltaksplan' \gset
+DELETE FROM deling.service WHERE service_code = 'tiltaksplan';
+INSERT INTO deling.service (service_code, name, description, available) VALUES ('tiltaksplan', 'Tiltaksplan', 'again', true);
+SELECT rls_slot = :tiltaksplan_slot AS same_slot FROM deling.service WHERE service_code = 'tiltaksplan';
+ROLLBACK;
+-- the DBA's role adds a service
+BEGIN;
+SET LOCAL SESSION AUTHORIZATION regress_dba;
+INSERT INTO deling.service (service_code, name, description, available) VALUES ('regress-dba', 'x', 'x', false)
+RETURNING rls_slot;
 ROLLBACK;
 -- a slot never changes, and a slot a policy names is never given again
 UPDATE deling.service SET rls_slot = rls_slot + 10 WHERE service_code = 'news2';

@@ -48,8 +48,9 @@ static int32 group_cached = -1;
 
 /*
  * citus_local_group: this node's Citus group (pg_dist_local_group.groupid),
- * or -1 when Citus is not installed in this database; read once per
- * transaction (a policy or a guard may ask for every row).
+ * or -1 when Citus is not installed in this database (or there is no
+ * database: a replication connection); read once per transaction (a
+ * policy or a guard may ask for every row).
  */
 static int32
 citus_local_group(void)
@@ -60,7 +61,7 @@ citus_local_group(void)
 	HeapTuple	tuple;
 	int32		group = -1;
 
-	if (!IsTransactionState())
+	if (!IsTransactionState() || !OidIsValid(MyDatabaseId))
 		return -1;
 	if (group_lxid == MyProc->lxid && group_database == MyDatabaseId)
 		return group_cached;

@@ -35,8 +35,10 @@ COMMENT ON COLUMN deling.service.rls_slot IS
     'The service''s read-only setting deling.caller_kommune_for_<rls_slot>, which its tables'' policies towards integrations compare with (assigned when the service is added, never changed, never given to another service)';
 
 -- free_rls_slot: the lowest slot no service has and no policy names (a
--- deleted service's slot stays with its tables' policies)
-CREATE FUNCTION deling.free_rls_slot() RETURNS integer
+-- deleted service's slot stays with its tables' policies); when none is
+-- left, an error (54000), or NULL when not must (the column's default,
+-- computed before the trigger below knows whether the service is new)
+CREATE FUNCTION deling.free_rls_slot(must boolean DEFAULT true) RETURNS integer
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     slot integer := (SELECT min(n) FROM pg_catalog.generate_series(1, 32) n
@@ -45,27 +47,38 @@ DECLARE
                                        WHERE pg_catalog.strpos(pg_catalog.pg_get_expr(p.polqual, p.polrelid),
                                                                pg_catalog.quote_literal('deling.caller_kommune_for_' || n)) > 0));
 BEGIN
-    IF slot IS NULL THEN
+    IF slot IS NULL AND must THEN
         RAISE EXCEPTION 'no free slot for a sharing service: the platform has room for 32' USING ERRCODE = '54000';
     END IF;
     RETURN slot;
 END
 $$;
-ALTER TABLE deling.service ALTER COLUMN rls_slot SET DEFAULT deling.free_rls_slot();
+ALTER TABLE deling.service ALTER COLUMN rls_slot SET DEFAULT deling.free_rls_slot(false);
 
 -- service_rls_slot: a service keeps its slot when its row is inserted
 -- again (a restore, or a declaration, whose insert reference_row_insert
 -- turns into an update: the policies of this database name that slot); a
--- slot given that another service has or a policy names is replaced by a
--- free one.  Named to fire before reference_row_insert.  (On Citus, where
--- deling.distribute() drops the reference tables' triggers, the column's
--- default gives a new service its slot, and a declaration's upsert leaves
--- an existing one's alone.)
+-- service deleted and added again takes the slot its tables' policies
+-- still name; a slot given that another service has or a policy names is
+-- replaced by a free one.  Named to fire before reference_row_insert.  (On
+-- Citus, where deling.distribute() drops the reference tables' triggers,
+-- the column's default gives a new service its slot, and a declaration's
+-- upsert leaves an existing one's alone.)
 CREATE FUNCTION deling.service_rls_slot() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
     kept integer := (SELECT s.rls_slot FROM deling.service s WHERE s.service_code = NEW.service_code);
 BEGIN
+    IF kept IS NULL THEN
+        -- the integration policy whose writes name the service reads its slot
+        kept := (SELECT (pg_catalog.substring(pg_catalog.pg_get_expr(p.polqual, p.polrelid),
+                                              'deling\.caller_kommune_for_([0-9]+)'))::integer
+                 FROM pg_catalog.pg_policy p
+                 WHERE pg_catalog.strpos(pg_catalog.pg_get_expr(p.polwithcheck, p.polrelid),
+                                         'current_kommune_for(' || pg_catalog.quote_literal(NEW.service_code)) > 0
+                   AND pg_catalog.strpos(pg_catalog.pg_get_expr(p.polqual, p.polrelid), 'deling.caller_kommune_for_') > 0
+                 LIMIT 1);
+    END IF;
     IF kept IS NOT NULL THEN
         NEW.rls_slot := kept;
     ELSIF NEW.rls_slot IS NULL OR EXISTS (SELECT FROM deling.service s WHERE s.rls_slot = NEW.rls_slot)
@@ -79,6 +92,11 @@ END
 $$;
 CREATE TRIGGER assign_rls_slot BEFORE INSERT ON deling.service
     FOR EACH ROW EXECUTE FUNCTION deling.service_rls_slot();
+-- the DBA's role adds services (the slot's default and 0.2.0's restore
+-- triggers call and write these; its policy on deleted_reference_row has
+-- been there since 0.2.0, the grant was missing)
+GRANT EXECUTE ON FUNCTION deling.free_rls_slot(boolean), deling.reference_key(regclass, jsonb) TO deling_admin;
+GRANT SELECT, INSERT, UPDATE, DELETE ON deling.deleted_reference_row TO deling_admin;
 
 -- service_rls_slot_kept: a service's slot never changes (its tables'
 -- policies name it)
