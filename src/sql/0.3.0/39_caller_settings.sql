@@ -34,18 +34,25 @@ ALTER TABLE deling.service ALTER COLUMN rls_slot SET NOT NULL;
 COMMENT ON COLUMN deling.service.rls_slot IS
     'The service''s read-only setting deling.caller_kommune_for_<rls_slot>, which its tables'' policies towards integrations compare with (assigned when the service is added, never changed, never given to another service)';
 
--- free_rls_slot: the lowest slot no service has and no policy names (a
--- deleted service's slot stays with its tables' policies); when none is
--- left, an error (54000), or NULL when not must (the column's default,
--- computed before the trigger below knows whether the service is new)
+-- rls_slot_taken: a service has the slot, or a policy names its setting (a
+-- deleted service's slot stays with its tables' policies)
+CREATE FUNCTION deling.rls_slot_taken(slot integer) RETURNS boolean
+LANGUAGE plpgsql STABLE SET search_path = pg_catalog, pg_temp AS $$
+BEGIN
+    RETURN EXISTS (SELECT FROM deling.service s WHERE s.rls_slot = rls_slot_taken.slot)
+        OR EXISTS (SELECT FROM pg_catalog.pg_policy p
+                   WHERE pg_catalog.strpos(pg_catalog.pg_get_expr(p.polqual, p.polrelid),
+                                           pg_catalog.quote_literal('deling.caller_kommune_for_' || rls_slot_taken.slot)) > 0);
+END
+$$;
+
+-- free_rls_slot: the lowest slot not taken; when none is left, an error
+-- (54000), or NULL when not must (the column's default, computed before
+-- the trigger below knows whether the service is new)
 CREATE FUNCTION deling.free_rls_slot(must boolean DEFAULT true) RETURNS integer
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp AS $$
 DECLARE
-    slot integer := (SELECT min(n) FROM pg_catalog.generate_series(1, 32) n
-                     WHERE NOT EXISTS (SELECT FROM deling.service s WHERE s.rls_slot = n)
-                       AND NOT EXISTS (SELECT FROM pg_catalog.pg_policy p
-                                       WHERE pg_catalog.strpos(pg_catalog.pg_get_expr(p.polqual, p.polrelid),
-                                                               pg_catalog.quote_literal('deling.caller_kommune_for_' || n)) > 0));
+    slot integer := (SELECT min(n) FROM pg_catalog.generate_series(1, 32) n WHERE NOT deling.rls_slot_taken(n));
 BEGIN
     IF slot IS NULL AND must THEN
         RAISE EXCEPTION 'no free slot for a sharing service: the platform has room for 32' USING ERRCODE = '54000';
@@ -81,10 +88,7 @@ BEGIN
     END IF;
     IF kept IS NOT NULL THEN
         NEW.rls_slot := kept;
-    ELSIF NEW.rls_slot IS NULL OR EXISTS (SELECT FROM deling.service s WHERE s.rls_slot = NEW.rls_slot)
-          OR EXISTS (SELECT FROM pg_catalog.pg_policy p
-                     WHERE pg_catalog.strpos(pg_catalog.pg_get_expr(p.polqual, p.polrelid),
-                                             pg_catalog.quote_literal('deling.caller_kommune_for_' || NEW.rls_slot)) > 0) THEN
+    ELSIF NEW.rls_slot IS NULL OR deling.rls_slot_taken(NEW.rls_slot) THEN
         NEW.rls_slot := deling.free_rls_slot();
     END IF;
     RETURN NEW;
@@ -95,7 +99,8 @@ CREATE TRIGGER assign_rls_slot BEFORE INSERT ON deling.service
 -- the DBA's role adds services (the slot's default and 0.2.0's restore
 -- triggers call and write these; its policy on deleted_reference_row has
 -- been there since 0.2.0, the grant was missing)
-GRANT EXECUTE ON FUNCTION deling.free_rls_slot(boolean), deling.reference_key(regclass, jsonb) TO deling_admin;
+GRANT EXECUTE ON FUNCTION deling.free_rls_slot(boolean), deling.rls_slot_taken(integer), deling.reference_key(regclass, jsonb)
+    TO deling_admin;
 GRANT SELECT, INSERT, UPDATE, DELETE ON deling.deleted_reference_row TO deling_admin;
 
 -- service_rls_slot_kept: a service's slot never changes (its tables'
